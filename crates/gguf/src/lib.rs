@@ -1,0 +1,15 @@
+//! hearth-gguf: reads GGUF files (header, metadata, tensor table) and dequantizes ggml
+//! block formats on the CPU. Pure: works on byte slices, does no I/O, and answers
+//! malformed input with a [`GgufError`], never a panic. The formats are described in
+//! `docs/gguf.md`.
+
+mod cursor;
+mod error;
+mod file;
+mod metadata;
+mod types;
+
+pub use error::{GgufError, Result};
+pub use file::{DEFAULT_ALIGNMENT, Gguf, MAGIC, MAX_DIMS, TensorInfo};
+pub use metadata::{Metadata, Value};
+pub use types::GgmlType;

@@ -1,0 +1,2 @@
+//! hearth-model: the Llama architecture read from GGUF metadata, a plain f32 CPU reference
+//! forward pass (the oracle of every GPU test), the tokenizer, chat templates and sampler.
