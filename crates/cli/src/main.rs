@@ -1,1 +1,372 @@
-fn main() {}
+//! `hearth`: the native command line of the hearth engine: tokenize, generate, logits, info.
+
+mod model_file;
+mod npy;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use hearth_model::chat_template::{ChatTemplate, Message};
+use hearth_model::sampler::{Sampler, SamplerConfig};
+use hearth_model::tokenizer::{StreamDecoder, Tokenizer};
+use hearth_model::{Config, Model, StopRule, generate};
+
+#[derive(Parser)]
+#[command(
+    name = "hearth",
+    version,
+    about = "Private LLM inference on GGUF models"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the token ids of TEXT as a JSON array.
+    Tokenize {
+        #[arg(long)]
+        model: PathBuf,
+        /// Parse special tokens written in TEXT (e.g. <|im_start|>).
+        #[arg(long)]
+        special: bool,
+        text: String,
+    },
+    /// Generate text after a prompt, streaming it to stdout.
+    Generate(GenerateArgs),
+    /// Write the logits of every position of --ids to a .npy file [n_ids, n_vocab].
+    Logits {
+        #[arg(long)]
+        model: PathBuf,
+        /// Comma-separated token ids.
+        #[arg(long, value_delimiter = ',', required = true)]
+        ids: Vec<u32>,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+        backend: Backend,
+    },
+    /// Print a model's architecture, sizes, tensor types and chat template.
+    Info {
+        #[arg(long)]
+        model: PathBuf,
+    },
+}
+
+#[derive(Args)]
+struct GenerateArgs {
+    #[arg(long)]
+    model: PathBuf,
+    /// Comma-separated prompt token ids (instead of PROMPT).
+    #[arg(long, value_delimiter = ',', conflicts_with_all = ["prompt", "chat", "system"])]
+    ids: Option<Vec<u32>>,
+    /// Apply the model's chat template, PROMPT being the user's message.
+    #[arg(long)]
+    chat: bool,
+    /// System message (with --chat).
+    #[arg(long, requires = "chat")]
+    system: Option<String>,
+    #[arg(long, default_value_t = 256)]
+    max_tokens: usize,
+    /// 0 picks the most likely token (greedy).
+    #[arg(long, default_value_t = 0.0)]
+    temperature: f32,
+    /// Keep the K most likely tokens (0: all).
+    #[arg(long, default_value_t = 40)]
+    top_k: usize,
+    /// Keep the most likely tokens up to this total probability.
+    #[arg(long, default_value_t = 0.95)]
+    top_p: f32,
+    /// Drop tokens less likely than this fraction of the most likely one.
+    #[arg(long, default_value_t = 0.05)]
+    min_p: f32,
+    /// Penalise tokens seen in the last 64 (1: off).
+    #[arg(long, default_value_t = 1.0)]
+    repeat_penalty: f32,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Keep generating past end-of-generation tokens.
+    #[arg(long)]
+    ignore_eos: bool,
+    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+    backend: Backend,
+    /// Print one JSON object {"prompt_ids","ids","text"} at the end instead of streaming.
+    #[arg(long)]
+    json: bool,
+    /// Say what is happening on stderr (template, prompt size, speed).
+    #[arg(long)]
+    verbose: bool,
+    /// The prompt text (the user's message with --chat).
+    #[arg(required_unless_present = "ids")]
+    prompt: Option<String>,
+}
+
+/// Where the forward pass runs.
+#[derive(Clone, Copy, ValueEnum)]
+enum Backend {
+    /// The f32 reference implementation on the CPU.
+    Cpu,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Tokenize {
+            model,
+            special,
+            text,
+        } => tokenize(&model, special, &text),
+        Command::Generate(args) => run_generate(&args),
+        Command::Logits {
+            model,
+            ids,
+            out,
+            backend: Backend::Cpu,
+        } => logits(&model, &ids, &out),
+        Command::Info { model } => info(&model),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn tokenize(path: &Path, special: bool, text: &str) -> Result<(), String> {
+    let gguf = model_file::read_header(path)?;
+    let tok = Tokenizer::from_gguf(&gguf.metadata).map_err(|e| e.to_string())?;
+    let ids = tok
+        .encode(text, tok.add_bos(), special)
+        .map_err(|e| e.to_string())?;
+    println!(
+        "{}",
+        serde_json::to_string(&ids).map_err(|e| e.to_string())?
+    );
+    Ok(())
+}
+
+fn load_model(path: &Path) -> Result<(Model, Tokenizer, hearth_gguf::Gguf), String> {
+    let bytes = model_file::read_all(path)?;
+    let gguf = hearth_gguf::Gguf::read(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    // the architecture is checked first: it is the most telling error
+    Config::from_gguf(&gguf).map_err(|e| e.to_string())?;
+    let tok = Tokenizer::from_gguf(&gguf.metadata).map_err(|e| e.to_string())?;
+    let model = Model::from_gguf(&gguf, &bytes).map_err(|e| e.to_string())?;
+    Ok((model, tok, gguf))
+}
+
+fn run_generate(a: &GenerateArgs) -> Result<(), String> {
+    let err = |e: hearth_model::ModelError| e.to_string();
+    let t0 = Instant::now();
+    let (model, tok, gguf) = load_model(&a.model)?;
+    let prompt_ids = match (&a.ids, &a.prompt) {
+        (Some(ids), _) => ids.clone(),
+        (None, Some(prompt)) if a.chat => {
+            let template = ChatTemplate::from_gguf(&gguf.metadata).map_err(err)?;
+            if a.verbose && template.is_fallback() {
+                eprintln!("hearth: the model has no chat template; using ChatML");
+            }
+            let mut messages = Vec::new();
+            if let Some(system) = &a.system {
+                messages.push(Message {
+                    role: "system".into(),
+                    content: system.clone(),
+                });
+            }
+            messages.push(Message {
+                role: "user".into(),
+                content: prompt.clone(),
+            });
+            let text = template
+                .render(&messages, true, bos_text(&tok), eos_text(&tok))
+                .map_err(err)?;
+            if a.verbose {
+                eprintln!("hearth: chat prompt {text:?}");
+            }
+            // a template that writes the BOS text itself gets no second BOS
+            let bos = bos_text(&tok);
+            let add_bos = tok.add_bos() && (bos.is_empty() || !text.starts_with(bos));
+            tok.encode(&text, add_bos, true).map_err(err)?
+        }
+        (None, Some(prompt)) => tok.encode(prompt, tok.add_bos(), true).map_err(err)?,
+        (None, None) => return Err("give a PROMPT or --ids".into()),
+    };
+    if a.verbose {
+        eprintln!(
+            "hearth: loaded in {:.2}s; prompt of {} tokens",
+            t0.elapsed().as_secs_f64(),
+            prompt_ids.len()
+        );
+    }
+
+    let mut sampler = Sampler::new(SamplerConfig {
+        temperature: a.temperature,
+        top_k: a.top_k,
+        top_p: a.top_p,
+        min_p: a.min_p,
+        repeat_penalty: a.repeat_penalty,
+        seed: a.seed,
+        ..SamplerConfig::default()
+    })
+    .map_err(err)?;
+    let stop = StopRule {
+        max_tokens: a.max_tokens,
+        eog: tok.eog_ids().to_vec(),
+        ignore_eos: a.ignore_eos,
+    };
+    let mut cache = model.new_cache(prompt_ids.len() + a.max_tokens);
+    let mut stream = StreamDecoder::new(&tok);
+    let mut stdout = std::io::stdout().lock();
+    let t1 = Instant::now();
+    let mut t_first = None;
+    let ids = generate(
+        &prompt_ids,
+        &mut sampler,
+        &stop,
+        |tokens| model.forward_last(tokens, &mut cache),
+        |id| {
+            t_first.get_or_insert_with(Instant::now);
+            let piece = stream.push(id)?;
+            if !a.json {
+                let _ = stdout.write_all(piece.as_bytes());
+                let _ = stdout.flush();
+            }
+            Ok(true)
+        },
+    )
+    .map_err(err)?;
+    let tail = stream.finish();
+    if a.json {
+        let text = tok.decode(&ids).map_err(err)?;
+        let obj = serde_json::json!({ "prompt_ids": prompt_ids, "ids": ids, "text": text });
+        writeln!(stdout, "{obj}").map_err(|e| e.to_string())?;
+    } else {
+        write!(stdout, "{tail}")
+            .and_then(|_| writeln!(stdout))
+            .map_err(|e| e.to_string())?;
+    }
+    if a.verbose {
+        let end = Instant::now();
+        let first = t_first.unwrap_or(end);
+        let prefill = (first - t1).as_secs_f64();
+        let decode = (end - first).as_secs_f64();
+        eprintln!(
+            "hearth: prefill {} tokens in {prefill:.2}s; decoded {} tokens at {:.1} tok/s",
+            prompt_ids.len(),
+            ids.len(),
+            ids.len().saturating_sub(1) as f64 / decode.max(1e-9)
+        );
+    }
+    Ok(())
+}
+
+fn bos_text(tok: &Tokenizer) -> &str {
+    tok.bos_id().and_then(|id| tok.token_text(id)).unwrap_or("")
+}
+
+fn eos_text(tok: &Tokenizer) -> &str {
+    tok.eos_id().and_then(|id| tok.token_text(id)).unwrap_or("")
+}
+
+fn logits(path: &Path, ids: &[u32], out: &Path) -> Result<(), String> {
+    let (model, _, _) = load_model(path)?;
+    let mut cache = model.new_cache(ids.len());
+    let logits = model.forward(ids, &mut cache).map_err(|e| e.to_string())?;
+    let file =
+        std::fs::File::create(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
+    npy::write_f32(
+        std::io::BufWriter::new(file),
+        &[ids.len(), model.config.n_vocab],
+        &logits,
+    )
+    .map_err(|e| format!("cannot write {}: {e}", out.display()))
+}
+
+fn info(path: &Path) -> Result<(), String> {
+    let gguf = model_file::read_header(path)?;
+    let md = &gguf.metadata;
+    println!(
+        "file:          {} (GGUF v{}, {} bytes)",
+        path.display(),
+        gguf.version,
+        gguf.file_len
+    );
+    if let Ok(Some(name)) = md.str("general.name") {
+        println!("name:          {name}");
+    }
+    let arch = md
+        .str("general.architecture")
+        .ok()
+        .flatten()
+        .unwrap_or("(none)");
+    println!("architecture:  {arch}");
+    match Config::from_gguf(&gguf) {
+        Ok(c) => {
+            println!(
+                "sizes:         {} layers, embedding {}, {} heads ({} KV) of {}, FFN {}, vocab {}",
+                c.n_layer, c.n_embd, c.n_head, c.n_head_kv, c.head_dim, c.n_ff, c.n_vocab
+            );
+            println!("context:       {} (trained)", c.n_ctx_train);
+            println!(
+                "rope:          base {}, {} dims, scale {}{}",
+                c.rope_base,
+                c.rope_dim,
+                c.rope_freq_scale,
+                if c.has_rope_freqs {
+                    ", frequency factors (Llama 3)"
+                } else {
+                    ""
+                }
+            );
+            println!("rms eps:       {}", c.rms_eps);
+            println!(
+                "embeddings:    {}",
+                if c.tied_embeddings {
+                    "tied (no output.weight)"
+                } else {
+                    "separate output.weight"
+                }
+            );
+        }
+        Err(e) => println!("config:        not runnable: {e}"),
+    }
+    let params: u64 = gguf.tensors.iter().map(|t| t.n_elements()).sum();
+    let bytes: u64 = gguf.tensors.iter().map(|t| t.n_bytes()).sum();
+    println!(
+        "tensors:       {} ({params} parameters, {bytes} bytes)",
+        gguf.tensors.len()
+    );
+    let mut types: Vec<(String, usize)> = Vec::new();
+    for t in &gguf.tensors {
+        let name = format!("{:?}", t.ty);
+        match types.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, c)) => *c += 1,
+            None => types.push((name, 1)),
+        }
+    }
+    let types: Vec<String> = types.iter().map(|(n, c)| format!("{n} ×{c}")).collect();
+    println!("tensor types:  {}", types.join(", "));
+    match Tokenizer::from_gguf(md) {
+        Ok(tok) => println!(
+            "tokenizer:     {} ({} tokens), BOS {:?} EOS {:?}, end tokens {:?}",
+            md.str("tokenizer.ggml.model").ok().flatten().unwrap_or("?"),
+            tok.vocab_size(),
+            tok.bos_id(),
+            tok.eos_id(),
+            tok.eog_ids()
+        ),
+        Err(e) => println!("tokenizer:     unusable: {e}"),
+    }
+    match ChatTemplate::from_gguf(md) {
+        Ok(t) if t.is_fallback() => println!("chat template: none in the file; ChatML is used"),
+        Ok(t) => println!("chat template:\n{}", t.source()),
+        Err(e) => println!("chat template: unusable: {e}"),
+    }
+    Ok(())
+}

@@ -3,15 +3,22 @@
 
 use crate::{GgufError, Result};
 
-/// Reads little-endian values from `bytes`, tracking the absolute file offset.
+/// Reads little-endian values from `bytes` (a prefix of a file of `file_len` bytes),
+/// tracking the absolute file offset.
 pub(crate) struct Cursor<'a> {
     bytes: &'a [u8],
     pos: usize,
+    file_len: u64,
 }
 
 impl<'a> Cursor<'a> {
-    pub fn new(bytes: &'a [u8]) -> Self {
-        Cursor { bytes, pos: 0 }
+    /// A cursor at offset 0 of `bytes`, the first bytes of a `file_len`-byte file.
+    pub fn new(bytes: &'a [u8], file_len: u64) -> Self {
+        Cursor {
+            bytes,
+            pos: 0,
+            file_len: file_len.max(bytes.len() as u64),
+        }
     }
 
     /// Offset of the next byte to read.
@@ -19,9 +26,14 @@ impl<'a> Cursor<'a> {
         self.pos
     }
 
-    /// Bytes left after the cursor.
+    /// Bytes of the prefix left after the cursor.
     pub fn remaining(&self) -> usize {
         self.bytes.len() - self.pos
+    }
+
+    /// Bytes of the whole file left after the cursor (at least [`Cursor::remaining`]).
+    pub fn remaining_in_file(&self) -> u64 {
+        self.file_len - self.pos as u64
     }
 
     /// The next `n` bytes; `what` names the field for the error message.
@@ -34,6 +46,7 @@ impl<'a> Cursor<'a> {
                 have: self.bytes.len() as u64,
             });
         }
+        // end <= bytes.len(), so it fits in usize
         let s = &self.bytes[self.pos..end as usize];
         self.pos = end as usize;
         Ok(s)
@@ -64,11 +77,15 @@ impl<'a> Cursor<'a> {
         Ok(f64::from_le_bytes(self.array(what)?))
     }
 
-    /// A GGUF string: u64 length, then that many UTF-8 bytes.
+    /// A GGUF string: u64 length, then that many UTF-8 bytes. The length is checked
+    /// against the bytes present before anything is allocated.
     pub fn string(&mut self, what: &str) -> Result<String> {
         let len = self.u64(what)?;
         let offset = self.pos as u64;
         let bytes = self.take(len, what)?;
-        String::from_utf8(bytes.to_vec()).map_err(|_| GgufError::BadUtf8 { offset })
+        match std::str::from_utf8(bytes) {
+            Ok(s) => Ok(s.to_owned()),
+            Err(_) => Err(GgufError::BadUtf8 { offset }),
+        }
     }
 }

@@ -10,9 +10,17 @@ pub enum GgufError {
     #[error("unsupported GGUF version {0} (hearth reads versions 2 and 3)")]
     UnsupportedVersion(u32),
     #[error("GGUF truncated: {what} needs bytes up to offset {needed}, but there are only {have}")]
-    Truncated { what: String, needed: u64, have: u64 },
-    #[error("GGUF {what} count {count} is absurd for a {len}-byte header")]
-    AbsurdCount { what: &'static str, count: u64, len: u64 },
+    Truncated {
+        what: String,
+        needed: u64,
+        have: u64,
+    },
+    #[error("GGUF {what} count {count} cannot fit in a {len}-byte file")]
+    AbsurdCount {
+        what: &'static str,
+        count: u64,
+        len: u64,
+    },
     #[error("GGUF string at offset {offset} is not valid UTF-8")]
     BadUtf8 { offset: u64 },
     #[error("GGUF metadata value type {0} is unknown")]
@@ -34,13 +42,36 @@ pub enum GgufError {
     #[error("metadata key {0:?} is missing")]
     MissingKey(String),
     #[error("metadata key {key:?} has type {found}, want {want}")]
-    WrongType { key: String, found: &'static str, want: &'static str },
+    WrongType {
+        key: String,
+        found: &'static str,
+        want: &'static str,
+    },
     #[error("tensor {0:?} is missing")]
     MissingTensor(String),
     #[error("{ty:?} data: {len} bytes is not a whole number of {block}-byte blocks")]
-    PartialBlock { ty: GgmlType, len: usize, block: usize },
+    PartialBlock {
+        ty: GgmlType,
+        len: usize,
+        block: usize,
+    },
     #[error("dequantizing {ty:?} is not supported")]
     UnsupportedType { ty: GgmlType },
+    #[error(
+        "{ty:?} data of {blocks} blocks dequantizes to {blocks} × {per_block} values, but the output holds {got}"
+    )]
+    OutputLength {
+        ty: GgmlType,
+        blocks: usize,
+        per_block: usize,
+        got: usize,
+    },
+    #[error("cannot allocate {blocks} × {per_block} f32 values to dequantize {ty:?} data")]
+    OutputTooLarge {
+        ty: GgmlType,
+        blocks: usize,
+        per_block: usize,
+    },
 }
 
 /// Result with a [`GgufError`].

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use crate::cursor::Cursor;
-use crate::metadata::{Metadata, Value};
+use crate::metadata::{Metadata, Value, read_kv};
 use crate::{GgmlType, GgufError, Result};
 
 /// "GGUF" as the first four bytes of a file.
@@ -29,26 +29,28 @@ pub struct TensorInfo {
 }
 
 impl TensorInfo {
-    /// Number of elements.
+    /// Number of elements (saturating; exact for every tensor the reader accepted).
     pub fn n_elements(&self) -> u64 {
-        self.dims.iter().product()
+        self.dims.iter().fold(1u64, |a, &d| a.saturating_mul(d))
     }
     /// Elements per row (`dims[0]`).
     pub fn cols(&self) -> u64 {
-        self.dims[0]
+        self.dims.first().copied().unwrap_or(1)
     }
     /// Number of rows (product of all dims but the first).
     pub fn rows(&self) -> u64 {
-        self.dims[1..].iter().product()
+        self.dims
+            .iter()
+            .skip(1)
+            .fold(1u64, |a, &d| a.saturating_mul(d))
     }
-    /// Bytes per row.
+    /// Bytes per row (0 if `cols` is not a whole number of blocks, which the reader rejects).
     pub fn row_bytes(&self) -> u64 {
-        // validated at parse time: cols is a whole number of blocks
-        self.ty.row_bytes(self.cols()).unwrap_or(0)
+        row_bytes(self.ty, self.cols()).unwrap_or(0)
     }
-    /// Bytes of the whole tensor.
+    /// Bytes of the whole tensor (saturating; exact for every tensor the reader accepted).
     pub fn n_bytes(&self) -> u64 {
-        self.row_bytes() * self.rows()
+        self.row_bytes().saturating_mul(self.rows())
     }
 }
 
@@ -78,9 +80,14 @@ impl Gguf {
     /// Parses the header from `prefix`, the first bytes of a file that is `file_len` bytes
     /// long, and checks that every tensor lies inside the file. When the prefix is too
     /// short, the error is [`GgufError::Truncated`] with the offset that is needed.
+    ///
+    /// A `Truncated` error whose `needed` is at most `file_len` asks for a longer prefix;
+    /// one beyond `file_len` means the file itself is cut short or corrupt.
     pub fn read_header(prefix: &[u8], file_len: u64) -> Result<Gguf> {
-        let prefix = &prefix[..prefix.len().min(usize::try_from(file_len).unwrap_or(usize::MAX))];
-        let mut c = Cursor::new(prefix);
+        let prefix = &prefix[..prefix
+            .len()
+            .min(usize::try_from(file_len).unwrap_or(usize::MAX))];
+        let mut c = Cursor::new(prefix, file_len);
         let magic: [u8; 4] = c.take(4, "magic")?.try_into().unwrap_or_default();
         if magic != MAGIC {
             return Err(GgufError::BadMagic(magic));
@@ -91,36 +98,38 @@ impl Gguf {
         }
         let n_tensors = c.u64("tensor count")?;
         let n_kv = c.u64("metadata count")?;
-        // Each KV pair takes at least 13 bytes and each tensor info at least 28, so larger
+        // Each KV pair takes at least 13 bytes and each tensor info at least 32, so larger
         // counts cannot fit in the file: refuse them before allocating anything.
-        check_count("metadata", n_kv, 13, file_len)?;
-        check_count("tensor", n_tensors, 28, file_len)?;
+        let room = c.remaining_in_file();
+        check_count("metadata", n_kv, MIN_KV_BYTES, room, file_len)?;
+        check_count("tensor", n_tensors, MIN_TENSOR_INFO_BYTES, room, file_len)?;
 
         let mut metadata = Metadata::default();
         for _ in 0..n_kv {
-            let key = c.string("metadata key")?;
-            let ty = c.u32("metadata value type")?;
-            let value = Value::read(&mut c, ty, &key)?;
+            let (key, value) = read_kv(&mut c)?;
             if metadata.0.contains_key(&key) {
                 return Err(GgufError::DuplicateKey(key));
             }
             metadata.0.insert(key, value);
         }
 
-        let alignment = match metadata.get("general.alignment") {
+        let alignment = match metadata.get(ALIGNMENT_KEY) {
             None => DEFAULT_ALIGNMENT,
             Some(Value::U32(a)) if a.is_power_of_two() => *a as u64,
             Some(Value::U32(a)) => return Err(GgufError::BadAlignment(*a as u64)),
             Some(v) => {
                 return Err(GgufError::WrongType {
-                    key: "general.alignment".into(),
+                    key: ALIGNMENT_KEY.into(),
                     found: v.type_name(),
                     want: "u32",
                 });
             }
         };
 
-        let mut tensors = Vec::with_capacity(n_tensors as usize);
+        // Only reserve what the bytes at hand can hold: the count may still be too large
+        // for a short prefix, and the loop then stops with `Truncated`.
+        let fits = c.remaining() as u64 / MIN_TENSOR_INFO_BYTES;
+        let mut tensors = Vec::with_capacity(n_tensors.min(fits) as usize);
         let mut names = HashSet::new();
         for _ in 0..n_tensors {
             let t = read_tensor_info(&mut c, alignment)?;
@@ -131,7 +140,14 @@ impl Gguf {
         }
 
         let data_start = (c.pos() as u64).next_multiple_of(alignment);
-        let gguf = Gguf { version, metadata, tensors, alignment, data_start, file_len };
+        let gguf = Gguf {
+            version,
+            metadata,
+            tensors,
+            alignment,
+            data_start,
+            file_len,
+        };
         gguf.check_extents()?;
         Ok(gguf)
     }
@@ -142,22 +158,24 @@ impl Gguf {
         for t in &self.tensors {
             let start = self.data_start.checked_add(t.offset);
             let end = start.and_then(|s| s.checked_add(t.n_bytes()));
-            match (start, end) {
-                (Some(s), Some(e)) if e <= self.file_len => spans.push((s, e, &t.name)),
+            match end {
+                Some(e) if e <= self.file_len => spans.push((e - t.n_bytes(), e, &t.name)),
                 _ => {
                     return Err(GgufError::BadTensor {
                         name: t.name.clone(),
                         msg: format!(
-                            "data at offset {} + {} bytes runs past the end of the {}-byte file",
-                            t.offset,
+                            "{} bytes of data at offset {} (file offset {}) run past the end \
+                             of the {}-byte file",
                             t.n_bytes(),
+                            t.offset,
+                            self.data_start as u128 + t.offset as u128,
                             self.file_len
                         ),
                     });
                 }
             }
         }
-        spans.sort();
+        spans.sort_unstable();
         for w in spans.windows(2) {
             if w[0].1 > w[1].0 {
                 return Err(GgufError::OverlappingTensors {
@@ -174,10 +192,11 @@ impl Gguf {
         self.tensors.iter().find(|t| t.name == name)
     }
 
-    /// Absolute file range `[start, end)` of a tensor's data.
+    /// Absolute file range `[start, end)` of a tensor's data (saturating for a tensor
+    /// that did not come from this file).
     pub fn tensor_range(&self, t: &TensorInfo) -> std::ops::Range<u64> {
-        let start = self.data_start + t.offset;
-        start..start + t.n_bytes()
+        let start = self.data_start.saturating_add(t.offset);
+        start..start.saturating_add(t.n_bytes())
     }
 
     /// The bytes of tensor `name` inside `file` (the whole file this header was read from).
@@ -185,50 +204,138 @@ impl Gguf {
         let t = self
             .tensor(name)
             .ok_or_else(|| GgufError::MissingTensor(name.to_string()))?;
+        self.tensor_bytes(file, t)
+    }
+
+    /// The bytes of tensor `t` inside `file`, without looking it up by name.
+    pub fn tensor_bytes<'a>(&self, file: &'a [u8], t: &TensorInfo) -> Result<&'a [u8]> {
         let r = self.tensor_range(t);
-        file.get(r.start as usize..r.end as usize)
+        // try_from, not `as`: on wasm32 an offset past 4 GiB must not wrap around
+        let range = usize::try_from(r.start)
+            .ok()
+            .zip(usize::try_from(r.end).ok());
+        range
+            .and_then(|(s, e)| file.get(s..e))
             .ok_or_else(|| GgufError::Truncated {
-                what: format!("tensor {name:?}"),
+                what: format!("data of tensor {:?}", t.name),
                 needed: r.end,
                 have: file.len() as u64,
             })
     }
 }
 
-fn check_count(what: &'static str, count: u64, min_size: u64, len: u64) -> Result<()> {
-    if count.saturating_mul(min_size) > len {
-        return Err(GgufError::AbsurdCount { what, count, len });
+/// Key of the data alignment in the metadata table.
+pub(crate) const ALIGNMENT_KEY: &str = "general.alignment";
+/// Smallest encoded metadata pair: empty key (8), value type (4), one-byte value (1).
+const MIN_KV_BYTES: u64 = 13;
+/// Smallest encoded tensor info: empty name (8), n_dims (4), one dim (8), type (4),
+/// offset (8).
+const MIN_TENSOR_INFO_BYTES: u64 = 32;
+
+/// `count` items of at least `min_size` bytes each must fit in the `room` bytes left in a
+/// `file_len`-byte file.
+fn check_count(
+    what: &'static str,
+    count: u64,
+    min_size: u64,
+    room: u64,
+    file_len: u64,
+) -> Result<()> {
+    if count.saturating_mul(min_size) > room {
+        return Err(GgufError::AbsurdCount {
+            what,
+            count,
+            len: file_len,
+        });
     }
     Ok(())
 }
 
 fn read_tensor_info(c: &mut Cursor, alignment: u64) -> Result<TensorInfo> {
     let name = c.string("tensor name")?;
-    let bad = |msg: String| GgufError::BadTensor { name: name.clone(), msg };
-    let n_dims = c.u32("tensor dimension count")? as usize;
-    if n_dims == 0 || n_dims > MAX_DIMS {
-        return Err(bad(format!("{n_dims} dimensions (want 1 to {MAX_DIMS})")));
+    let (dims, ty, offset) = read_tensor_fields(c).map_err(|e| match e {
+        GgufError::Truncated { what, needed, have } => GgufError::Truncated {
+            what: format!("{what} of tensor {name:?}"),
+            needed,
+            have,
+        },
+        GgufError::BadTensor { msg, .. } => GgufError::BadTensor {
+            name: name.clone(),
+            msg,
+        },
+        e => e,
+    })?;
+    tensor_n_bytes(&name, &dims, ty)?;
+    if offset % alignment != 0 {
+        return Err(GgufError::BadTensor {
+            name,
+            msg: format!("offset {offset} is not a multiple of the alignment {alignment}"),
+        });
     }
-    let mut dims = Vec::with_capacity(n_dims);
-    for _ in 0..n_dims {
-        dims.push(c.u64("tensor dimension")?);
+    Ok(TensorInfo {
+        name,
+        dims,
+        ty,
+        offset,
+    })
+}
+
+/// Bytes of a row of `n` elements of `ty`: `None` when `n` is not whole blocks, and
+/// saturating at `u64::MAX`.
+fn row_bytes(ty: GgmlType, n: u64) -> Option<u64> {
+    let block = ty.block_elems() as u64;
+    n.is_multiple_of(block)
+        .then(|| (n / block).saturating_mul(ty.block_bytes() as u64))
+}
+
+/// Checks a tensor's shape (1 to 4 dims, none zero, whole blocks per row, element count
+/// and byte size in range) and returns its size in bytes.
+pub(crate) fn tensor_n_bytes(name: &str, dims: &[u64], ty: GgmlType) -> Result<u64> {
+    let bad = |msg: String| GgufError::BadTensor {
+        name: name.to_string(),
+        msg,
+    };
+    if dims.is_empty() || dims.len() > MAX_DIMS {
+        return Err(bad(format!(
+            "{} dimensions (want 1 to {MAX_DIMS})",
+            dims.len()
+        )));
     }
-    let ty = GgmlType::from_id(c.u32("tensor type")?)?;
-    let offset = c.u64("tensor offset")?;
     if dims.contains(&0) {
         return Err(bad(format!("empty dimension in shape {dims:?}")));
     }
     let n_elements = dims.iter().try_fold(1u64, |a, &d| a.checked_mul(d));
-    let row_bytes = ty.row_bytes(dims[0]).ok_or_else(|| {
-        bad(format!("row of {} elements is not a whole number of {ty:?} blocks", dims[0]))
+    if n_elements.is_none_or(|n| n > i64::MAX as u64) {
+        return Err(bad(format!("element count of shape {dims:?} overflows")));
+    }
+    let row = row_bytes(ty, dims[0]).ok_or_else(|| {
+        let block = ty.block_elems();
+        bad(format!(
+            "row of {} elements is not a whole number of {ty:?} blocks of {block}",
+            dims[0]
+        ))
     })?;
-    let rows = dims[1..].iter().try_fold(1u64, |a, &d| a.checked_mul(d));
-    let n_bytes = rows.and_then(|r| r.checked_mul(row_bytes));
-    if n_elements.is_none_or(|n| n > i64::MAX as u64) || n_bytes.is_none() {
-        return Err(bad(format!("shape {dims:?} overflows")));
+    dims[1..]
+        .iter()
+        .try_fold(row, |a, &d| a.checked_mul(d))
+        .filter(|&n| n < u64::MAX)
+        .ok_or_else(|| bad(format!("byte size of shape {dims:?} overflows")))
+}
+
+/// The fields after a tensor's name: dims (1 to [`MAX_DIMS`]), type, offset.
+fn read_tensor_fields(c: &mut Cursor) -> Result<(Vec<u64>, GgmlType, u64)> {
+    let n_dims = c.u32("dimension count")?;
+    if n_dims == 0 || n_dims as usize > MAX_DIMS {
+        return Err(GgufError::BadTensor {
+            name: String::new(),
+            msg: format!("{n_dims} dimensions (want 1 to {MAX_DIMS})"),
+        });
     }
-    if offset % alignment != 0 {
-        return Err(bad(format!("offset {offset} is not a multiple of the alignment {alignment}")));
+    let mut dims = Vec::with_capacity(n_dims as usize);
+    for _ in 0..n_dims {
+        dims.push(c.u64("dimension")?);
     }
-    Ok(TensorInfo { name, dims, ty, offset })
+    let ty = GgmlType::from_id(c.u32("type")?)?;
+    let offset = c.u64("offset")?;
+    Ok((dims, ty, offset))
 }

@@ -4,12 +4,16 @@
 //! `docs/gguf.md`.
 
 mod cursor;
+mod dequant;
 mod error;
 mod file;
 mod metadata;
 mod types;
+mod writer;
 
+pub use dequant::{dequantize, dequantize_vec};
 pub use error::{GgufError, Result};
 pub use file::{DEFAULT_ALIGNMENT, Gguf, MAGIC, MAX_DIMS, TensorInfo};
 pub use metadata::{Metadata, Value};
 pub use types::GgmlType;
+pub use writer::GgufWriter;

@@ -5,35 +5,105 @@ use std::collections::BTreeMap;
 use crate::cursor::Cursor;
 use crate::{GgufError, Result};
 
-/// One metadata value, with every GGUF value type.
+/// One metadata value, with every GGUF value type. Scalars, strings and vectors or
+/// arrays of them convert with `Value::from` / `.into()`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// Type 0, UINT8.
     U8(u8),
+    /// Type 1, INT8.
     I8(i8),
+    /// Type 2, UINT16.
     U16(u16),
+    /// Type 3, INT16.
     I16(i16),
+    /// Type 4, UINT32.
     U32(u32),
+    /// Type 5, INT32.
     I32(i32),
+    /// Type 6, FLOAT32.
     F32(f32),
+    /// Type 7, BOOL (one byte, 0 or 1).
     Bool(bool),
+    /// Type 8, STRING (UTF-8).
     String(String),
+    /// Type 9, ARRAY: elements all of one non-array type (an empty array's element
+    /// type is not kept).
     Array(Vec<Value>),
+    /// Type 10, UINT64.
     U64(u64),
+    /// Type 11, INT64.
     I64(i64),
+    /// Type 12, FLOAT64.
     F64(f64),
+}
+
+/// GGUF metadata value type ids (`docs/gguf.md` §1.2).
+pub(crate) mod type_id {
+    pub const U8: u32 = 0;
+    pub const I8: u32 = 1;
+    pub const U16: u32 = 2;
+    pub const I16: u32 = 3;
+    pub const U32: u32 = 4;
+    pub const I32: u32 = 5;
+    pub const F32: u32 = 6;
+    pub const BOOL: u32 = 7;
+    pub const STRING: u32 = 8;
+    pub const ARRAY: u32 = 9;
+    pub const U64: u32 = 10;
+    pub const I64: u32 = 11;
+    pub const F64: u32 = 12;
 }
 
 /// Smallest encoded size of a value of each type id, used to bound array counts before
 /// allocating (so a hostile count can never make a huge allocation).
 fn min_encoded_size(ty: u32) -> Result<u64> {
+    use type_id::*;
     Ok(match ty {
-        0 | 1 | 7 => 1,
-        2 | 3 => 2,
-        4..=6 => 4,
-        8 | 10..=12 => 8,
-        9 => 12,
+        U8 | I8 | BOOL => 1,
+        U16 | I16 => 2,
+        U32 | I32 | F32 => 4,
+        STRING | U64 | I64 | F64 => 8,
+        ARRAY => 12,
         other => return Err(GgufError::UnknownValueType(other)),
     })
+}
+
+/// The GGUF name of value type `ty` (a known, non-array type).
+fn type_name(ty: u32) -> &'static str {
+    use type_id::*;
+    match ty {
+        U8 => "u8",
+        I8 => "i8",
+        U16 => "u16",
+        I16 => "i16",
+        U32 => "u32",
+        I32 => "i32",
+        F32 => "f32",
+        BOOL => "bool",
+        STRING => "string",
+        U64 => "u64",
+        I64 => "i64",
+        F64 => "f64",
+        _ => "array",
+    }
+}
+
+/// Reads one metadata key/value pair: key string, value type, value.
+pub(crate) fn read_kv(c: &mut Cursor) -> Result<(String, Value)> {
+    let key = c.string("metadata key")?;
+    let value = c
+        .u32("metadata value type")
+        .and_then(|ty| Value::read(c, ty, &key))
+        .map_err(|e| match e {
+            GgufError::Truncated { what, needed, have } => GgufError::Truncated {
+                what: format!("{what} of metadata key {key:?}"),
+                needed,
+                have,
+            },
+            e => e,
+        })?;
+    Ok((key, value))
 }
 
 impl Value {
@@ -56,16 +126,38 @@ impl Value {
         }
     }
 
+    /// The GGUF value type id of this value (0 = u8 … 12 = f64, 9 = array).
+    pub fn gguf_type(&self) -> u32 {
+        use type_id::*;
+        match self {
+            Value::U8(_) => U8,
+            Value::I8(_) => I8,
+            Value::U16(_) => U16,
+            Value::I16(_) => I16,
+            Value::U32(_) => U32,
+            Value::I32(_) => I32,
+            Value::F32(_) => F32,
+            Value::Bool(_) => BOOL,
+            Value::String(_) => STRING,
+            Value::Array(_) => ARRAY,
+            Value::U64(_) => U64,
+            Value::I64(_) => I64,
+            Value::F64(_) => F64,
+        }
+    }
+
+    /// Reads a value of type `ty`; `key` is only used in error messages.
     pub(crate) fn read(c: &mut Cursor, ty: u32, key: &str) -> Result<Value> {
+        use type_id::*;
         Ok(match ty {
-            0 => Value::U8(c.u8(key)?),
-            1 => Value::I8(c.u8(key)? as i8),
-            2 => Value::U16(c.u16(key)?),
-            3 => Value::I16(c.u16(key)? as i16),
-            4 => Value::U32(c.u32(key)?),
-            5 => Value::I32(c.u32(key)? as i32),
-            6 => Value::F32(c.f32(key)?),
-            7 => match c.u8(key)? {
+            U8 => Value::U8(c.u8("u8 value")?),
+            I8 => Value::I8(c.u8("i8 value")? as i8),
+            U16 => Value::U16(c.u16("u16 value")?),
+            I16 => Value::I16(c.u16("i16 value")? as i16),
+            U32 => Value::U32(c.u32("u32 value")?),
+            I32 => Value::I32(c.u32("i32 value")? as i32),
+            F32 => Value::F32(c.f32("f32 value")?),
+            BOOL => match c.u8("bool value")? {
                 0 => Value::Bool(false),
                 1 => Value::Bool(true),
                 _ => {
@@ -76,30 +168,34 @@ impl Value {
                     });
                 }
             },
-            8 => Value::String(c.string(key)?),
-            9 => {
-                let elem = c.u32(key)?;
-                if elem == 9 {
+            STRING => Value::String(c.string("string value")?),
+            ARRAY => {
+                let elem = c.u32("array element type")?;
+                if elem == ARRAY {
                     return Err(GgufError::NestedArray(key.to_string()));
                 }
-                let count = c.u64(key)?;
                 let min = min_encoded_size(elem)?;
-                if count.saturating_mul(min) > c.remaining() as u64 {
+                let count = c.u64("array length")?;
+                // Check the count against the bytes at hand before allocating: a hostile
+                // count then fails here instead of reserving memory for it.
+                let needed = count.saturating_mul(min);
+                if needed > c.remaining() as u64 {
                     return Err(GgufError::Truncated {
-                        what: format!("array {key:?} of {count} elements"),
-                        needed: (c.pos() as u64).saturating_add(count.saturating_mul(min)),
+                        what: format!("array of {count} {} elements", type_name(elem)),
+                        needed: (c.pos() as u64).saturating_add(needed),
                         have: (c.pos() + c.remaining()) as u64,
                     });
                 }
+                // count <= remaining bytes, so this allocation is bounded by the input
                 let mut v = Vec::with_capacity(count as usize);
                 for _ in 0..count {
                     v.push(Value::read(c, elem, key)?);
                 }
                 Value::Array(v)
             }
-            10 => Value::U64(c.u64(key)?),
-            11 => Value::I64(c.u64(key)? as i64),
-            12 => Value::F64(c.f64(key)?),
+            U64 => Value::U64(c.u64("u64 value")?),
+            I64 => Value::I64(c.u64("i64 value")? as i64),
+            F64 => Value::F64(c.f64("f64 value")?),
             other => return Err(GgufError::UnknownValueType(other)),
         })
     }
@@ -255,5 +351,43 @@ impl Metadata {
             })
             .collect::<Result<Vec<T>>>()
             .map(Some)
+    }
+}
+
+macro_rules! value_from {
+    ($($t:ty => $v:ident),* $(,)?) => {
+        $(impl From<$t> for Value {
+            fn from(x: $t) -> Value {
+                Value::$v(x)
+            }
+        })*
+    };
+}
+value_from!(
+    u8 => U8, i8 => I8, u16 => U16, i16 => I16, u32 => U32, i32 => I32, f32 => F32,
+    bool => Bool, String => String, u64 => U64, i64 => I64, f64 => F64,
+);
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::String(s.to_owned())
+    }
+}
+
+impl<T: Into<Value>> From<Vec<T>> for Value {
+    fn from(v: Vec<T>) -> Value {
+        Value::Array(v.into_iter().map(Into::into).collect())
+    }
+}
+
+impl<T: Into<Value> + Clone> From<&[T]> for Value {
+    fn from(v: &[T]) -> Value {
+        Value::Array(v.iter().cloned().map(Into::into).collect())
+    }
+}
+
+impl<T: Into<Value>, const N: usize> From<[T; N]> for Value {
+    fn from(v: [T; N]) -> Value {
+        Value::Array(v.into_iter().map(Into::into).collect())
     }
 }

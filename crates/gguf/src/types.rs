@@ -111,9 +111,13 @@ impl GgmlType {
         }
     }
 
-    /// Bytes of a row of `n` elements, or `None` when `n` is not a whole number of blocks.
+    /// Bytes of a row of `n` elements, or `None` when `n` is not a whole number of blocks
+    /// (or the size overflows u64).
     pub fn row_bytes(self, n: u64) -> Option<u64> {
         let be = self.block_elems() as u64;
-        (n % be == 0).then(|| n / be * self.block_bytes() as u64)
+        if !n.is_multiple_of(be) {
+            return None;
+        }
+        (n / be).checked_mul(self.block_bytes() as u64)
     }
 }

@@ -1,1 +1,344 @@
-//! (in progress)
+//! Chat templates: the GGUF's own `tokenizer.chat_template` (Jinja), rendered with
+//! `minijinja` the way Hugging Face's `apply_chat_template` renders it.
+//!
+//! The environment mirrors transformers' `_compile_jinja_template`: `trim_blocks` and
+//! `lstrip_blocks` on, a trailing newline dropped, loop controls (`break`/`continue`),
+//! Python string/dict methods (`.strip()`, `.split()`, `.items()`, … via minijinja-contrib's
+//! pycompat), `raise_exception(msg)`, a `tojson` that is Python's
+//! `json.dumps(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)`,
+//! `strftime_now(fmt)`, and the `{% generation %}` block (rendered as its plain body).
+//! The context holds `messages`, `add_generation_prompt`, `bos_token`, `eos_token`, and
+//! `tools`/`documents` (none), like HF's; [`ChatTemplate::render_with`] adds more variables.
+//! `{{ x }}` prints none, booleans, floats, lists and dicts as Python's `str()` does.
+//!
+//! Message text is data: Jinja syntax inside it (`{{ }}`, `{% %}`) is printed literally,
+//! never evaluated. A template that calls `raise_exception("…")` (e.g. Llama 2's "roles must
+//! alternate") gives [`ModelError::Template`] carrying its message.
+//!
+//! Known differences from Jinja2 (none of them used by published chat templates we know):
+//! `~`/`|string` print none and booleans the minijinja way (`none`, `true`), and the time of
+//! `strftime_now` is UTC natively (the browser's local time in wasm).
+//!
+//! The rendered prompt may already start with the BOS token text (Llama 2/3 templates print
+//! `bos_token`): tokenize it with special tokens parsed and without adding a second BOS.
+
+mod python;
+mod strftime;
+
+use std::fmt;
+
+use hearth_gguf::Metadata;
+use minijinja::value::Value;
+use minijinja::{Environment, Error, ErrorKind};
+
+use crate::{ModelError, Result};
+
+/// The GGUF metadata key holding the template.
+pub const GGUF_KEY: &str = "tokenizer.chat_template";
+
+/// The template hearth uses when a model has none: plain ChatML, verbatim as published
+/// with teknium/OpenHermes-2.5-Mistral-7B (what llama.cpp also falls back to).
+pub const CHATML: &str = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
+
+/// The name errors refer to the template by.
+const NAME: &str = "chat_template";
+
+/// One chat message: a role (`system`, `user`, `assistant`, …) and its text.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
+pub struct Message {
+    /// Who speaks: `system`, `user`, `assistant` (templates may know other roles).
+    pub role: String,
+    /// What is said, verbatim.
+    pub content: String,
+}
+
+impl Message {
+    /// A message with any role.
+    pub fn new(role: impl Into<String>, content: impl Into<String>) -> Message {
+        Message {
+            role: role.into(),
+            content: content.into(),
+        }
+    }
+
+    /// A `system` message.
+    pub fn system(content: impl Into<String>) -> Message {
+        Message::new("system", content)
+    }
+
+    /// A `user` message.
+    pub fn user(content: impl Into<String>) -> Message {
+        Message::new("user", content)
+    }
+
+    /// An `assistant` message.
+    pub fn assistant(content: impl Into<String>) -> Message {
+        Message::new("assistant", content)
+    }
+}
+
+/// A parsed chat template, ready to render conversations into prompts.
+#[derive(Clone)]
+pub struct ChatTemplate {
+    env: Environment<'static>,
+    source: String,
+    fallback: bool,
+}
+
+impl fmt::Debug for ChatTemplate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChatTemplate")
+            .field("fallback", &self.fallback)
+            .field("source", &self.source)
+            .finish()
+    }
+}
+
+/// The error `raise_exception` raises, found again in the error chain after rendering.
+#[derive(Debug)]
+struct Raised(String);
+
+impl fmt::Display for Raised {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Raised {}
+
+impl ChatTemplate {
+    /// The GGUF's `tokenizer.chat_template`, or ChatML when it has none (or an empty one);
+    /// [`is_fallback`](Self::is_fallback) tells which.
+    pub fn from_gguf(meta: &Metadata) -> Result<ChatTemplate> {
+        match meta.str(GGUF_KEY)? {
+            Some(source) if !source.trim().is_empty() => ChatTemplate::new(source),
+            _ => Ok(ChatTemplate {
+                fallback: true,
+                ..ChatTemplate::chatml()
+            }),
+        }
+    }
+
+    /// Parses a Jinja chat template; a syntax error is reported with its line.
+    pub fn new(source: &str) -> Result<ChatTemplate> {
+        let mut env = environment();
+        env.add_template_owned(NAME, without_generation_tags(source))
+            .map_err(|e| ModelError::Template(format!("cannot parse: {}", describe(&e))))?;
+        Ok(ChatTemplate {
+            env,
+            source: source.to_string(),
+            fallback: false,
+        })
+    }
+
+    /// The ChatML template ([`CHATML`]).
+    pub fn chatml() -> ChatTemplate {
+        let mut env = environment();
+        // CHATML is a constant the tests parse; failing here would be a bug in this file.
+        let parsed = env.add_template_owned(NAME, CHATML);
+        debug_assert!(parsed.is_ok(), "CHATML must parse");
+        ChatTemplate {
+            env,
+            source: CHATML.to_string(),
+            fallback: false,
+        }
+    }
+
+    /// True when [`from_gguf`](Self::from_gguf) found no template and fell back to ChatML.
+    pub fn is_fallback(&self) -> bool {
+        self.fallback
+    }
+
+    /// The template text.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// One line saying where the template came from, for `--verbose` output.
+    pub fn origin(&self) -> &'static str {
+        if self.fallback {
+            "the model has no tokenizer.chat_template; falling back to ChatML"
+        } else {
+            "the model's own tokenizer.chat_template"
+        }
+    }
+
+    /// Renders a conversation into the prompt text, as HF's
+    /// `apply_chat_template(messages, tokenize=False, add_generation_prompt=…)` does.
+    pub fn render(
+        &self,
+        messages: &[Message],
+        add_generation_prompt: bool,
+        bos_token: &str,
+        eos_token: &str,
+    ) -> Result<String> {
+        self.render_with(
+            messages,
+            add_generation_prompt,
+            bos_token,
+            eos_token,
+            &serde_json::Map::new(),
+        )
+    }
+
+    /// [`render`](Self::render) with extra template variables, like the keyword arguments of
+    /// HF's `apply_chat_template` (`tools`, `date_string`, `enable_thinking`, …); they
+    /// override the defaults of the same name.
+    pub fn render_with(
+        &self,
+        messages: &[Message],
+        add_generation_prompt: bool,
+        bos_token: &str,
+        eos_token: &str,
+        extra: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<String> {
+        if messages.is_empty() {
+            return Err(ModelError::Template(
+                "cannot apply a chat template to an empty conversation".into(),
+            ));
+        }
+        let mut ctx = std::collections::BTreeMap::<String, Value>::new();
+        ctx.insert("messages".into(), Value::from_serialize(messages));
+        ctx.insert(
+            "add_generation_prompt".into(),
+            Value::from(add_generation_prompt),
+        );
+        ctx.insert("bos_token".into(), Value::from(bos_token));
+        ctx.insert("eos_token".into(), Value::from(eos_token));
+        ctx.insert("tools".into(), Value::from(()));
+        ctx.insert("documents".into(), Value::from(()));
+        for (k, v) in extra {
+            ctx.insert(k.clone(), Value::from_serialize(v));
+        }
+        let template = self
+            .env
+            .get_template(NAME)
+            .map_err(|e| ModelError::Template(describe(&e)))?;
+        template.render(&ctx).map_err(render_error)
+    }
+}
+
+/// The Jinja environment of HF's `_compile_jinja_template`.
+fn environment() -> Environment<'static> {
+    let mut env = Environment::new();
+    env.set_trim_blocks(true);
+    env.set_lstrip_blocks(true);
+    env.set_keep_trailing_newline(false);
+    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.set_formatter(python::formatter);
+    env.add_filter("tojson", python::tojson);
+    env.add_function("raise_exception", raise_exception);
+    env.add_function("strftime_now", strftime::strftime_now);
+    env
+}
+
+fn raise_exception(message: Value) -> std::result::Result<Value, Error> {
+    let message = match message.as_str() {
+        Some(s) => s.to_string(),
+        None => message.to_string(),
+    };
+    Err(Error::new(ErrorKind::InvalidOperation, message.clone()).with_source(Raised(message)))
+}
+
+fn render_error(e: Error) -> ModelError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(err) = source {
+        if let Some(Raised(message)) = err.downcast_ref::<Raised>() {
+            return ModelError::Template(format!("{message} (raised by the template)"));
+        }
+        source = err.source();
+    }
+    ModelError::Template(format!("cannot render: {}", describe(&e)))
+}
+
+/// "what went wrong (line N)".
+fn describe(e: &Error) -> String {
+    // ErrorKind's Display is its description ("syntax error", "undefined value", …).
+    let what = match e.detail() {
+        Some(detail) => format!("{}: {detail}", e.kind()),
+        None => e.kind().to_string(),
+    };
+    match e.line() {
+        Some(line) => format!("{what} (line {line})"),
+        None => what,
+    }
+}
+
+/// Replaces HF's `{% generation %}…{% endgeneration %}` markers (used to find the assistant's
+/// tokens, they render their body unchanged) by `{% if true %}…{% endif %}`, which keep the
+/// same whitespace control.
+fn without_generation_tags(source: &str) -> String {
+    let mut out = String::with_capacity(source.len());
+    let mut rest = source;
+    while let Some(start) = rest.find("{%") {
+        out.push_str(&rest[..start]);
+        let tag = &rest[start..];
+        let Some(end) = tag.find("%}") else {
+            out.push_str(tag);
+            return out;
+        };
+        let inner = &tag[2..end];
+        let body = inner
+            .strip_prefix(['-', '+'])
+            .unwrap_or(inner)
+            .trim_end_matches(['-', '+']);
+        let replacement = match body.trim() {
+            "generation" => Some("if true"),
+            "endgeneration" => Some("endif"),
+            _ => None,
+        };
+        match replacement {
+            Some(keyword) => {
+                let lead = &inner[..inner.len() - inner.trim_start_matches(['-', '+']).len()];
+                let trail = &inner[inner.trim_end_matches(['-', '+']).len()..];
+                out.push_str("{%");
+                out.push_str(lead);
+                out.push(' ');
+                out.push_str(keyword);
+                out.push(' ');
+                out.push_str(trail);
+                out.push_str("%}");
+            }
+            None => out.push_str(&tag[..end + 2]),
+        }
+        rest = &tag[end + 2..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generation_tags_become_if_blocks() {
+        assert_eq!(
+            without_generation_tags("a{% generation %}b{%- endgeneration -%}c{% if x %}"),
+            "a{% if true %}b{%- endif -%}c{% if x %}"
+        );
+        assert_eq!(without_generation_tags("{% unclosed"), "{% unclosed");
+    }
+
+    #[test]
+    fn generation_block_renders_its_body() {
+        let t = ChatTemplate::new(
+            "{% for m in messages %}{% generation %}{{ m.content }}{% endgeneration %}\n{% endfor %}",
+        )
+        .unwrap();
+        let out = t
+            .render(&[Message::user("a"), Message::user("b")], false, "", "")
+            .unwrap();
+        assert_eq!(out, "ab");
+    }
+
+    #[test]
+    fn python_str_of_values() {
+        let t = ChatTemplate::new(
+            "{{ none }}|{{ true }}|{{ false }}|{{ 1.0 }}|{{ 1e20 }}|{{ [1, 'a', none] }}|{{ {'k': 0.5} }}|{{ 3 }}",
+        )
+        .unwrap();
+        let out = t.render(&[Message::user("x")], false, "", "").unwrap();
+        assert_eq!(out, "None|True|False|1.0|1e+20|[1, 'a', None]|{'k': 0.5}|3");
+    }
+}

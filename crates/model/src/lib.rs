@@ -2,8 +2,17 @@
 //! forward pass (the oracle of every GPU test), the tokenizer, chat templates and sampler.
 
 pub mod chat_template;
+mod config;
 mod error;
+mod forward;
+mod generate;
+pub mod ops;
 pub mod sampler;
 pub mod tokenizer;
+mod weights;
 
+pub use config::Config;
 pub use error::{ModelError, Result};
+pub use forward::{KvCache, Model};
+pub use generate::{StopRule, generate};
+pub use weights::{LayerWeights, Matrix, Weights};

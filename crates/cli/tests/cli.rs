@@ -1,0 +1,294 @@
+//! The `hearth` command run as a user runs it, on the real model (SmolLM2-135M-Instruct)
+//! and on broken inputs. Expected answers are the model's known outputs and the NumPy
+//! reference logits of `scripts/gen-reference-logits.py`.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn model() -> PathBuf {
+    let path = root().join("models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/fetch-model",
+        path.display()
+    );
+    path
+}
+
+fn hearth(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hearth"))
+        .args(args)
+        .output()
+        .expect("run hearth")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = hearth(args);
+    assert!(
+        out.status.success(),
+        "hearth {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("stdout is UTF-8")
+}
+
+/// Runs hearth expecting failure; returns stderr, checked to be one clear line.
+fn fails(args: &[&str]) -> String {
+    let out = hearth(args);
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "hearth {args:?} should fail");
+    assert!(!err.contains("panicked"), "hearth {args:?} panicked: {err}");
+    assert_eq!(
+        err.trim_end().lines().count(),
+        1,
+        "one line on stderr: {err}"
+    );
+    assert!(err.starts_with("error: "), "{err}");
+    err
+}
+
+fn m() -> String {
+    model().display().to_string()
+}
+
+/// "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n",
+/// tokens looked up one by one in the GGUF's vocabulary with the `gguf` Python package.
+const FRANCE_IDS: [u32; 16] = [
+    1, 4093, 198, 1780, 314, 260, 3575, 282, 4649, 47, 2, 198, 1, 520, 9531, 198,
+];
+const FRANCE_PROMPT: &str =
+    "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n";
+
+#[test]
+fn tokenize_prints_json_ids() {
+    let out = ok(&["tokenize", "--model", &m(), "--special", FRANCE_PROMPT]);
+    let ids: Vec<u32> = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(ids, FRANCE_IDS);
+    // without --special the markup is plain text, not control tokens
+    let out = ok(&["tokenize", "--model", &m(), FRANCE_PROMPT]);
+    let ids: Vec<u32> = serde_json::from_str(out.trim()).unwrap();
+    assert!(!ids.contains(&1) && !ids.contains(&2), "{ids:?}");
+}
+
+#[test]
+fn generate_raw_chatml_prompt_answers_paris() {
+    let out = ok(&[
+        "generate",
+        "--model",
+        &m(),
+        "--max-tokens",
+        "32",
+        "--json",
+        FRANCE_PROMPT,
+    ]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let prompt_ids: Vec<u32> = serde_json::from_value(v["prompt_ids"].clone()).unwrap();
+    assert_eq!(prompt_ids, FRANCE_IDS);
+    assert_eq!(v["text"], "The capital of France is Paris.");
+    // stopped at <|im_end|> (id 2), which is not part of the answer
+    let ids: Vec<u32> = serde_json::from_value(v["ids"].clone()).unwrap();
+    assert!(ids.len() < 32 && !ids.contains(&2), "{ids:?}");
+}
+
+#[test]
+fn generate_chat_streams_the_answer() {
+    let out = ok(&[
+        "generate",
+        "--model",
+        &m(),
+        "--chat",
+        "--max-tokens",
+        "32",
+        "What is the capital of France?",
+    ]);
+    assert_eq!(out.trim_end(), "The capital of France is Paris.");
+}
+
+#[test]
+fn generate_ids_ignore_eos_runs_to_max_tokens() {
+    let ids = FRANCE_IDS.map(|i| i.to_string()).join(",");
+    let out = ok(&[
+        "generate",
+        "--model",
+        &m(),
+        "--ids",
+        &ids,
+        "--max-tokens",
+        "12",
+        "--ignore-eos",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let got: Vec<u32> = serde_json::from_value(v["ids"].clone()).unwrap();
+    assert_eq!(got.len(), 12, "{got:?}");
+    assert!(
+        got.contains(&2),
+        "greedy goes through <|im_end|> when told to ignore it: {got:?}"
+    );
+    assert!(
+        v["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("The capital of France is Paris.")
+    );
+}
+
+#[test]
+fn seeded_sampling_is_reproducible() {
+    let run = |seed: &str| {
+        ok(&[
+            "generate",
+            "--model",
+            &m(),
+            "--chat",
+            "--temperature",
+            "1.0",
+            "--seed",
+            seed,
+            "--max-tokens",
+            "16",
+            "--json",
+            "Tell me a story.",
+        ])
+    };
+    assert_eq!(run("7"), run("7"));
+    assert_ne!(run("7"), run("8"));
+}
+
+#[test]
+fn logits_writes_npy_matching_the_reference() {
+    let dir = std::env::temp_dir().join(format!("hearth-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("logits.npy");
+    let ids = "1,4093,198,1780,314,260,3575,282,4649,47";
+    ok(&[
+        "logits",
+        "--model",
+        &m(),
+        "--ids",
+        ids,
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let bytes = std::fs::read(&out).unwrap();
+    assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
+    let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+    let header = std::str::from_utf8(&bytes[10..10 + hlen]).unwrap();
+    assert!(
+        header.contains("'descr': '<f4'") && header.contains("'shape': (10, 49152)"),
+        "{header}"
+    );
+    assert_eq!((10 + hlen) % 64, 0);
+    let data: Vec<f32> = bytes[10 + hlen..]
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    assert_eq!(data.len(), 10 * 49152);
+    let want = std::fs::read(root().join("tests/fixtures/reference/smollm2.logits.f32")).unwrap();
+    let want: Vec<f32> = want
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    for (row, pos) in [0usize, 5, 9].into_iter().enumerate() {
+        let got = &data[pos * 49152..][..49152];
+        let want = &want[row * 49152..][..49152];
+        let err = got
+            .iter()
+            .zip(want)
+            .map(|(g, w)| (g - w).abs())
+            .fold(0f32, f32::max);
+        assert!(err < 1e-3, "position {pos}: max |diff| {err}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn info_describes_the_model() {
+    let out = ok(&["info", "--model", &m()]);
+    for want in [
+        "architecture:  llama",
+        "30 layers, embedding 576, 9 heads (3 KV) of 64, FFN 1536, vocab 49152",
+        "context:       8192",
+        "tied (no output.weight)",
+        "Q4_1 ×210",
+        "Q8_0 ×1",
+        "F32 ×61",
+        "<|im_start|>",
+    ] {
+        assert!(out.contains(want), "info lacks {want:?}:\n{out}");
+    }
+}
+
+#[test]
+fn errors_are_one_clear_line() {
+    let err = fails(&["info", "--model", "/nonexistent/model.gguf"]);
+    assert!(err.contains("cannot open"), "{err}");
+    let readme = root().join("README.md");
+    let err = fails(&["generate", "--model", readme.to_str().unwrap(), "hi"]);
+    assert!(err.contains("not a GGUF"), "{err}");
+    let err = fails(&[
+        "logits",
+        "--model",
+        &m(),
+        "--ids",
+        "1,999999",
+        "--out",
+        "/dev/null",
+    ]);
+    assert!(err.contains("outside the vocabulary"), "{err}");
+}
+
+#[test]
+fn unsupported_architecture_and_tensor_type_are_refused() {
+    use hearth_gguf::{GgmlType, GgufWriter, Value};
+    let dir = std::env::temp_dir().join(format!("hearth-cli-arch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let write = |name: &str, bytes: Vec<u8>| {
+        let p = dir.join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p
+    };
+
+    let mut w = GgufWriter::new();
+    w.add_metadata("general.architecture", Value::String("gpt2".into()))
+        .unwrap();
+    let gpt2 = write("gpt2.gguf", w.finish());
+    let err = fails(&["generate", "--model", gpt2.to_str().unwrap(), "hi"]);
+    assert!(err.contains("architecture \"gpt2\""), "{err}");
+
+    // a tensor type id hearth does not know (IQ2_XXS = 16)
+    let mut bytes = {
+        let mut w = GgufWriter::new();
+        w.add_metadata("general.architecture", Value::String("llama".into()))
+            .unwrap();
+        w.add_tensor("t", &[32], GgmlType::F32, [0u8; 128]).unwrap();
+        w.finish()
+    };
+    let at = find_tensor_type_offset(&bytes);
+    bytes[at..at + 4].copy_from_slice(&16u32.to_le_bytes());
+    let iq = write("iq.gguf", bytes);
+    let err = fails(&["info", "--model", iq.to_str().unwrap()]);
+    assert!(err.contains("tensor type 16"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Offset of the type field of the only tensor (named "t", 1 dim) in a writer-made file.
+fn find_tensor_type_offset(bytes: &[u8]) -> usize {
+    // name: u64 len 1 + "t", n_dims: u32 1, dim: u64 32, then the type u32
+    let pat: Vec<u8> = [
+        &1u64.to_le_bytes()[..],
+        b"t",
+        &1u32.to_le_bytes(),
+        &32u64.to_le_bytes(),
+    ]
+    .concat();
+    let at = bytes
+        .windows(pat.len())
+        .position(|w| w == pat.as_slice())
+        .expect("tensor info");
+    at + pat.len()
+}
