@@ -292,3 +292,58 @@ fn find_tensor_type_offset(bytes: &[u8]) -> usize {
         .expect("tensor info");
     at + pat.len()
 }
+
+#[test]
+fn a_model_without_template_chats_in_chatml() {
+    use hearth_gguf::{Gguf, GgufWriter};
+    // SmolLM2 rewritten without tokenizer.chat_template: ChatML without a system message
+    // is exactly the prompt whose known answer is "The capital of France is Paris."
+    let bytes = std::fs::read(model()).unwrap();
+    let gguf = Gguf::read(&bytes).unwrap();
+    let mut w = GgufWriter::new();
+    for (k, v) in &gguf.metadata.0 {
+        if k != "tokenizer.chat_template" && k != "general.alignment" {
+            w.add_metadata(k.clone(), v.clone()).unwrap();
+        }
+    }
+    for t in &gguf.tensors {
+        w.add_tensor(
+            t.name.clone(),
+            &t.dims,
+            t.ty,
+            gguf.tensor_data(&bytes, &t.name).unwrap(),
+        )
+        .unwrap();
+    }
+    let dir = std::env::temp_dir().join(format!("hearth-cli-chatml-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("no-template.gguf");
+    std::fs::write(&path, w.finish()).unwrap();
+    let p = path.to_str().unwrap();
+
+    let info = ok(&["info", "--model", p]);
+    assert!(
+        info.contains("chat template: none in the file; ChatML is used"),
+        "{info}"
+    );
+    let out = hearth(&[
+        "generate",
+        "--model",
+        p,
+        "--chat",
+        "--verbose",
+        "--json",
+        "What is the capital of France?",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("no chat template; using ChatML"),
+        "{stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let prompt_ids: Vec<u32> = serde_json::from_value(v["prompt_ids"].clone()).unwrap();
+    assert_eq!(prompt_ids, FRANCE_IDS);
+    assert_eq!(v["text"], "The capital of France is Paris.");
+    std::fs::remove_dir_all(&dir).ok();
+}
