@@ -1,0 +1,123 @@
+//! The GPU context: adapter, device and queue with the adapter's own limits, and the cache
+//! of compiled kernel pipelines.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use crate::shader::{Kernel, PipelineKey};
+use crate::{GpuError, Result};
+
+/// An open GPU device and everything made once per device.
+pub struct Gpu {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    /// Adapter name, driver and backend.
+    pub info: wgpu::AdapterInfo,
+    /// The limits granted: the adapter's own, not WebGPU's defaults.
+    pub limits: wgpu::Limits,
+    /// Whether `shader-f16` is enabled (f16 activations and KV cache may be used).
+    pub has_f16: bool,
+    /// Largest buffer one storage binding may take: the adapter's limit, lowered by tests
+    /// to exercise weights split across buffers.
+    pub max_binding_bytes: u64,
+    pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
+}
+
+impl Gpu {
+    /// Opens the first high-performance adapter with its full limits. No adapter is an
+    /// error, never a silent CPU fallback.
+    pub async fn new() -> Result<Gpu> {
+        // WGPU_BACKEND etc. may narrow the choice; by default every backend is tried
+        let instance =
+            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                force_fallback_adapter: false,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+        let info = adapter.get_info();
+        let wanted = wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY;
+        let features = adapter.features() & wanted;
+        let limits = adapter.limits();
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("hearth"),
+                required_features: features,
+                required_limits: limits.clone(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::Device(e.to_string()))?;
+        Ok(Gpu {
+            device,
+            queue,
+            info,
+            limits: limits.clone(),
+            has_f16: features.contains(wgpu::Features::SHADER_F16),
+            max_binding_bytes: limits
+                .max_storage_buffer_binding_size
+                .min(limits.max_buffer_size),
+            pipelines: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// [`Gpu::new`], blocking (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn new_blocking() -> Result<Gpu> {
+        pollster::block_on(Gpu::new())
+    }
+
+    /// A one-line description of the adapter, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) on Vulkan".
+    pub fn adapter_name(&self) -> String {
+        format!("{} on {:?}", self.info.name, self.info.backend)
+    }
+
+    /// The pipeline of `kernel`, compiled once per (kernel, format, overrides) and cached.
+    pub fn pipeline(
+        &self,
+        kernel: Kernel,
+        format: Option<hearth_gguf::GgmlType>,
+        overrides: &[(&'static str, u32)],
+    ) -> Result<Arc<wgpu::ComputePipeline>> {
+        let key = PipelineKey::new(kernel, format, overrides);
+        if let Some(p) = self
+            .pipelines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&key)
+        {
+            return Ok(p.clone());
+        }
+        let source = kernel.source(format)?;
+        let label = key.label();
+        let module = self
+            .device
+            .create_shader_module(wgpu::ShaderModuleDescriptor {
+                label: Some(&label),
+                source: wgpu::ShaderSource::Wgsl(source.into()),
+            });
+        let constants: Vec<(&str, f64)> = overrides.iter().map(|&(k, v)| (k, v as f64)).collect();
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&label),
+                layout: None,
+                module: &module,
+                entry_point: Some("main"),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants: &constants,
+                    zero_initialize_workgroup_memory: false,
+                },
+                cache: None,
+            });
+        let pipeline = Arc::new(pipeline);
+        self.pipelines
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(key, pipeline.clone());
+        Ok(pipeline)
+    }
+}

@@ -1,0 +1,86 @@
+//! Rust wrappers of the kernels: each checks shapes and builds [`Op`]s (pipeline, bind group,
+//! workgroup counts) once, so that running a token only encodes prepared ops.
+
+use std::sync::Arc;
+
+use wgpu::util::DeviceExt;
+
+use crate::Gpu;
+
+mod embedding;
+mod matvec;
+
+pub use embedding::embedding;
+pub use matvec::matvec;
+
+/// Invocations per workgroup of the matvec and embedding kernels.
+pub const WG_SIZE: u32 = 64;
+/// Most workgroups in one dispatch dimension (WebGPU's guaranteed minimum).
+pub(crate) const MAX_GROUPS: u32 = 65535;
+
+/// One prepared dispatch.
+pub struct Op {
+    pipeline: Arc<wgpu::ComputePipeline>,
+    bind_group: wgpu::BindGroup,
+    groups: [u32; 3],
+}
+
+impl Op {
+    /// Records the dispatch into a compute pass.
+    pub fn encode(&self, pass: &mut wgpu::ComputePass) {
+        pass.set_pipeline(&self.pipeline);
+        pass.set_bind_group(0, &self.bind_group, &[]);
+        pass.dispatch_workgroups(self.groups[0], self.groups[1], self.groups[2]);
+    }
+}
+
+/// Encodes `ops` in order in one compute pass of one command buffer and submits it.
+pub fn submit(gpu: &Gpu, ops: &[Op]) {
+    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+    {
+        let mut pass = encoder.begin_compute_pass(&Default::default());
+        for op in ops {
+            op.encode(&mut pass);
+        }
+    }
+    gpu.queue.submit([encoder.finish()]);
+}
+
+pub(crate) fn uniform<T: bytemuck::Pod>(gpu: &Gpu, label: &str, value: &T) -> wgpu::Buffer {
+    gpu.device
+        .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+            label: Some(label),
+            contents: bytemuck::bytes_of(value),
+            usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
+        })
+}
+
+pub(crate) fn bind(
+    gpu: &Gpu,
+    pipeline: &wgpu::ComputePipeline,
+    label: &str,
+    buffers: &[&wgpu::Buffer],
+) -> wgpu::BindGroup {
+    let entries: Vec<wgpu::BindGroupEntry> = buffers
+        .iter()
+        .enumerate()
+        .map(|(i, b)| wgpu::BindGroupEntry {
+            binding: i as u32,
+            resource: b.as_entire_binding(),
+        })
+        .collect();
+    gpu.device.create_bind_group(&wgpu::BindGroupDescriptor {
+        label: Some(label),
+        layout: &pipeline.get_bind_group_layout(0),
+        entries: &entries,
+    })
+}
+
+/// Workgroup counts for `n` workgroups, folded into 2-D above the per-dimension limit.
+pub(crate) fn groups_2d(n: u32) -> [u32; 3] {
+    if n <= MAX_GROUPS {
+        [n, 1, 1]
+    } else {
+        [MAX_GROUPS, n.div_ceil(MAX_GROUPS), 1]
+    }
+}

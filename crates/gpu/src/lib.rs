@@ -1,0 +1,15 @@
+//! hearth-gpu: the Llama forward pass on the GPU through `wgpu`, with hand-written WGSL
+//! kernels from `shaders/` (one kernel per file; the weight format is a WGSL include from
+//! `shaders/formats/`). The same code runs natively (Vulkan, Metal, DX12) and in the
+//! browser (WebGPU). Every kernel has a CPU twin in `hearth_model::ops` or `hearth_gguf`.
+
+mod context;
+mod error;
+pub mod kernels;
+mod shader;
+mod tensor;
+
+pub use context::Gpu;
+pub use error::{GpuError, Result};
+pub use shader::{FORMATS, Kernel};
+pub use tensor::{GpuTensor, GpuWeights, WeightPart};

@@ -1,0 +1,188 @@
+//! GPU buffers: f32 activations ([`GpuTensor`]) and repacked weight matrices split by rows
+//! across buffers when one binding cannot hold them ([`GpuWeights`]).
+
+use hearth_gguf::{GgmlType, GpuLayout};
+use wgpu::util::DeviceExt;
+
+use crate::{Gpu, GpuError, Result};
+
+/// A storage buffer of `len` f32 (or u32) values.
+pub struct GpuTensor {
+    pub buffer: wgpu::Buffer,
+    pub len: usize,
+}
+
+const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::COPY_SRC)
+    .union(wgpu::BufferUsages::COPY_DST);
+
+impl GpuTensor {
+    /// A zero-filled buffer of `len` values.
+    pub fn zeros(gpu: &Gpu, len: usize, label: &str) -> GpuTensor {
+        let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: (len.max(1) * 4) as u64,
+            usage: STORAGE,
+            mapped_at_creation: false,
+        });
+        GpuTensor { buffer, len }
+    }
+
+    /// A buffer holding `data` (f32 or u32 values, as plain-old data).
+    pub fn from_slice<T: bytemuck::Pod>(gpu: &Gpu, data: &[T], label: &str) -> GpuTensor {
+        assert_eq!(size_of::<T>(), 4, "GpuTensor holds 4-byte values");
+        let contents: &[u8] = if data.is_empty() {
+            &[0; 4]
+        } else {
+            bytemuck::cast_slice(data)
+        };
+        let buffer = gpu
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents,
+                usage: STORAGE,
+            });
+        GpuTensor {
+            buffer,
+            len: data.len(),
+        }
+    }
+
+    /// Copies the buffer back to the CPU (one readback; not for the decode loop).
+    pub async fn read<T: bytemuck::Pod>(&self, gpu: &Gpu) -> Result<Vec<T>> {
+        read_buffer(gpu, &self.buffer, self.len * 4).await
+    }
+
+    /// [`GpuTensor::read`], blocking (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn read_blocking<T: bytemuck::Pod>(&self, gpu: &Gpu) -> Result<Vec<T>> {
+        pollster::block_on(self.read(gpu))
+    }
+}
+
+/// Reads the first `bytes` bytes of `buffer` (which needs COPY_SRC).
+pub(crate) async fn read_buffer<T: bytemuck::Pod>(
+    gpu: &Gpu,
+    buffer: &wgpu::Buffer,
+    bytes: usize,
+) -> Result<Vec<T>> {
+    let size = (bytes.max(4) as u64).next_multiple_of(4);
+    let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("readback"),
+        size,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut encoder = gpu.device.create_command_encoder(&Default::default());
+    encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
+    gpu.queue.submit([encoder.finish()]);
+    let (tx, rx) = futures_channel::oneshot::channel();
+    staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
+        let _ = tx.send(r);
+    });
+    // natively the device must be polled for the callback to run; the browser does it itself
+    #[cfg(not(target_arch = "wasm32"))]
+    gpu.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| GpuError::Readback(e.to_string()))?;
+    rx.await
+        .map_err(|_| GpuError::Readback("the device dropped the map request".into()))?
+        .map_err(|e| GpuError::Readback(e.to_string()))?;
+    let data = {
+        let view = staging
+            .slice(..)
+            .get_mapped_range()
+            .map_err(|e| GpuError::Readback(e.to_string()))?;
+        bytemuck::cast_slice::<u8, T>(&view[..bytes]).to_vec()
+    };
+    staging.unmap();
+    Ok(data)
+}
+
+/// A weight matrix of `rows` × `cols` in its GPU block layout ([`GpuLayout`]), split by
+/// rows into parts that each fit one storage binding.
+pub struct GpuWeights {
+    pub ty: GgmlType,
+    pub rows: usize,
+    pub cols: usize,
+    /// u32 words per row.
+    pub row_words: usize,
+    /// The buffers, in row order.
+    pub parts: Vec<WeightPart>,
+}
+
+/// Rows `first_row .. first_row + rows` of a [`GpuWeights`], in one buffer.
+pub struct WeightPart {
+    pub buffer: wgpu::Buffer,
+    pub first_row: usize,
+    pub rows: usize,
+}
+
+impl GpuWeights {
+    /// Uploads a matrix given as GGUF bytes (`rows` rows of `cols` weights of type `ty`).
+    pub fn upload(
+        gpu: &Gpu,
+        name: &str,
+        ty: GgmlType,
+        rows: usize,
+        cols: usize,
+        gguf: &[u8],
+    ) -> Result<GpuWeights> {
+        let layout = GpuLayout::of(ty)?;
+        let row_words = layout.row_words(ty, cols)?;
+        let src_row = ty.row_bytes(cols as u64).ok_or_else(|| {
+            GpuError::Shape(format!(
+                "{name}: {cols} columns are not whole {ty:?} blocks"
+            ))
+        })? as usize;
+        if gguf.len() != src_row * rows {
+            return Err(GpuError::Shape(format!(
+                "{name}: {} bytes for {rows} rows of {src_row}",
+                gguf.len()
+            )));
+        }
+        let max = usize::try_from(gpu.max_binding_bytes).unwrap_or(usize::MAX);
+        let rows_per_part = (max / (row_words * 4)).max(1);
+        if row_words * 4 > max {
+            return Err(GpuError::TooLarge(format!(
+                "{name}: one row is {} bytes, above the binding limit {max}",
+                row_words * 4
+            )));
+        }
+        let mut parts = Vec::new();
+        let mut first_row = 0;
+        while first_row < rows {
+            let n = rows_per_part.min(rows - first_row);
+            let bytes = layout.repack(ty, &gguf[first_row * src_row..(first_row + n) * src_row])?;
+            let buffer = gpu
+                .device
+                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                    label: Some(name),
+                    contents: &bytes,
+                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                });
+            parts.push(WeightPart {
+                buffer,
+                first_row,
+                rows: n,
+            });
+            first_row += n;
+        }
+        Ok(GpuWeights {
+            ty,
+            rows,
+            cols,
+            row_words,
+            parts,
+        })
+    }
+
+    /// The part holding `row`, and the row's index inside it.
+    pub fn locate(&self, row: usize) -> Option<(&WeightPart, usize)> {
+        self.parts
+            .iter()
+            .find(|p| row >= p.first_row && row < p.first_row + p.rows)
+            .map(|p| (p, row - p.first_row))
+    }
+}

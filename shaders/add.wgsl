@@ -1,0 +1,1 @@
+// add.wgsl: not written yet.

@@ -1,0 +1,1 @@
+// attn_combine.wgsl: not written yet.

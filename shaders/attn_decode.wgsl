@@ -1,0 +1,1 @@
+// attn_decode.wgsl: not written yet.

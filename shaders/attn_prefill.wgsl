@@ -1,0 +1,1 @@
+// attn_prefill.wgsl: not written yet.

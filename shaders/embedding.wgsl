@@ -1,0 +1,46 @@
+// embedding.wgsl: out[i, :] = dequant(W[tokens[i], :]) — the token-embedding lookup, in
+// any weight format (see formats/). With tokens 0..rows it dequantizes a whole matrix.
+// bindings: 0 w array<u32> (rows first_row.. of W in GPU blocks) · 1 tokens array<u32>
+//           (n_tokens) · 2 out array<f32> (n_tokens × cols) · 3 params
+// dispatch: (ceil(cols / 8 / WG_SIZE), n_tokens) workgroups of WG_SIZE (override, ≤ 256);
+//           one invocation per 8-weight chunk. A token outside this part's rows writes
+//           nothing (a matrix split over several buffers is one dispatch per part).
+// CPU twin: hearth_gguf::dequantize of row tokens[i] · test: crates/gpu/tests/embedding.rs
+
+struct Params {
+    cols: u32,       // weights per row
+    row_words: u32,  // u32 words per row
+    first_row: u32,  // first row of W held by this part
+    rows: u32,       // rows held by this part
+}
+
+@group(0) @binding(0) var<storage, read> w: array<u32>;
+@group(0) @binding(1) var<storage, read> tokens: array<u32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+#include format
+
+override WG_SIZE: u32 = 64u;
+
+@compute @workgroup_size(WG_SIZE)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
+    let i = gid.y;
+    let chunk = gid.x;
+    if (chunk >= p.cols / 8u) {
+        return;
+    }
+    let t = tokens[i];
+    if (t < p.first_row || t >= p.first_row + p.rows) {
+        return;
+    }
+    let block = chunk / CHUNKS;
+    let c = chunk % CHUNKS;
+    let v = dequant_chunk((t - p.first_row) * p.row_words + block * BLOCK_WORDS, c);
+    let s = chunk_starts(c);
+    let o = i * p.cols + block * BLOCK_ELEMS;
+    for (var k = 0u; k < 4u; k++) {
+        out[o + s.x + k] = v[0][k];
+        out[o + s.y + k] = v[1][k];
+    }
+}

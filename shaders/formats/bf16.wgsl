@@ -1,0 +1,1 @@
+// bf16.wgsl: not written yet.

@@ -1,0 +1,1 @@
+// f16.wgsl: not written yet.

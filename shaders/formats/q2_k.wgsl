@@ -1,0 +1,1 @@
+// q2_k.wgsl: not written yet.

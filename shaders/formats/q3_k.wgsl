@@ -1,0 +1,1 @@
+// q3_k.wgsl: not written yet.

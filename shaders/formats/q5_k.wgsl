@@ -1,0 +1,1 @@
+// q5_k.wgsl: not written yet.

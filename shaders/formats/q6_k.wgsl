@@ -1,0 +1,1 @@
+// q6_k.wgsl: not written yet.

@@ -1,0 +1,1 @@
+// kv_store.wgsl: not written yet.

@@ -1,0 +1,1 @@
+// rms_norm.wgsl: not written yet.

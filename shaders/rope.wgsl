@@ -1,0 +1,1 @@
+// rope.wgsl: not written yet.

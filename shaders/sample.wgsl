@@ -1,0 +1,1 @@
+// sample.wgsl: not written yet.

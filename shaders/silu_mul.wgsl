@@ -1,0 +1,1 @@
+// silu_mul.wgsl: not written yet.
