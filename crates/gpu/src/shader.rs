@@ -118,6 +118,7 @@ fn expand(
 /// Shared helpers and weight formats that kernels include.
 const INCLUDES: &[(&str, &str)] = &[
     shader!("common/f16.wgsl"),
+    shader!("common/step.wgsl"),
     shader!("formats/f32.wgsl"),
     shader!("formats/f16.wgsl"),
     shader!("formats/bf16.wgsl"),

@@ -18,6 +18,32 @@ pub const WG_SIZE: u32 = 64;
 /// Most workgroups in one dispatch dimension (WebGPU's guaranteed minimum).
 pub(crate) const MAX_GROUPS: u32 = 65535;
 
+/// Per-call values written into one small uniform buffer before each submit (WGSL:
+/// `shaders/common/step.wgsl`), so that ops prepared at load time follow the position.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct Step {
+    /// Position of the first token of this call.
+    pub pos: u32,
+    /// Tokens in this call (1 when decoding).
+    pub n_tokens: u32,
+    /// Positions in the KV cache after this call: pos + n_tokens.
+    pub kv_len: u32,
+    /// Index of this draw in the sampler's sequence.
+    pub sample: u32,
+}
+
+impl Step {
+    /// A uniform buffer holding `self`, to be rewritten with `write` before each submit.
+    pub fn buffer(&self, gpu: &Gpu) -> wgpu::Buffer {
+        uniform(gpu, "step", self)
+    }
+    /// Writes `self` into a buffer made by [`Step::buffer`].
+    pub fn write(&self, gpu: &Gpu, buffer: &wgpu::Buffer) {
+        gpu.queue.write_buffer(buffer, 0, bytemuck::bytes_of(self));
+    }
+}
+
 /// One prepared dispatch.
 pub struct Op {
     pipeline: Arc<wgpu::ComputePipeline>,
