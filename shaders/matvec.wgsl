@@ -2,8 +2,11 @@
 // with `accumulate`, y += W·x (the residual add fused into the output projections).
 // bindings: 0 w array<u32> (rows × row_words, GPU blocks) · 1 x array<vec4<f32>> (cols / 4)
 //           · 2 y array<f32> (y_offset + rows) · 3 params
-// dispatch: one workgroup of WG_SIZE (override, a power of two ≤ 256) per row, laid out
-//           2-D when rows > 65535 (row = wg.x + wg.y · num_workgroups.x)
+// dispatch: ceil(rows / (WG_SIZE / ROW_THREADS)) workgroups of WG_SIZE (overrides; WG_SIZE
+//           ≤ 256, ROW_THREADS a power of two dividing it), laid out 2-D past 65535
+//           (group = wg.x + wg.y · num_workgroups.x). ROW_THREADS invocations share a row
+//           and add their parts in workgroup memory; with ROW_THREADS = 1 (CPU drivers such
+//           as lavapipe and SwiftShader, where barriers are dear) there is no barrier at all.
 // CPU twin: hearth_model::ops::matvec · test: crates/gpu/tests/matvec.rs
 
 struct Params {
@@ -22,41 +25,46 @@ struct Params {
 #include format
 
 override WG_SIZE: u32 = 64u;
+override ROW_THREADS: u32 = 64u;
 var<workgroup> partial: array<f32, WG_SIZE>;
 
 @compute @workgroup_size(WG_SIZE)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
-    let row = wid.x + wid.y * nwg.x;
-    if (row >= p.rows) {
-        return;
-    }
+    let rows_per_group = WG_SIZE / ROW_THREADS;
+    let lane = lid.x % ROW_THREADS;
+    let row = (wid.x + wid.y * nwg.x) * rows_per_group + lid.x / ROW_THREADS;
     // each invocation dots a strided share of the row's 8-weight chunks with x
-    let chunks = p.cols / BLOCK_ELEMS * CHUNKS;
     var acc = 0.0;
-    for (var ch = lid.x; ch < chunks; ch += WG_SIZE) {
-        let block = ch / CHUNKS;
-        let c = ch % CHUNKS;
-        let v = dequant_chunk(row * p.row_words + block * BLOCK_WORDS, c);
-        let s = (block * BLOCK_ELEMS + chunk_starts(c)) / 4u;
-        acc += dot(v[0], x[s.x]) + dot(v[1], x[s.y]);
-    }
-    // tree reduction in workgroup memory
-    partial[lid.x] = acc;
-    workgroupBarrier();
-    for (var stride = WG_SIZE / 2u; stride > 0u; stride /= 2u) {
-        if (lid.x < stride) {
-            partial[lid.x] += partial[lid.x + stride];
+    if (row < p.rows) {
+        let chunks = p.cols / BLOCK_ELEMS * CHUNKS;
+        for (var ch = lane; ch < chunks; ch += ROW_THREADS) {
+            let block = ch / CHUNKS;
+            let c = ch % CHUNKS;
+            let v = dequant_chunk(row * p.row_words + block * BLOCK_WORDS, c);
+            let s = (block * BLOCK_ELEMS + chunk_starts(c)) / 4u;
+            acc += dot(v[0], x[s.x]) + dot(v[1], x[s.y]);
         }
-        workgroupBarrier();
     }
-    if (lid.x == 0u) {
+    // tree reduction of a row's parts in workgroup memory
+    if (ROW_THREADS > 1u) {
+        partial[lid.x] = acc;
+        workgroupBarrier();
+        for (var stride = ROW_THREADS / 2u; stride > 0u; stride /= 2u) {
+            if (lane < stride) {
+                partial[lid.x] += partial[lid.x + stride];
+            }
+            workgroupBarrier();
+        }
+        acc = partial[lid.x];
+    }
+    if (lane == 0u && row < p.rows) {
         let o = p.y_offset + row;
         if (p.accumulate != 0u) {
-            y[o] += partial[0];
+            y[o] += acc;
         } else {
-            y[o] = partial[0];
+            y[o] = acc;
         }
     }
 }

@@ -1,1 +1,38 @@
-// silu_mul.wgsl: not written yet.
+// silu_mul.wgsl: out = silu(gate) · up elementwise, silu(z) = z / (1 + e^(−z)) — the SwiGLU
+// of the feed-forward block, between the gate/up and the down projections.
+// bindings: 0 gate array<f32> (n) · 1 up array<f32> (n) · 2 out array<f32> (n; may not be
+//           gate or up) · 3 params
+// dispatch: ceil(n / WG_SIZE) workgroups of WG_SIZE (override, ≤ 256), one invocation per
+//           element, laid out 2-D above 65535 (i = (wg.x + wg.y · num_workgroups.x) · WG_SIZE
+//           + local index)
+// CPU twin: hearth_model::ops::silu_mul · test: crates/gpu/tests/silu_mul.rs
+
+struct Params {
+    n: u32,  // elements
+}
+
+@group(0) @binding(0) var<storage, read> gate: array<f32>;
+@group(0) @binding(1) var<storage, read> up: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<uniform> p: Params;
+
+override WG_SIZE: u32 = 256u;
+
+// z · sigmoid(z), with the sigmoid built from e^(−|z|) ∈ (0, 1]: no intermediate is ever
+// infinite for a finite z. The twin's z / (1 + e^(−z)) overflows e^(−z) below z ≈ −88 and
+// relies on z / ∞ = 0, which fast-math shader compilers (Metal's default) do not promise.
+fn silu(z: f32) -> f32 {
+    let e = exp(-abs(z));
+    return z * select(e, 1.0, z >= 0.0) / (1.0 + e);
+}
+
+@compute @workgroup_size(WG_SIZE)
+fn main(@builtin(local_invocation_id) lid: vec3<u32>,
+        @builtin(workgroup_id) wid: vec3<u32>,
+        @builtin(num_workgroups) nwg: vec3<u32>) {
+    let i = (wid.x + wid.y * nwg.x) * WG_SIZE + lid.x;
+    if (i >= p.n) {
+        return;
+    }
+    out[i] = silu(gate[i]) * up[i];
+}

@@ -1,1 +1,40 @@
-// q5_k.wgsl: not written yet.
+// q5_k.wgsl: Q5_K weights. Super-block of 256 in 44 words (the GGUF 176 bytes as they are):
+//   w0       d (f16, low) | dmin (f16, high)
+//   w1..w3   scales[12]: eight 6-bit scales sc and mins m, one pair per sub-block of 32
+//            (unpacked by k4_scale_min, common/f16.wgsl)
+//   w4..w11  qh[32]: bit s of qh[l] = 5th bit of weight 32s + l
+//   w12..w43 qs[128]: qs[32t + l] holds the low 4 bits of weight 64t + l (low nibble,
+//            sub-block 2t) and 64t + 32 + l (high nibble, sub-block 2t + 1)
+// y = (d·sc)·(n + 16·h) − dmin·m (the CPU's order; every product is exact, only the
+// subtraction rounds).
+// Chunk c = qs word c (t = c/8, l0 = 4·(c%8)): weights 64t + l0.. and 64t + 32 + l0..,
+// 5th bits 2t and 2t + 1 of qh word c % 8.
+#include "common/f16.wgsl"
+
+const BLOCK_ELEMS: u32 = 256u;
+const BLOCK_WORDS: u32 = 44u;
+const CHUNKS: u32 = 32u;
+
+fn chunk_starts(c: u32) -> vec2<u32> {
+    let s = 64u * (c / 8u) + 4u * (c % 8u);
+    return vec2<u32>(s, s + 32u);
+}
+
+fn dequant_chunk(base: u32, c: u32) -> array<vec4<f32>, 2> {
+    let dm = w[base];
+    let d = f16_lo(dm);
+    let dmin = f16_hi(dm);
+    let t = c / 8u;
+    let s = vec3<u32>(w[base + 1u], w[base + 2u], w[base + 3u]);
+    let sma = k4_scale_min(s, 2u * t);
+    let smb = k4_scale_min(s, 2u * t + 1u);
+    let qh = w[base + 4u + c % 8u];
+    let q = w[base + 12u + c];
+    let qa = vec4<f32>(byte_fields(q, 0u, 0xFu) | (byte_fields(qh, 2u * t, 1u) << vec4<u32>(4u)));
+    let qb = vec4<f32>(byte_fields(q, 4u, 0xFu) | (byte_fields(qh, 2u * t + 1u, 1u) << vec4<u32>(4u)));
+    let dla = d * sma.x;
+    let dlb = d * smb.x;
+    let mla = dmin * sma.y;
+    let mlb = dmin * smb.y;
+    return array<vec4<f32>, 2>(dla * qa - mla, dlb * qb - mlb);
+}

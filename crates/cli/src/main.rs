@@ -1,5 +1,7 @@
 //! `hearth`: the native command line of the hearth engine: tokenize, generate, logits, info.
 
+mod bench;
+mod engine;
 mod model_file;
 mod npy;
 
@@ -8,11 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+use engine::{Backend, Engine};
 use hearth_model::chat_template::{ChatTemplate, Message};
 use hearth_model::sampler::{Sampler, SamplerConfig};
 use hearth_model::tokenizer::{StreamDecoder, Tokenizer};
-use hearth_model::{Config, Model, StopRule, generate};
+use hearth_model::{Config, StopRule};
 
 #[derive(Parser)]
 #[command(
@@ -47,9 +50,11 @@ enum Command {
         ids: Vec<u32>,
         #[arg(long)]
         out: PathBuf,
-        #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+        #[arg(long, value_enum, default_value_t = Backend::Gpu)]
         backend: Backend,
     },
+    /// Measure prefill and decode speed on the GPU against the bandwidth roofline.
+    Bench(bench::BenchArgs),
     /// Print a model's architecture, sizes, tensor types and chat template.
     Info {
         #[arg(long)]
@@ -92,7 +97,7 @@ struct GenerateArgs {
     /// Keep generating past end-of-generation tokens.
     #[arg(long)]
     ignore_eos: bool,
-    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+    #[arg(long, value_enum, default_value_t = Backend::Gpu)]
     backend: Backend,
     /// Print one JSON object {"prompt_ids","ids","text"} at the end instead of streaming.
     #[arg(long)]
@@ -103,13 +108,6 @@ struct GenerateArgs {
     /// The prompt text (the user's message with --chat).
     #[arg(required_unless_present = "ids")]
     prompt: Option<String>,
-}
-
-/// Where the forward pass runs.
-#[derive(Clone, Copy, ValueEnum)]
-enum Backend {
-    /// The f32 reference implementation on the CPU.
-    Cpu,
 }
 
 fn main() -> ExitCode {
@@ -125,8 +123,9 @@ fn main() -> ExitCode {
             model,
             ids,
             out,
-            backend: Backend::Cpu,
-        } => logits(&model, &ids, &out),
+            backend,
+        } => logits(&model, &ids, &out, backend),
+        Command::Bench(args) => bench::run(&args),
         Command::Info { model } => info(&model),
     };
     match result {
@@ -151,20 +150,23 @@ fn tokenize(path: &Path, special: bool, text: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn load_model(path: &Path) -> Result<(Model, Tokenizer, hearth_gguf::Gguf), String> {
+fn load_model(
+    path: &Path,
+    backend: Backend,
+) -> Result<(Engine, Tokenizer, hearth_gguf::Gguf), String> {
     let bytes = model_file::read_all(path)?;
     let gguf = hearth_gguf::Gguf::read(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     // the architecture is checked first: it is the most telling error
     Config::from_gguf(&gguf).map_err(|e| e.to_string())?;
     let tok = Tokenizer::from_gguf(&gguf.metadata).map_err(|e| e.to_string())?;
-    let model = Model::from_gguf(&gguf, &bytes).map_err(|e| e.to_string())?;
-    Ok((model, tok, gguf))
+    let engine = Engine::load(backend, &gguf, &bytes)?;
+    Ok((engine, tok, gguf))
 }
 
 fn run_generate(a: &GenerateArgs) -> Result<(), String> {
     let err = |e: hearth_model::ModelError| e.to_string();
     let t0 = Instant::now();
-    let (model, tok, gguf) = load_model(&a.model)?;
+    let (engine, tok, gguf) = load_model(&a.model, a.backend)?;
     let prompt_ids = match (&a.ids, &a.prompt) {
         (Some(ids), _) => ids.clone(),
         (None, Some(prompt)) if a.chat => {
@@ -199,7 +201,8 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
     };
     if a.verbose {
         eprintln!(
-            "hearth: loaded in {:.2}s; prompt of {} tokens",
+            "hearth: {} loaded in {:.2}s; prompt of {} tokens",
+            engine.describe(),
             t0.elapsed().as_secs_f64(),
             prompt_ids.len()
         );
@@ -220,27 +223,20 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
         eog: tok.eog_ids().to_vec(),
         ignore_eos: a.ignore_eos,
     };
-    let mut cache = model.new_cache(prompt_ids.len() + a.max_tokens);
     let mut stream = StreamDecoder::new(&tok);
     let mut stdout = std::io::stdout().lock();
     let t1 = Instant::now();
     let mut t_first = None;
-    let ids = generate(
-        &prompt_ids,
-        &mut sampler,
-        &stop,
-        |tokens| model.forward_last(tokens, &mut cache),
-        |id| {
-            t_first.get_or_insert_with(Instant::now);
-            let piece = stream.push(id)?;
-            if !a.json {
-                let _ = stdout.write_all(piece.as_bytes());
-                let _ = stdout.flush();
-            }
-            Ok(true)
-        },
-    )
-    .map_err(err)?;
+    let n_ctx = prompt_ids.len() + a.max_tokens;
+    let ids = engine.generate(&prompt_ids, &mut sampler, &stop, n_ctx, |id| {
+        t_first.get_or_insert_with(Instant::now);
+        let piece = stream.push(id)?;
+        if !a.json {
+            let _ = stdout.write_all(piece.as_bytes());
+            let _ = stdout.flush();
+        }
+        Ok(true)
+    })?;
     let tail = stream.finish();
     if a.json {
         let text = tok.decode(&ids).map_err(err)?;
@@ -274,15 +270,14 @@ fn eos_text(tok: &Tokenizer) -> &str {
     tok.eos_id().and_then(|id| tok.token_text(id)).unwrap_or("")
 }
 
-fn logits(path: &Path, ids: &[u32], out: &Path) -> Result<(), String> {
-    let (model, _, _) = load_model(path)?;
-    let mut cache = model.new_cache(ids.len());
-    let logits = model.forward(ids, &mut cache).map_err(|e| e.to_string())?;
+fn logits(path: &Path, ids: &[u32], out: &Path, backend: Backend) -> Result<(), String> {
+    let (engine, _, _) = load_model(path, backend)?;
+    let logits = engine.logits(ids)?;
     let file =
         std::fs::File::create(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     npy::write_f32(
         std::io::BufWriter::new(file),
-        &[ids.len(), model.config.n_vocab],
+        &[ids.len(), engine.n_vocab()],
         &logits,
     )
     .map_err(|e| format!("cannot write {}: {e}", out.display()))

@@ -20,6 +20,9 @@ pub struct Gpu {
     /// Largest buffer one storage binding may take: the adapter's limit, lowered by tests
     /// to exercise weights split across buffers.
     pub max_binding_bytes: u64,
+    /// Invocations that share one row in matvec.wgsl: many on GPUs (coalesced loads), one
+    /// on CPU drivers (lavapipe, SwiftShader), where a workgroup barrier is expensive.
+    pub matvec_row_threads: u32,
     pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
 }
 
@@ -39,6 +42,7 @@ impl Gpu {
             .await
             .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
         let info = adapter.get_info();
+        let cpu_driver = info.device_type == wgpu::DeviceType::Cpu;
         let wanted = wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY;
         let features = adapter.features() & wanted;
         let limits = adapter.limits();
@@ -57,6 +61,7 @@ impl Gpu {
             info,
             limits: limits.clone(),
             has_f16: features.contains(wgpu::Features::SHADER_F16),
+            matvec_row_threads: if cpu_driver { 1 } else { 32 },
             max_binding_bytes: limits
                 .max_storage_buffer_binding_size
                 .min(limits.max_buffer_size),

@@ -6,10 +6,16 @@
 mod context;
 mod error;
 pub mod kernels;
+mod model;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod roofline;
 mod shader;
 mod tensor;
+mod weights;
 
 pub use context::Gpu;
 pub use error::{GpuError, Result};
+pub use model::{GpuModel, Session};
 pub use shader::{FORMATS, Kernel};
 pub use tensor::{GpuTensor, GpuWeights, WeightPart};
+pub use weights::{FileBytes, GpuLayer, GpuModelWeights, TensorSource};

@@ -40,6 +40,12 @@ pub enum Kernel {
     AttnPrefill,
     /// `sample.wgsl`: picks the next token on the GPU.
     Sample,
+    /// `sample_prep.wgsl`: first pass of sampling: penalty, sort keys, argmax, histogram.
+    SamplePrep,
+    /// `sample_select.wgsl`: one digit of the radix search for the top candidates.
+    SampleSelect,
+    /// `stream_read.wgsl`: reads a buffer at full speed (the bandwidth roofline).
+    StreamRead,
 }
 
 impl Kernel {
@@ -57,6 +63,9 @@ impl Kernel {
             Kernel::AttnCombine => shader!("attn_combine.wgsl"),
             Kernel::AttnPrefill => shader!("attn_prefill.wgsl"),
             Kernel::Sample => shader!("sample.wgsl"),
+            Kernel::SamplePrep => shader!("sample_prep.wgsl"),
+            Kernel::SampleSelect => shader!("sample_select.wgsl"),
+            Kernel::StreamRead => shader!("stream_read.wgsl"),
         }
     }
 
@@ -119,6 +128,7 @@ fn expand(
 const INCLUDES: &[(&str, &str)] = &[
     shader!("common/f16.wgsl"),
     shader!("common/step.wgsl"),
+    shader!("sample_common.wgsl"),
     shader!("formats/f32.wgsl"),
     shader!("formats/f16.wgsl"),
     shader!("formats/bf16.wgsl"),
@@ -138,8 +148,18 @@ const INCLUDES: &[(&str, &str)] = &[
 fn format_file(ty: GgmlType) -> Result<&'static str> {
     Ok(match ty {
         GgmlType::F32 => "formats/f32.wgsl",
+        GgmlType::F16 => "formats/f16.wgsl",
+        GgmlType::BF16 => "formats/bf16.wgsl",
+        GgmlType::Q4_0 => "formats/q4_0.wgsl",
         GgmlType::Q4_1 => "formats/q4_1.wgsl",
+        GgmlType::Q5_0 => "formats/q5_0.wgsl",
+        GgmlType::Q5_1 => "formats/q5_1.wgsl",
         GgmlType::Q8_0 => "formats/q8_0.wgsl",
+        GgmlType::Q2_K => "formats/q2_k.wgsl",
+        GgmlType::Q3_K => "formats/q3_k.wgsl",
+        GgmlType::Q4_K => "formats/q4_k.wgsl",
+        GgmlType::Q5_K => "formats/q5_k.wgsl",
+        GgmlType::Q6_K => "formats/q6_k.wgsl",
         other => {
             return Err(GpuError::Shape(format!(
                 "no GPU kernels for {other:?} weights yet"
@@ -149,7 +169,21 @@ fn format_file(ty: GgmlType) -> Result<&'static str> {
 }
 
 /// The weight formats the GPU kernels decode.
-pub const FORMATS: &[GgmlType] = &[GgmlType::F32, GgmlType::Q4_1, GgmlType::Q8_0];
+pub const FORMATS: &[GgmlType] = &[
+    GgmlType::F32,
+    GgmlType::F16,
+    GgmlType::BF16,
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q5_0,
+    GgmlType::Q5_1,
+    GgmlType::Q8_0,
+    GgmlType::Q2_K,
+    GgmlType::Q3_K,
+    GgmlType::Q4_K,
+    GgmlType::Q5_K,
+    GgmlType::Q6_K,
+];
 
 /// What identifies a compiled pipeline.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -15,4 +15,4 @@ pub use config::Config;
 pub use error::{ModelError, Result};
 pub use forward::{KvCache, Model};
 pub use generate::{StopRule, generate};
-pub use weights::{LayerWeights, Matrix, Weights};
+pub use weights::{LayerWeights, Matrix, Weights, check_supported, tensor_info};

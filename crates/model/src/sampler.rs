@@ -155,6 +155,17 @@ impl Sampler {
         })
     }
 
+    /// Steps 1, 2 and 4 of the algorithm: every candidate as `(id, penalized logit)`, in
+    /// candidate order (logit descending, then id ascending), before top-k and the other
+    /// filters. For checking other implementations of this contract (the GPU sampler).
+    pub fn candidates(&self, logits: &[f32], history: &[u32]) -> Result<Vec<(u32, f32)>> {
+        check(logits)?;
+        let cfg = &self.cfg;
+        let mut l = logits.to_vec();
+        apply_repeat_penalty(&mut l, history, cfg.repeat_penalty, cfg.repeat_last_n);
+        Ok(sorted_candidates(&l, 0))
+    }
+
     /// Steps 1–8 of the algorithm.
     fn filtered(&self, logits: &[f32], history: &[u32]) -> Result<Filtered> {
         check(logits)?;
@@ -165,7 +176,11 @@ impl Sampler {
             return Ok(Filtered::Greedy(argmax(&l)));
         }
         let mut cands = sorted_candidates(&l, cfg.top_k);
-        let max = cands[0].1;
+        let Some(&(_, max)) = cands.first() else {
+            return Err(ModelError::Request(
+                "no token is possible: the repetition penalty sent every logit to -inf".into(),
+            ));
+        };
         if cfg.top_p < 1.0 {
             let e: Vec<f32> = cands.iter().map(|c| (c.1 - max).exp()).collect();
             let target = cfg.top_p * e.iter().sum::<f32>();

@@ -1,6 +1,6 @@
 //! Model weights, dequantized to f32 and named exactly like the GGUF tensors.
 
-use hearth_gguf::{Gguf, dequantize_vec};
+use hearth_gguf::{Gguf, TensorInfo, dequantize_vec};
 
 use crate::{Config, ModelError, Result};
 
@@ -57,16 +57,7 @@ const UNSUPPORTED: [&str; 5] = [
 impl Weights {
     /// Reads and dequantizes every weight of `cfg`'s model from `file`, the whole GGUF.
     pub fn load(gguf: &Gguf, file: &[u8], cfg: &Config) -> Result<Weights> {
-        if let Some(t) = gguf
-            .tensors
-            .iter()
-            .find(|t| UNSUPPORTED.iter().any(|s| t.name.ends_with(s)))
-        {
-            return Err(ModelError::Unsupported(format!(
-                "tensor {:?} (biases and experts are not implemented)",
-                t.name
-            )));
-        }
+        check_supported(gguf)?;
         let (e, q, kv, ff) = (cfg.n_embd, cfg.q_dim(), cfg.kv_dim(), cfg.n_ff);
         let layers = (0..cfg.n_layer)
             .map(|i| {
@@ -119,6 +110,13 @@ fn vector(gguf: &Gguf, file: &[u8], name: &str, len: usize) -> Result<Vec<f32>> 
 
 /// Dequantizes tensor `name` after checking its GGUF shape (ggml order) is `dims`.
 fn tensor(gguf: &Gguf, file: &[u8], name: &str, dims: &[usize]) -> Result<Vec<f32>> {
+    let t = tensor_info(gguf, name, dims)?;
+    Ok(dequantize_vec(t.ty, gguf.tensor_bytes(file, t)?)?)
+}
+
+/// The tensor `name`, checked to have the GGUF shape `dims` (ggml order, trailing 1s
+/// ignored). Shared by every backend's weight loader.
+pub fn tensor_info<'a>(gguf: &'a Gguf, name: &str, dims: &[usize]) -> Result<&'a TensorInfo> {
     let t = gguf
         .tensor(name)
         .ok_or_else(|| ModelError::Invalid(format!("tensor {name:?} is missing")))?;
@@ -132,5 +130,21 @@ fn tensor(gguf: &Gguf, file: &[u8], name: &str, dims: &[usize]) -> Result<Vec<f3
             t.dims
         )));
     }
-    Ok(dequantize_vec(t.ty, gguf.tensor_data(file, name)?)?)
+    Ok(t)
+}
+
+/// Refuses models with tensors hearth does not implement (biases, experts) rather than
+/// running them wrongly.
+pub fn check_supported(gguf: &Gguf) -> Result<()> {
+    match gguf
+        .tensors
+        .iter()
+        .find(|t| UNSUPPORTED.iter().any(|s| t.name.ends_with(s)))
+    {
+        Some(t) => Err(ModelError::Unsupported(format!(
+            "tensor {:?} (biases and experts are not implemented)",
+            t.name
+        ))),
+        None => Ok(()),
+    }
 }

@@ -570,3 +570,19 @@ fn bad_settings_are_request_errors() {
         .is_ok()
     );
 }
+
+#[test]
+fn a_penalty_that_excludes_every_token_is_an_error() {
+    use hearth_model::sampler::{Sampler, SamplerConfig};
+    let mut s = Sampler::new(SamplerConfig {
+        temperature: 1.0,
+        repeat_penalty: f32::MAX,
+        ..SamplerConfig::default()
+    })
+    .unwrap();
+    let err = s
+        .sample(&[-2.0, -3.0, -4.0], &[0, 1, 2])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no token is possible"), "{err}");
+}

@@ -29,7 +29,18 @@ pub fn matvec(
             w.rows, w.cols, x.len, y.len
         )));
     }
-    let pipeline = gpu.pipeline(Kernel::Matvec, Some(w.ty), &[("WG_SIZE", WG_SIZE)])?;
+    let row_threads = gpu.matvec_row_threads.clamp(1, WG_SIZE);
+    if !row_threads.is_power_of_two() {
+        return Err(GpuError::Shape(format!(
+            "matvec: {row_threads} threads per row is not a power of two"
+        )));
+    }
+    let rows_per_group = WG_SIZE / row_threads;
+    let pipeline = gpu.pipeline(
+        Kernel::Matvec,
+        Some(w.ty),
+        &[("WG_SIZE", WG_SIZE), ("ROW_THREADS", row_threads)],
+    )?;
     w.parts
         .iter()
         .map(|part| {
@@ -50,7 +61,7 @@ pub fn matvec(
                     &[&part.buffer, &x.buffer, &y.buffer, &p],
                 ),
                 pipeline: pipeline.clone(),
-                groups: groups_2d(part.rows as u32),
+                groups: groups_2d((part.rows as u32).div_ceil(rows_per_group)),
             })
         })
         .collect()

@@ -7,11 +7,29 @@ use wgpu::util::DeviceExt;
 
 use crate::Gpu;
 
+mod add;
+mod attention;
 mod embedding;
+mod kv_store;
+mod matmul;
 mod matvec;
+mod rms_norm;
+mod rope;
+mod sample;
+mod silu_mul;
+mod stream_read;
 
+pub use add::add;
+pub use attention::{ATTN_SPLIT, AttnHeads, AttnPartials, attn_combine, attn_decode, attn_prefill};
 pub use embedding::embedding;
+pub use kv_store::kv_store;
+pub use matmul::matmul;
 pub use matvec::matvec;
+pub use rms_norm::rms_norm;
+pub use rope::{RopeFreqs, rope};
+pub use sample::{GpuSampler, SAMPLE_CAP, SAMPLE_ERROR, SAMPLE_ON_CPU};
+pub use silu_mul::silu_mul;
+pub use stream_read::{stream_read, stream_read_out_len};
 
 /// Invocations per workgroup of the matvec and embedding kernels.
 pub const WG_SIZE: u32 = 64;
@@ -57,6 +75,52 @@ impl Op {
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &self.bind_group, &[]);
         pass.dispatch_workgroups(self.groups[0], self.groups[1], self.groups[2]);
+    }
+}
+
+/// A recorded forward call: dispatches, and buffer copies between them.
+pub enum Cmd {
+    /// A prepared dispatch.
+    Op(Op),
+    /// `size` bytes from `src` at `src_offset` to `dst` at `dst_offset`.
+    Copy {
+        src: wgpu::Buffer,
+        src_offset: u64,
+        dst: wgpu::Buffer,
+        dst_offset: u64,
+        size: u64,
+    },
+}
+
+impl From<Op> for Cmd {
+    fn from(op: Op) -> Cmd {
+        Cmd::Op(op)
+    }
+}
+
+/// Records `cmds` in order into `encoder`: each run of dispatches in one compute pass.
+pub fn encode(encoder: &mut wgpu::CommandEncoder, cmds: &[Cmd]) {
+    let mut i = 0;
+    while i < cmds.len() {
+        match &cmds[i] {
+            Cmd::Copy {
+                src,
+                src_offset,
+                dst,
+                dst_offset,
+                size,
+            } => {
+                encoder.copy_buffer_to_buffer(src, *src_offset, dst, *dst_offset, *size);
+                i += 1;
+            }
+            Cmd::Op(_) => {
+                let mut pass = encoder.begin_compute_pass(&Default::default());
+                while let Some(Cmd::Op(op)) = cmds.get(i) {
+                    op.encode(&mut pass);
+                    i += 1;
+                }
+            }
+        }
     }
 }
 

@@ -78,3 +78,35 @@ pub fn random_weights(rng: &mut Rng, ty: GgmlType, rows: usize, cols: usize) -> 
         }
     }
 }
+
+/// GGUF bytes of a random matrix of type `ty` whose values have roughly the given RMS:
+/// random quant bytes, with each block's f16 scale fields rescaled after a trial decode
+/// (block values are linear in them). Float types are drawn directly.
+pub fn random_matrix(rng: &mut Rng, ty: GgmlType, rows: usize, cols: usize, rms: f32) -> Vec<u8> {
+    let mut bytes = random_weights(rng, ty, rows, cols);
+    let fields = scale_fields(ty);
+    if fields.is_empty() {
+        let v: Vec<f32> = rng.vec(rows * cols).iter().map(|x| x * rms * 1.7).collect();
+        return match ty {
+            GgmlType::F32 => v.iter().flat_map(|x| x.to_le_bytes()).collect(),
+            GgmlType::F16 => v
+                .iter()
+                .flat_map(|&x| f16::from_f32(x).to_le_bytes())
+                .collect(),
+            _ => v
+                .iter()
+                .flat_map(|&x| ((x.to_bits() >> 16) as u16).to_le_bytes())
+                .collect(),
+        };
+    }
+    for block in bytes.chunks_exact_mut(ty.block_bytes()) {
+        let y = hearth_gguf::dequantize_vec(ty, block).expect("valid block");
+        let have = (y.iter().map(|v| v * v).sum::<f32>() / y.len() as f32).sqrt();
+        let k = if have > 0.0 { rms / have } else { 0.0 };
+        for &off in fields {
+            let s = f16::from_le_bytes([block[off], block[off + 1]]).to_f32() * k;
+            block[off..off + 2].copy_from_slice(&f16::from_f32(s).to_le_bytes());
+        }
+    }
+    bytes
+}

@@ -1,0 +1,133 @@
+//! `hearth bench`: prefill and decode speed of the GPU engine on a model, the weight bytes
+//! a decoded token reads, and the bandwidth roofline of the same adapter.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+use hearth_gpu::{FileBytes, Gpu, GpuModel, Session, roofline};
+use hearth_model::StopRule;
+use hearth_model::sampler::{Sampler, SamplerConfig};
+
+use crate::model_file;
+
+/// Options of `hearth bench`.
+#[derive(Args)]
+pub struct BenchArgs {
+    #[arg(long)]
+    model: PathBuf,
+    /// Prompt length for the prefill measurement.
+    #[arg(long, default_value_t = 128)]
+    prompt_tokens: usize,
+    /// Tokens decoded (greedy, past end-of-generation tokens).
+    #[arg(long, default_value_t = 64)]
+    gen_tokens: usize,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Bytes the roofline kernel streams per measurement.
+const ROOFLINE_BYTES: u64 = 256 << 20;
+
+/// Runs the benchmark and prints its figures.
+pub fn run(a: &BenchArgs) -> Result<(), String> {
+    let e = |e: hearth_gpu::GpuError| e.to_string();
+    let bytes = model_file::read_all(&a.model)?;
+    let gguf =
+        hearth_gguf::Gguf::read(&bytes).map_err(|e| format!("{}: {e}", a.model.display()))?;
+    let gpu = Gpu::new_blocking().map_err(e)?;
+    let model = GpuModel::load(
+        gpu,
+        &gguf,
+        &FileBytes {
+            gguf: &gguf,
+            file: &bytes,
+        },
+    )
+    .map_err(e)?;
+    let n_vocab = model.config.n_vocab as u64;
+    // a fixed pseudo-random prompt (Knuth's multiplicative hash over the vocabulary)
+    let prompt: Vec<u32> = (0..a.prompt_tokens.max(1) as u64)
+        .map(|i| ((i * 2_654_435_761) % n_vocab) as u32)
+        .collect();
+    let n_ctx = prompt.len() + a.gen_tokens + 1;
+
+    // warm-up: compile every pipeline, touch every buffer
+    let mut warm = Session::new(&model, n_ctx, 256).map_err(e)?;
+    pollster::block_on(warm.forward_last(&prompt[..prompt.len().min(8)])).map_err(e)?;
+    pollster::block_on(warm.forward_last(&prompt[..1])).map_err(e)?;
+    drop(warm);
+
+    let mut session = Session::new(&model, n_ctx, 256).map_err(e)?;
+    let mut sampler = Sampler::new(SamplerConfig {
+        temperature: 0.0,
+        ..SamplerConfig::default()
+    })
+    .map_err(|e| e.to_string())?;
+    let stop = StopRule {
+        max_tokens: a.gen_tokens.max(2),
+        eog: vec![],
+        ignore_eos: true,
+    };
+    let mut times = Vec::with_capacity(stop.max_tokens);
+    let t0 = Instant::now();
+    pollster::block_on(session.generate(&prompt, &mut sampler, &stop, |_| {
+        times.push(Instant::now());
+        Ok(true)
+    }))
+    .map_err(e)?;
+    let prefill_s = (times[0] - t0).as_secs_f64();
+    let decode_s = (*times.last().unwrap_or(&times[0]) - times[0]).as_secs_f64();
+    let prefill_tps = prompt.len() as f64 / prefill_s;
+    let decode_tps = (times.len() - 1) as f64 / decode_s.max(1e-9);
+
+    let g = &model.gpu;
+    let bytes_per_token = model.weight_bytes_per_token();
+    let roof_bytes = ROOFLINE_BYTES.min(g.max_binding_bytes) as usize;
+    let roofline = roofline::stream_bandwidth(g, roof_bytes, 10).map_err(e)?;
+    let achieved = bytes_per_token as f64 * decode_tps;
+    let predicted_tps = roofline / bytes_per_token as f64;
+
+    if a.json {
+        let obj = serde_json::json!({
+            "adapter": g.adapter_name(),
+            "prompt_tokens": prompt.len(),
+            "gen_tokens": times.len(),
+            "prefill_tokens_per_s": prefill_tps,
+            "decode_tokens_per_s": decode_tps,
+            "weight_bytes_per_token": bytes_per_token,
+            "achieved_bandwidth_bytes_per_s": achieved,
+            "roofline_bandwidth_bytes_per_s": roofline,
+            "roofline_tokens_per_s": predicted_tps,
+        });
+        println!("{obj}");
+    } else {
+        let gb = |b: f64| b / 1e9;
+        println!("adapter:            {}", g.adapter_name());
+        println!(
+            "prefill:            {prefill_tps:.1} tokens/s ({} tokens in {prefill_s:.3} s)",
+            prompt.len()
+        );
+        println!(
+            "decode:             {decode_tps:.1} tokens/s ({} tokens)",
+            times.len()
+        );
+        println!("weights per token:  {:.1} MB", bytes_per_token as f64 / 1e6);
+        println!(
+            "achieved bandwidth: {:.2} GB/s ({:.0}% of the roofline)",
+            gb(achieved),
+            100.0 * achieved / roofline
+        );
+        println!(
+            "roofline bandwidth: {:.2} GB/s (stream_read over {} MB)",
+            gb(roofline),
+            roof_bytes >> 20
+        );
+        println!(
+            "roofline decode:    {predicted_tps:.1} tokens/s (decode reaches {:.0}%)",
+            100.0 * decode_tps / predicted_tps
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! Wrapper of rms_norm.wgsl: RMSNorm of each token's row, times the norm weight.
+
+use super::{Op, bind, groups_2d, uniform};
+use crate::{Gpu, GpuError, GpuTensor, Kernel, Result};
+
+/// Invocations per workgroup (one workgroup per row).
+const WG_SIZE: u32 = 256;
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct RmsNormParams {
+    dim: u32,
+    n_tokens: u32,
+    eps: f32,
+    _pad: u32,
+}
+
+/// out[t, :] = x[t, :] / sqrt(mean(x[t, :]²) + eps) · w for `n_tokens` rows of `w.len`
+/// floats; `out` must be another buffer than `x`. Twin: `hearth_model::ops::rms_norm`.
+pub fn rms_norm(
+    gpu: &Gpu,
+    x: &GpuTensor,
+    w: &GpuTensor,
+    out: &GpuTensor,
+    n_tokens: usize,
+    eps: f32,
+) -> Result<Vec<Op>> {
+    let dim = w.len;
+    let n = n_tokens.saturating_mul(dim);
+    if dim == 0 || x.len < n || out.len < n || n > u32::MAX as usize {
+        return Err(GpuError::Shape(format!(
+            "rms_norm of {n_tokens} rows of {dim} with x of {} and out of {}",
+            x.len, out.len
+        )));
+    }
+    if out.buffer == x.buffer || out.buffer == w.buffer {
+        return Err(GpuError::Shape(
+            "rms_norm: out must be another buffer than x and w".into(),
+        ));
+    }
+    let pipeline = gpu.pipeline(Kernel::RmsNorm, None, &[("WG_SIZE", WG_SIZE)])?;
+    let params = RmsNormParams {
+        dim: dim as u32,
+        n_tokens: n_tokens as u32,
+        eps,
+        _pad: 0,
+    };
+    let p = uniform(gpu, "rms_norm params", &params);
+    Ok(vec![Op {
+        bind_group: bind(
+            gpu,
+            &pipeline,
+            "rms_norm",
+            &[&x.buffer, &w.buffer, &out.buffer, &p],
+        ),
+        pipeline,
+        groups: groups_2d(n_tokens as u32),
+    }])
+}

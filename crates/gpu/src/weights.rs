@@ -1,0 +1,149 @@
+//! The model's weights on the GPU, named exactly like the GGUF tensors (and like
+//! `hearth_model::Weights`, the CPU reference's).
+
+use std::borrow::Cow;
+
+use hearth_gguf::{Gguf, TensorInfo, dequantize_vec};
+use hearth_model::ops::RopeParams;
+use hearth_model::{Config, check_supported, tensor_info};
+
+use crate::kernels::RopeFreqs;
+
+use crate::{Gpu, GpuTensor, GpuWeights, Result};
+
+/// One transformer block's weights, `blk.N.*`.
+pub struct GpuLayer {
+    pub attn_norm: GpuTensor,    // (n_embd) f32
+    pub attn_q: GpuWeights,      // (q_dim, n_embd)
+    pub attn_k: GpuWeights,      // (kv_dim, n_embd)
+    pub attn_v: GpuWeights,      // (kv_dim, n_embd)
+    pub attn_output: GpuWeights, // (n_embd, q_dim)
+    pub ffn_norm: GpuTensor,     // (n_embd) f32
+    pub ffn_gate: GpuWeights,    // (n_ff, n_embd)
+    pub ffn_up: GpuWeights,      // (n_ff, n_embd)
+    pub ffn_down: GpuWeights,    // (n_embd, n_ff)
+}
+
+/// All weights of a Llama model on the GPU; matrices keep their GGUF block format.
+pub struct GpuModelWeights {
+    pub token_embd: GpuWeights, // (n_vocab, n_embd)
+    pub layers: Vec<GpuLayer>,
+    pub output_norm: GpuTensor,     // (n_embd) f32
+    pub output: Option<GpuWeights>, // (n_vocab, n_embd); None: tied to token_embd
+    pub rope: RopeFreqs,            // per-pair rotation speeds (rope_freqs.weight folded in)
+}
+
+/// Where tensor bytes come from: the whole file in memory natively, chunks in the browser.
+pub trait TensorSource {
+    /// The GGUF bytes of tensor `t`.
+    fn bytes(&self, t: &TensorInfo) -> Result<Cow<'_, [u8]>>;
+}
+
+/// A GGUF file held in memory (or memory-mapped).
+pub struct FileBytes<'a> {
+    pub gguf: &'a Gguf,
+    pub file: &'a [u8],
+}
+
+impl TensorSource for FileBytes<'_> {
+    fn bytes(&self, t: &TensorInfo) -> Result<Cow<'_, [u8]>> {
+        Ok(Cow::Borrowed(self.gguf.tensor_bytes(self.file, t)?))
+    }
+}
+
+impl GpuModelWeights {
+    /// Uploads every weight of `cfg`'s model, tensor by tensor, from `src`.
+    pub fn upload(
+        gpu: &Gpu,
+        gguf: &Gguf,
+        cfg: &Config,
+        src: &dyn TensorSource,
+    ) -> Result<GpuModelWeights> {
+        check_supported(gguf)?;
+        let (e, q, kv, ff) = (cfg.n_embd, cfg.q_dim(), cfg.kv_dim(), cfg.n_ff);
+        let layers = (0..cfg.n_layer)
+            .map(|i| {
+                let m = |name: &str, rows, cols| {
+                    matrix(
+                        gpu,
+                        gguf,
+                        src,
+                        &format!("blk.{i}.{name}.weight"),
+                        rows,
+                        cols,
+                    )
+                };
+                let v = |name: &str| vector(gpu, gguf, src, &format!("blk.{i}.{name}.weight"), e);
+                Ok(GpuLayer {
+                    attn_norm: v("attn_norm")?,
+                    attn_q: m("attn_q", q, e)?,
+                    attn_k: m("attn_k", kv, e)?,
+                    attn_v: m("attn_v", kv, e)?,
+                    attn_output: m("attn_output", e, q)?,
+                    ffn_norm: v("ffn_norm")?,
+                    ffn_gate: m("ffn_gate", ff, e)?,
+                    ffn_up: m("ffn_up", ff, e)?,
+                    ffn_down: m("ffn_down", e, ff)?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let freq_factors = match cfg.has_rope_freqs {
+            true => {
+                let t = tensor_info(gguf, "rope_freqs.weight", &[cfg.rope_dim / 2])?;
+                Some(dequantize_vec(t.ty, &src.bytes(t)?)?)
+            }
+            false => None,
+        };
+        let rope = RopeFreqs::new(
+            gpu,
+            &RopeParams {
+                dim: cfg.rope_dim,
+                base: cfg.rope_base,
+                freq_scale: cfg.rope_freq_scale,
+                freq_factors,
+            },
+        )?;
+        Ok(GpuModelWeights {
+            token_embd: matrix(gpu, gguf, src, "token_embd.weight", cfg.n_vocab, e)?,
+            layers,
+            output_norm: vector(gpu, gguf, src, "output_norm.weight", e)?,
+            output: match cfg.tied_embeddings {
+                true => None,
+                false => Some(matrix(gpu, gguf, src, "output.weight", cfg.n_vocab, e)?),
+            },
+            rope,
+        })
+    }
+
+    /// The lm-head: `output.weight`, or the token embedding when the two are tied.
+    pub fn lm_head(&self) -> &GpuWeights {
+        self.output.as_ref().unwrap_or(&self.token_embd)
+    }
+}
+
+fn matrix(
+    gpu: &Gpu,
+    gguf: &Gguf,
+    src: &dyn TensorSource,
+    name: &str,
+    rows: usize,
+    cols: usize,
+) -> Result<GpuWeights> {
+    let t = tensor_info(gguf, name, &[cols, rows])?;
+    GpuWeights::upload(gpu, name, t.ty, rows, cols, &src.bytes(t)?)
+}
+
+fn vector(
+    gpu: &Gpu,
+    gguf: &Gguf,
+    src: &dyn TensorSource,
+    name: &str,
+    len: usize,
+) -> Result<GpuTensor> {
+    let t = tensor_info(gguf, name, &[len])?;
+    Ok(GpuTensor::from_slice(
+        gpu,
+        &dequantize_vec(t.ty, &src.bytes(t)?)?,
+        name,
+    ))
+}

@@ -1,0 +1,385 @@
+//! The whole model on the GPU against the CPU reference (`hearth_model::Model`): logits
+//! of small random models of every shape and weight format, and of SmolLM2-135M, through
+//! both the prefill path (matmul, tiled attention) and the decode path (matvec,
+//! flash-decoding); greedy generation identical to the CPU's.
+
+mod common;
+
+use common::{Rng, gpu, random_matrix};
+use hearth_gguf::{GgmlType, Gguf, GgufWriter, Value};
+use hearth_gpu::{FORMATS, FileBytes, Gpu, GpuModel, Session};
+use hearth_model::Model;
+
+/// Largest |GPU − CPU| logit, relative to the spread (std) of the CPU's logits at that
+/// position: f32 sums in other orders and f32 RoPE angles, through every layer.
+const LOGIT_TOL: f32 = 1e-4;
+
+/// The shape of a random test model.
+#[derive(Clone, Copy, Debug)]
+struct Shape {
+    n_vocab: usize,
+    n_embd: usize,
+    n_layer: usize,
+    n_head: usize,
+    n_head_kv: usize,
+    n_ff: usize,
+    tied: bool,
+    llama3_rope: bool,
+    ty: GgmlType,
+}
+
+/// A random Llama model of `shape` as GGUF bytes (weights ~ 1/√cols, norms ~ 1).
+fn random_model(s: Shape, seed: u64) -> Vec<u8> {
+    let mut rng = Rng::new(seed);
+    let mut w = GgufWriter::new();
+    let hd = s.n_embd / s.n_head;
+    let md: [(&str, Value); 11] = [
+        ("general.architecture", "llama".into()),
+        ("llama.context_length", Value::U32(512)),
+        ("llama.embedding_length", Value::U32(s.n_embd as u32)),
+        ("llama.block_count", Value::U32(s.n_layer as u32)),
+        ("llama.feed_forward_length", Value::U32(s.n_ff as u32)),
+        ("llama.attention.head_count", Value::U32(s.n_head as u32)),
+        (
+            "llama.attention.head_count_kv",
+            Value::U32(s.n_head_kv as u32),
+        ),
+        ("llama.attention.layer_norm_rms_epsilon", Value::F32(1e-5)),
+        (
+            "llama.rope.freq_base",
+            Value::F32(if s.llama3_rope { 500000.0 } else { 10000.0 }),
+        ),
+        ("llama.vocab_size", Value::U32(s.n_vocab as u32)),
+        (
+            "llama.rope.scaling.factor",
+            Value::F32(if s.llama3_rope { 2.0 } else { 0.0 }),
+        ),
+    ];
+    for (k, v) in md {
+        w.add_metadata(k, v).unwrap();
+    }
+    let mut mat = |w: &mut GgufWriter, name: &str, rows: usize, cols: usize, ty: GgmlType| {
+        let bytes = random_matrix(&mut rng, ty, rows, cols, 1.0 / (cols as f32).sqrt());
+        w.add_tensor(name, &[cols as u64, rows as u64], ty, bytes)
+            .unwrap();
+    };
+    let norm = |w: &mut GgufWriter, name: &str, n: usize, seed: u64| {
+        let mut r = Rng::new(seed);
+        let v: Vec<f32> = (0..n).map(|_| 1.0 + 0.2 * r.f32()).collect();
+        w.add_f32_tensor(name, &[n as u64], &v).unwrap();
+    };
+    let (q, kv) = (s.n_head * hd, s.n_head_kv * hd);
+    mat(
+        &mut w,
+        "token_embd.weight",
+        s.n_vocab,
+        s.n_embd,
+        GgmlType::Q8_0,
+    );
+    for l in 0..s.n_layer {
+        let p = format!("blk.{l}.");
+        norm(
+            &mut w,
+            &format!("{p}attn_norm.weight"),
+            s.n_embd,
+            seed * 100 + l as u64,
+        );
+        mat(&mut w, &format!("{p}attn_q.weight"), q, s.n_embd, s.ty);
+        mat(&mut w, &format!("{p}attn_k.weight"), kv, s.n_embd, s.ty);
+        mat(&mut w, &format!("{p}attn_v.weight"), kv, s.n_embd, s.ty);
+        mat(&mut w, &format!("{p}attn_output.weight"), s.n_embd, q, s.ty);
+        norm(
+            &mut w,
+            &format!("{p}ffn_norm.weight"),
+            s.n_embd,
+            seed * 100 + 50 + l as u64,
+        );
+        mat(
+            &mut w,
+            &format!("{p}ffn_gate.weight"),
+            s.n_ff,
+            s.n_embd,
+            s.ty,
+        );
+        mat(&mut w, &format!("{p}ffn_up.weight"), s.n_ff, s.n_embd, s.ty);
+        mat(
+            &mut w,
+            &format!("{p}ffn_down.weight"),
+            s.n_embd,
+            s.n_ff,
+            s.ty,
+        );
+    }
+    norm(&mut w, "output_norm.weight", s.n_embd, seed * 100 + 99);
+    if !s.tied {
+        mat(&mut w, "output.weight", s.n_vocab, s.n_embd, GgmlType::Q6_K);
+    }
+    if s.llama3_rope {
+        let f: Vec<f32> = (0..hd / 2)
+            .map(|i| 1.0 + 7.0 * i as f32 / (hd / 2) as f32)
+            .collect();
+        w.add_f32_tensor("rope_freqs.weight", &[(hd / 2) as u64], &f)
+            .unwrap();
+    }
+    w.finish()
+}
+
+fn gpu_model(g: Gpu, bytes: &[u8]) -> GpuModel {
+    let gguf = Gguf::read(bytes).unwrap();
+    GpuModel::load(
+        g,
+        &gguf,
+        &FileBytes {
+            gguf: &gguf,
+            file: bytes,
+        },
+    )
+    .unwrap()
+}
+
+/// Asserts each row of `got` is within LOGIT_TOL × std of the same row of `want`.
+fn assert_close(what: &str, got: &[f32], want: &[f32], n_vocab: usize) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    for (pos, (g, w)) in got.chunks(n_vocab).zip(want.chunks(n_vocab)).enumerate() {
+        let mean = w.iter().sum::<f32>() / n_vocab as f32;
+        let std = (w.iter().map(|v| (v - mean).powi(2)).sum::<f32>() / n_vocab as f32).sqrt();
+        let (i, err) = g
+            .iter()
+            .zip(w)
+            .map(|(a, b)| (a - b).abs())
+            .enumerate()
+            .fold(
+                (0, 0f32),
+                |m, e| if e.1 > m.1 || e.1.is_nan() { e } else { m },
+            );
+        assert!(
+            err <= LOGIT_TOL * std,
+            "{what} position {pos}: logit {i} is {} want {} (|diff| {err} > {LOGIT_TOL} × std {std})",
+            g[i],
+            w[i]
+        );
+    }
+}
+
+/// GPU vs CPU on `bytes`: all-position logits (prefill path), then the same tokens fed one
+/// at a time after a short prefill (decode path).
+fn check_model(what: &str, bytes: &[u8], tokens: &[u32]) {
+    let cpu = Model::load(bytes).unwrap();
+    let n_vocab = cpu.config.n_vocab;
+    let mut cache = cpu.new_cache(tokens.len());
+    let want = cpu.forward(tokens, &mut cache).unwrap();
+
+    let model = gpu_model(gpu(), bytes);
+    let mut s = Session::new(&model, tokens.len(), 16).unwrap();
+    let got = pollster::block_on(s.logits_all(tokens)).unwrap();
+    assert_close(&format!("{what} prefill"), &got, &want, n_vocab);
+
+    let mut s = Session::new(&model, tokens.len(), 16).unwrap();
+    let split = 3.min(tokens.len());
+    let mut got = Vec::new();
+    let first = pollster::block_on(s.forward_last(&tokens[..split])).unwrap();
+    got.extend(first);
+    for &t in &tokens[split..] {
+        got.extend(pollster::block_on(s.forward_last(&[t])).unwrap());
+    }
+    assert_close(
+        &format!("{what} decode"),
+        &got,
+        &want[(split - 1) * n_vocab..],
+        n_vocab,
+    );
+}
+
+fn tokens(n: usize, n_vocab: usize, seed: u64) -> Vec<u32> {
+    let mut r = Rng::new(seed);
+    (0..n)
+        .map(|_| (r.next_u64() % n_vocab as u64) as u32)
+        .collect()
+}
+
+const GQA_64: Shape = Shape {
+    n_vocab: 300,
+    n_embd: 256,
+    n_layer: 2,
+    n_head: 4,
+    n_head_kv: 2,
+    n_ff: 512,
+    tied: false,
+    llama3_rope: false,
+    ty: GgmlType::Q4_1,
+};
+
+#[test]
+fn every_weight_format() {
+    for (i, &ty) in FORMATS.iter().enumerate() {
+        let shape = Shape { ty, ..GQA_64 };
+        check_model(
+            &format!("{ty:?}"),
+            &random_model(shape, i as u64),
+            &tokens(21, 300, i as u64),
+        );
+    }
+}
+
+#[test]
+fn mha_tied_head_dim_128() {
+    let shape = Shape {
+        n_head: 2,
+        n_head_kv: 2,
+        tied: true,
+        ty: GgmlType::Q8_0,
+        ..GQA_64
+    };
+    check_model(
+        "MHA hd128 tied",
+        &random_model(shape, 40),
+        &tokens(37, 300, 40),
+    );
+}
+
+#[test]
+fn mqa_llama3_rope_head_dim_64() {
+    let shape = Shape {
+        n_head: 4,
+        n_head_kv: 1,
+        llama3_rope: true,
+        ty: GgmlType::Q4_K,
+        ..GQA_64
+    };
+    check_model("MQA llama3", &random_model(shape, 41), &tokens(33, 300, 41));
+}
+
+fn smollm2() -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/fetch-model",
+        path.display()
+    );
+    std::fs::read(path).unwrap()
+}
+
+/// "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"
+const FRANCE: [u32; 16] = [
+    1, 4093, 198, 1780, 314, 260, 3575, 282, 4649, 47, 2, 198, 1, 520, 9531, 198,
+];
+
+#[test]
+fn smollm2_logits_match_the_cpu() {
+    check_model("SmolLM2", &smollm2(), &FRANCE);
+}
+
+/// Greedy ids of `prompt` for `n` tokens past end-of-generation, on the CPU and the GPU.
+fn greedy_both(cpu: &Model, gpu: &GpuModel, prompt: &[u32], n: usize) -> (Vec<u32>, Vec<u32>) {
+    use hearth_model::sampler::{Sampler, SamplerConfig};
+    let greedy = || {
+        Sampler::new(SamplerConfig {
+            temperature: 0.0,
+            ..SamplerConfig::default()
+        })
+        .unwrap()
+    };
+    let stop = hearth_model::StopRule {
+        max_tokens: n,
+        eog: vec![],
+        ignore_eos: true,
+    };
+    let mut cache = cpu.new_cache(prompt.len() + n);
+    let want = hearth_model::generate(
+        prompt,
+        &mut greedy(),
+        &stop,
+        |t| cpu.forward_last(t, &mut cache),
+        |_| Ok(true),
+    )
+    .unwrap();
+    let mut s = Session::new(gpu, prompt.len() + n, 64).unwrap();
+    let got = pollster::block_on(s.generate(prompt, &mut greedy(), &stop, |_| Ok(true))).unwrap();
+    (got, want)
+}
+
+#[test]
+fn smollm2_greedy_tokens_equal_the_cpu() {
+    let bytes = smollm2();
+    let cpu = Model::load(&bytes).unwrap();
+    let gpu = gpu_model(gpu(), &bytes);
+    let tok = hearth_model::tokenizer::Tokenizer::from_gguf(&Gguf::read(&bytes).unwrap().metadata)
+        .unwrap();
+    for prompt in [
+        "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n",
+        "<|im_start|>user\nWrite a haiku about the sea.<|im_end|>\n<|im_start|>assistant\n",
+        "The three primary colours are",
+    ] {
+        let ids = tok.encode(prompt, false, true).unwrap();
+        let (got, want) = greedy_both(&cpu, &gpu, &ids, 32);
+        assert_eq!(
+            got,
+            want,
+            "greedy ids for {prompt:?}:\n gpu {:?}\n cpu {:?}",
+            tok.decode(&got),
+            tok.decode(&want)
+        );
+    }
+}
+
+#[test]
+fn a_second_turn_reuses_the_cache() {
+    use hearth_model::sampler::{Sampler, SamplerConfig};
+    let bytes = smollm2();
+    let gpu = gpu_model(gpu(), &bytes);
+    let greedy = || {
+        Sampler::new(SamplerConfig {
+            temperature: 0.0,
+            ..SamplerConfig::default()
+        })
+        .unwrap()
+    };
+    let stop = hearth_model::StopRule {
+        max_tokens: 8,
+        eog: vec![],
+        ignore_eos: true,
+    };
+    let turn2 = [1u32, 4093, 198, 28120, 47, 2, 198, 1, 520, 9531, 198];
+
+    // one session: turn 1, its answer, then only turn 2's tokens are prefilled
+    let mut s = Session::new(&gpu, 128, 64).unwrap();
+    let a1 = pollster::block_on(s.generate(&FRANCE, &mut greedy(), &stop, |_| Ok(true))).unwrap();
+    // the last answer token was sampled but not yet run through the model: it leads turn 2
+    let mut next = vec![*a1.last().unwrap()];
+    next.extend(turn2);
+    let before = s.len();
+    let a2 = pollster::block_on(s.generate(&next, &mut greedy(), &stop, |_| Ok(true))).unwrap();
+    assert_eq!(s.len(), before + next.len() + a2.len() - 1);
+
+    // a fresh session over the whole conversation gives the same second answer
+    let mut all = FRANCE.to_vec();
+    all.extend(&a1);
+    all.extend(turn2);
+    let mut fresh = Session::new(&gpu, 128, 64).unwrap();
+    let b2 = pollster::block_on(fresh.generate(&all, &mut greedy(), &stop, |_| Ok(true))).unwrap();
+    assert_eq!(a2, b2);
+}
+
+#[test]
+fn a_full_context_is_an_error() {
+    let model = gpu_model(gpu(), &random_model(GQA_64, 7));
+    let mut s = Session::new(&model, 8, 4).unwrap();
+    assert_eq!(s.capacity(), 8);
+    pollster::block_on(s.forward_last(&[1, 2, 3, 4, 5, 6])).unwrap();
+    let err = pollster::block_on(s.forward_last(&[7, 8, 9]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("context is full"), "{err}");
+    assert_eq!(s.len(), 6, "a refused call leaves the cache as it was");
+    pollster::block_on(s.forward_last(&[7, 8])).unwrap();
+    let err = pollster::block_on(s.forward_last(&[300]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("context is full"), "{err}");
+    s.clear();
+    let err = pollster::block_on(s.forward_last(&[300]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("outside the vocabulary"), "{err}");
+}
