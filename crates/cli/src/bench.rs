@@ -25,6 +25,9 @@ pub struct BenchArgs {
     /// Print one JSON object instead of a table.
     #[arg(long)]
     json: bool,
+    /// Also time every kernel of a decode step and of the prefill, one at a time.
+    #[arg(long)]
+    profile: bool,
 }
 
 /// Bytes the roofline kernel streams per measurement.
@@ -128,6 +131,26 @@ pub fn run(a: &BenchArgs) -> Result<(), String> {
             "roofline decode:    {predicted_tps:.1} tokens/s (decode reaches {:.0}%)",
             100.0 * decode_tps / predicted_tps
         );
+    }
+    if a.profile {
+        let mut s = Session::new(&model, n_ctx, 256).map_err(e)?;
+        pollster::block_on(s.forward_last(&prompt)).map_err(e)?;
+        s.truncate(prompt.len() / 2);
+        let [decode, prefill] = s.profile(prompt.len() / 2).map_err(e)?;
+        for (what, times) in [("decode step", decode), ("prefill", prefill)] {
+            let total: f64 = times.iter().map(|t| t.1).sum();
+            println!(
+                "\n{what}: {:.2} ms in all, kernels run one by one",
+                total * 1e3
+            );
+            for (label, t) in times {
+                println!(
+                    "  {:>9.3} ms  {:>5.1}%  {label}",
+                    t * 1e3,
+                    100.0 * t / total
+                );
+            }
+        }
     }
     Ok(())
 }

@@ -23,7 +23,7 @@ pub struct Gpu {
     /// Invocations that share one row in matvec.wgsl: many on GPUs (coalesced loads), one
     /// on CPU drivers (lavapipe, SwiftShader), where a workgroup barrier is expensive.
     pub matvec_row_threads: u32,
-    pipelines: Mutex<HashMap<PipelineKey, Arc<wgpu::ComputePipeline>>>,
+    pipelines: Mutex<HashMap<PipelineKey, Arc<Pipeline>>>,
 }
 
 impl Gpu {
@@ -86,7 +86,7 @@ impl Gpu {
         kernel: Kernel,
         format: Option<hearth_gguf::GgmlType>,
         overrides: &[(&'static str, u32)],
-    ) -> Result<Arc<wgpu::ComputePipeline>> {
+    ) -> Result<Arc<Pipeline>> {
         let key = PipelineKey::new(kernel, format, overrides);
         if let Some(p) = self
             .pipelines
@@ -118,11 +118,27 @@ impl Gpu {
                 },
                 cache: None,
             });
-        let pipeline = Arc::new(pipeline);
+        let pipeline = Arc::new(Pipeline {
+            label,
+            compute: pipeline,
+        });
         self.pipelines
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(key, pipeline.clone());
         Ok(pipeline)
+    }
+}
+
+/// A compiled kernel and its label (kernel file, format, overrides), for errors and profiles.
+pub struct Pipeline {
+    pub label: String,
+    compute: wgpu::ComputePipeline,
+}
+
+impl std::ops::Deref for Pipeline {
+    type Target = wgpu::ComputePipeline;
+    fn deref(&self) -> &wgpu::ComputePipeline {
+        &self.compute
     }
 }

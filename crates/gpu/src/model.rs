@@ -363,7 +363,9 @@ impl<'m> Session<'m> {
             return Ok(out);
         }
         if prompt.is_empty() {
-            return Err(GpuError::Shape("generate needs at least one new token to run".into()));
+            return Err(GpuError::Shape(
+                "generate needs at least one new token to run".into(),
+            ));
         }
         let cfg = sampler.config().clone();
         let gpu_sampler =
@@ -462,6 +464,43 @@ impl<'m> Session<'m> {
         };
         self.readback.unmap();
         Ok(id)
+    }
+
+    /// Times each kernel of one decode step (at the current position) and of a prefill of
+    /// `n` tokens, each op submitted and waited for alone: (label, seconds), summed by
+    /// label, slowest first. For `hearth bench --profile`; leaves the cache as it was.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn profile(&mut self, n: usize) -> Result<[Vec<(String, f64)>; 2]> {
+        check_room(self.len, n.max(1), self.n_ctx)?;
+        let prefill = self.record_last(n.max(2), false)?;
+        let mut out = [Vec::new(), Vec::new()];
+        for (i, (cmds, n)) in [(&self.decode, 1), (&prefill, n.max(2))]
+            .into_iter()
+            .enumerate()
+        {
+            let mut times: Vec<(String, f64)> = Vec::new();
+            for cmd in cmds.iter() {
+                let t = std::time::Instant::now();
+                self.submit(self.len, n, 0, &[std::slice::from_ref(cmd)]);
+                self.model
+                    .gpu
+                    .device
+                    .poll(wgpu::PollType::wait_indefinitely())
+                    .map_err(|e| GpuError::Readback(e.to_string()))?;
+                let dt = t.elapsed().as_secs_f64();
+                let label = match cmd {
+                    Cmd::Op(op) => op.label().to_string(),
+                    Cmd::Copy { .. } => "copy".to_string(),
+                };
+                match times.iter_mut().find(|(l, _)| *l == label) {
+                    Some((_, t)) => *t += dt,
+                    None => times.push((label, dt)),
+                }
+            }
+            times.sort_by(|a, b| b.1.total_cmp(&a.1));
+            out[i] = times;
+        }
+        Ok(out)
     }
 
     fn check_ids(&self, tokens: &[u32]) -> Result<()> {

@@ -64,12 +64,17 @@ impl Step {
 
 /// One prepared dispatch.
 pub struct Op {
-    pipeline: Arc<wgpu::ComputePipeline>,
+    pipeline: Arc<crate::context::Pipeline>,
     bind_group: wgpu::BindGroup,
     groups: [u32; 3],
 }
 
 impl Op {
+    /// The kernel's label: file, weight format and overrides.
+    pub fn label(&self) -> &str {
+        &self.pipeline.label
+    }
+
     /// Records the dispatch into a compute pass.
     pub fn encode(&self, pass: &mut wgpu::ComputePass) {
         pass.set_pipeline(&self.pipeline);
