@@ -5,24 +5,14 @@ use std::borrow::Cow;
 
 use hearth_gguf::{Gguf, TensorInfo, dequantize_vec};
 use hearth_model::ops::RopeParams;
-use hearth_model::{Config, check_supported, tensor_info};
+use hearth_model::{Config, LayerWeights, check_supported, tensor_info};
 
 use crate::kernels::RopeFreqs;
 
 use crate::{Gpu, GpuTensor, GpuWeights, Result};
 
-/// One transformer block's weights, `blk.N.*`.
-pub struct GpuLayer {
-    pub attn_norm: GpuTensor,    // (n_embd) f32
-    pub attn_q: GpuWeights,      // (q_dim, n_embd)
-    pub attn_k: GpuWeights,      // (kv_dim, n_embd)
-    pub attn_v: GpuWeights,      // (kv_dim, n_embd)
-    pub attn_output: GpuWeights, // (n_embd, q_dim)
-    pub ffn_norm: GpuTensor,     // (n_embd) f32
-    pub ffn_gate: GpuWeights,    // (n_ff, n_embd)
-    pub ffn_up: GpuWeights,      // (n_ff, n_embd)
-    pub ffn_down: GpuWeights,    // (n_embd, n_ff)
-}
+/// One transformer block's weights, `blk.N.*`: matrices in their block format, norms f32.
+pub type GpuLayer = LayerWeights<GpuWeights, GpuTensor>;
 
 /// All weights of a Llama model on the GPU; matrices keep their GGUF block format.
 pub struct GpuModelWeights {
@@ -60,31 +50,15 @@ impl GpuModelWeights {
         src: &dyn TensorSource,
     ) -> Result<GpuModelWeights> {
         check_supported(gguf)?;
-        let (e, q, kv, ff) = (cfg.n_embd, cfg.q_dim(), cfg.kv_dim(), cfg.n_ff);
+        let e = cfg.n_embd;
         let layers = (0..cfg.n_layer)
             .map(|i| {
-                let m = |name: &str, rows, cols| {
-                    matrix(
-                        gpu,
-                        gguf,
-                        src,
-                        &format!("blk.{i}.{name}.weight"),
-                        rows,
-                        cols,
-                    )
-                };
-                let v = |name: &str| vector(gpu, gguf, src, &format!("blk.{i}.{name}.weight"), e);
-                Ok(GpuLayer {
-                    attn_norm: v("attn_norm")?,
-                    attn_q: m("attn_q", q, e)?,
-                    attn_k: m("attn_k", kv, e)?,
-                    attn_v: m("attn_v", kv, e)?,
-                    attn_output: m("attn_output", e, q)?,
-                    ffn_norm: v("ffn_norm")?,
-                    ffn_gate: m("ffn_gate", ff, e)?,
-                    ffn_up: m("ffn_up", ff, e)?,
-                    ffn_down: m("ffn_down", e, ff)?,
-                })
+                GpuLayer::load(
+                    cfg,
+                    i,
+                    |name, rows, cols| matrix(gpu, gguf, src, name, rows, cols),
+                    |name, len| vector(gpu, gguf, src, name, len),
+                )
             })
             .collect::<Result<Vec<_>>>()?;
         let freq_factors = match cfg.has_rope_freqs {

@@ -20,18 +20,44 @@ impl Matrix {
     }
 }
 
-/// The weights of one transformer block, `blk.N.*`.
+/// The weights of one transformer block, `blk.N.*`: f32 on the CPU (the defaults); the
+/// GPU engine uses the same struct with its own buffer types.
 #[derive(Debug, Clone)]
-pub struct LayerWeights {
-    pub attn_norm: Vec<f32>, // (n_embd)
-    pub attn_q: Matrix,      // (q_dim, n_embd), rows permuted for adjacent-pair RoPE
-    pub attn_k: Matrix,      // (kv_dim, n_embd)
-    pub attn_v: Matrix,      // (kv_dim, n_embd)
-    pub attn_output: Matrix, // (n_embd, q_dim)
-    pub ffn_norm: Vec<f32>,  // (n_embd)
-    pub ffn_gate: Matrix,    // (n_ff, n_embd)
-    pub ffn_up: Matrix,      // (n_ff, n_embd)
-    pub ffn_down: Matrix,    // (n_embd, n_ff)
+pub struct LayerWeights<M = Matrix, V = Vec<f32>> {
+    pub attn_norm: V,   // (n_embd)
+    pub attn_q: M,      // (q_dim, n_embd), rows permuted for adjacent-pair RoPE
+    pub attn_k: M,      // (kv_dim, n_embd)
+    pub attn_v: M,      // (kv_dim, n_embd)
+    pub attn_output: M, // (n_embd, q_dim)
+    pub ffn_norm: V,    // (n_embd)
+    pub ffn_gate: M,    // (n_ff, n_embd)
+    pub ffn_up: M,      // (n_ff, n_embd)
+    pub ffn_down: M,    // (n_embd, n_ff)
+}
+
+impl<M, V> LayerWeights<M, V> {
+    /// Loads block `i` of `cfg`'s model with `matrix(name, rows, cols)` and
+    /// `vector(name, len)`, which get the full GGUF tensor names and the expected shapes.
+    pub fn load<E>(
+        cfg: &Config,
+        i: usize,
+        mut matrix: impl FnMut(&str, usize, usize) -> Result<M, E>,
+        mut vector: impl FnMut(&str, usize) -> Result<V, E>,
+    ) -> Result<Self, E> {
+        let (e, q, kv, ff) = (cfg.n_embd, cfg.q_dim(), cfg.kv_dim(), cfg.n_ff);
+        let name = |t: &str| format!("blk.{i}.{t}.weight");
+        Ok(LayerWeights {
+            attn_norm: vector(&name("attn_norm"), e)?,
+            attn_q: matrix(&name("attn_q"), q, e)?,
+            attn_k: matrix(&name("attn_k"), kv, e)?,
+            attn_v: matrix(&name("attn_v"), kv, e)?,
+            attn_output: matrix(&name("attn_output"), e, q)?,
+            ffn_norm: vector(&name("ffn_norm"), e)?,
+            ffn_gate: matrix(&name("ffn_gate"), ff, e)?,
+            ffn_up: matrix(&name("ffn_up"), ff, e)?,
+            ffn_down: matrix(&name("ffn_down"), e, ff)?,
+        })
+    }
 }
 
 /// All weights of a Llama model.
@@ -58,24 +84,15 @@ impl Weights {
     /// Reads and dequantizes every weight of `cfg`'s model from `file`, the whole GGUF.
     pub fn load(gguf: &Gguf, file: &[u8], cfg: &Config) -> Result<Weights> {
         check_supported(gguf)?;
-        let (e, q, kv, ff) = (cfg.n_embd, cfg.q_dim(), cfg.kv_dim(), cfg.n_ff);
+        let e = cfg.n_embd;
         let layers = (0..cfg.n_layer)
             .map(|i| {
-                let m = |name: &str, rows, cols| {
-                    matrix(gguf, file, &format!("blk.{i}.{name}.weight"), rows, cols)
-                };
-                let v = |name: &str| vector(gguf, file, &format!("blk.{i}.{name}.weight"), e);
-                Ok(LayerWeights {
-                    attn_norm: v("attn_norm")?,
-                    attn_q: m("attn_q", q, e)?,
-                    attn_k: m("attn_k", kv, e)?,
-                    attn_v: m("attn_v", kv, e)?,
-                    attn_output: m("attn_output", e, q)?,
-                    ffn_norm: v("ffn_norm")?,
-                    ffn_gate: m("ffn_gate", ff, e)?,
-                    ffn_up: m("ffn_up", ff, e)?,
-                    ffn_down: m("ffn_down", e, ff)?,
-                })
+                LayerWeights::load(
+                    cfg,
+                    i,
+                    |name, rows, cols| matrix(gguf, file, name, rows, cols),
+                    |name, len| vector(gguf, file, name, len),
+                )
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Weights {
