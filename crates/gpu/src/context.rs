@@ -23,6 +23,9 @@ pub struct Gpu {
     /// Invocations that share one row in matvec.wgsl: many on GPUs (coalesced loads), one
     /// on CPU drivers (lavapipe, SwiftShader), where a workgroup barrier is expensive.
     pub matvec_row_threads: u32,
+    /// Rows each invocation of matvec.wgsl dots when `matvec_row_threads` is 1 (1..=4):
+    /// more rows share each load of x.
+    pub matvec_rows: u32,
     pipelines: Mutex<HashMap<PipelineKey, Arc<Pipeline>>>,
 }
 
@@ -62,6 +65,7 @@ impl Gpu {
             limits: limits.clone(),
             has_f16: features.contains(wgpu::Features::SHADER_F16),
             matvec_row_threads: if cpu_driver { 1 } else { 32 },
+            matvec_rows: 2,
             max_binding_bytes: limits
                 .max_storage_buffer_binding_size
                 .min(limits.max_buffer_size),

@@ -46,24 +46,36 @@ fn check(g: &Gpu, ty: GgmlType, rows: usize, cols: usize, seed: u64, accumulate:
     }
 }
 
+/// Every path of matvec.wgsl: rows shared by many invocations (GPUs) and one invocation
+/// per 1, 2 or 4 rows (CPU drivers), whatever the adapter would pick.
+const PATHS: &[(u32, u32)] = &[(32, 1), (8, 1), (1, 1), (1, 2), (1, 4)];
+
 #[test]
 fn every_format_matches_the_cpu() {
-    let g = gpu();
-    for (i, &ty) in FORMATS.iter().enumerate() {
-        let be = ty.block_elems().max(8);
-        // columns: an odd number of blocks; rows: not a multiple of anything
-        check(&g, ty, 37, be * 7, i as u64, false);
-        check(&g, ty, 1000, be * 3, 100 + i as u64, true);
+    let mut g = gpu();
+    for &(row_threads, rows) in PATHS {
+        g.matvec_row_threads = row_threads;
+        g.matvec_rows = rows;
+        for (i, &ty) in FORMATS.iter().enumerate() {
+            let be = ty.block_elems().max(8);
+            // columns: an odd number of blocks; rows: not a multiple of anything
+            check(&g, ty, 37, be * 7, i as u64, false);
+            check(&g, ty, 1000, be * 3, 100 + i as u64, true);
+        }
     }
 }
 
 #[test]
 fn long_rows_and_split_buffers() {
-    let mut g = gpu();
-    check(&g, GgmlType::Q4_1, 3, 32 * 161, 7, false);
-    // 100 rows in parts of 9: each part writes its own slice of y
-    g.max_binding_bytes = 9 * (576 / 32 * 20) as u64;
-    check(&g, GgmlType::Q4_1, 100, 576, 8, true);
+    for &(row_threads, rows) in PATHS {
+        let mut g = gpu();
+        g.matvec_row_threads = row_threads;
+        g.matvec_rows = rows;
+        check(&g, GgmlType::Q4_1, 3, 32 * 161, 7, false);
+        // 100 rows in parts of 9: each part writes its own slice of y
+        g.max_binding_bytes = 9 * (576 / 32 * 20) as u64;
+        check(&g, GgmlType::Q4_1, 100, 576, 8, true);
+    }
 }
 
 #[test]

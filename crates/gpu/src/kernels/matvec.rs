@@ -14,6 +14,9 @@ struct MatvecParams {
     _pad: [u32; 3],
 }
 
+/// Most rows one invocation dots in the one-thread-per-row path (`MAX_ROWS` in matvec.wgsl).
+const MAX_ROWS: u32 = 4;
+
 /// y = W·x (or y += W·x with `accumulate`) for one token: W is rows × cols, x holds cols
 /// floats, y rows. Twin: `hearth_model::ops::matvec`.
 pub fn matvec(
@@ -35,11 +38,20 @@ pub fn matvec(
             "matvec: {row_threads} threads per row is not a power of two"
         )));
     }
-    let rows_per_group = WG_SIZE / row_threads;
+    let rows = if row_threads == 1 {
+        gpu.matvec_rows.clamp(1, MAX_ROWS)
+    } else {
+        1
+    };
+    let rows_per_group = WG_SIZE / row_threads * rows;
     let pipeline = gpu.pipeline(
         Kernel::Matvec,
         Some(w.ty),
-        &[("WG_SIZE", WG_SIZE), ("ROW_THREADS", row_threads)],
+        &[
+            ("WG_SIZE", WG_SIZE),
+            ("ROW_THREADS", row_threads),
+            ("ROWS", rows),
+        ],
     )?;
     w.parts
         .iter()
