@@ -262,16 +262,22 @@ impl<'m> Session<'m> {
             &self.s,
         );
         let mut cmds = self.record(n, decode)?;
-        let row = (c.n_embd * 4) as u64;
-        cmds.push(Cmd::Copy {
-            src: s.x.buffer.clone(),
-            src_offset: (n as u64 - 1) * row,
-            dst: s.last_x.buffer.clone(),
-            dst_offset: 0,
-            size: row,
-        });
+        // one token's row is x itself; of a batch, the last row is copied out first
+        let last_x = if n == 1 {
+            &s.x
+        } else {
+            let row = (c.n_embd * 4) as u64;
+            cmds.push(Cmd::Copy {
+                src: s.x.buffer.clone(),
+                src_offset: (n as u64 - 1) * row,
+                dst: s.last_x.buffer.clone(),
+                dst_offset: 0,
+                size: row,
+            });
+            &s.last_x
+        };
         cmds.extend(
-            kernels::rms_norm(g, &s.last_x, &w.output_norm, &s.last, 1, c.rms_eps)?
+            kernels::rms_norm(g, last_x, &w.output_norm, &s.last, 1, c.rms_eps)?
                 .into_iter()
                 .map(Cmd::from),
         );
