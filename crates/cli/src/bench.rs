@@ -9,6 +9,7 @@ use hearth_gpu::{FileBytes, Gpu, GpuModel, Session, roofline};
 use hearth_model::StopRule;
 use hearth_model::sampler::{Sampler, SamplerConfig};
 
+use crate::engine::N_BATCH;
 use crate::model_file;
 
 /// Options of `hearth bench`.
@@ -57,12 +58,12 @@ pub fn run(a: &BenchArgs) -> Result<(), String> {
     let n_ctx = prompt.len() + a.gen_tokens + 1;
 
     // warm-up: compile every pipeline, touch every buffer
-    let mut warm = Session::new(&model, n_ctx, 256).map_err(e)?;
+    let mut warm = Session::new(&model, n_ctx, N_BATCH).map_err(e)?;
     pollster::block_on(warm.forward_last(&prompt[..prompt.len().min(8)])).map_err(e)?;
     pollster::block_on(warm.forward_last(&prompt[..1])).map_err(e)?;
     drop(warm);
 
-    let mut session = Session::new(&model, n_ctx, 256).map_err(e)?;
+    let mut session = Session::new(&model, n_ctx, N_BATCH).map_err(e)?;
     let mut sampler = Sampler::new(SamplerConfig {
         temperature: 0.0,
         ..SamplerConfig::default()
@@ -133,7 +134,7 @@ pub fn run(a: &BenchArgs) -> Result<(), String> {
         );
     }
     if a.profile {
-        let mut s = Session::new(&model, n_ctx, 256).map_err(e)?;
+        let mut s = Session::new(&model, n_ctx, N_BATCH).map_err(e)?;
         pollster::block_on(s.forward_last(&prompt)).map_err(e)?;
         s.truncate(prompt.len() / 2);
         let [decode, prefill] = s.profile(prompt.len() / 2).map_err(e)?;

@@ -16,7 +16,7 @@ pub enum Backend {
 }
 
 /// Prompt tokens the GPU processes per batch.
-const N_BATCH: usize = 256;
+pub const N_BATCH: usize = 256;
 
 /// A loaded model on one backend.
 pub enum Engine {
