@@ -5,8 +5,8 @@
 // attn_combine.wgsl then merges the splits of each head. The dispatch is made once for the
 // whole cache: a split that starts at or past kv_len reads nothing and marks its record empty
 // (m = −FLT_MAX, l = 0); attn_combine reads only the splits below kv_len.
-// bindings: 0 q array<vec4<f32>> (n_head × head_dim / 4) · 1 k_cache array<vec4<f32>>
-//           (n_ctx × kv_dim / 4) · 2 v_cache (likewise) · 3 partials array<vec4<f32>>
+// bindings: 0 q array<vec4<f32>> (n_head × head_dim / 4) · 1 k_cache array<KvVec4>
+//           (n_ctx × kv_dim / 4; f32 or f16 by `#include kv`) · 2 v_cache (likewise) · 3 partials array<vec4<f32>>
 //           (n_head × n_splits records of 1 + head_dim / 4: [m, l, 0, 0] then o)
 //           · 4 step (common/step.wgsl) · 5 params
 // dispatch: (n_head, n_splits = ceil(n_ctx / SPLIT)) workgroups of WG_SIZE (override, ≤ 256,
@@ -21,6 +21,7 @@
 // positions g, g + groups, ..; the groups' sums are added at the end. Three barriers.
 
 #include "common/step.wgsl"
+#include kv
 
 struct Params {
     n_rep: u32,     // query heads per KV head: n_head / n_head_kv
@@ -32,8 +33,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> k_cache: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> v_cache: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> k_cache: array<KvVec4>;
+@group(0) @binding(2) var<storage, read> v_cache: array<KvVec4>;
 @group(0) @binding(3) var<storage, read_write> partials: array<vec4<f32>>;
 @group(0) @binding(4) var<uniform> step: Step;
 @group(0) @binding(5) var<uniform> p: Params;
@@ -75,7 +76,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
         let k0 = kv0 + i * p.row_vec4;
         var s = 0.0;
         for (var c = 0u; c < hv; c++) {
-            s += dot(q[q0 + c], k_cache[k0 + c]);
+            s += dot(q[q0 + c], kv_unpack(k_cache[k0 + c]));
         }
         s *= p.scale;
         score[i] = s;
@@ -103,7 +104,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
     if (g < groups) {
         for (var i = g; i < n; i += groups) {
             let e = score[i];
-            o += e * v_cache[kv0 + i * p.row_vec4 + c];
+            o += e * kv_unpack(v_cache[kv0 + i * p.row_vec4 + c]);
             l += e;
         }
     }

@@ -4,7 +4,7 @@
 //   out[t, h, :] = softmax_p(q[t, h, :] · k_p / √d) · V.
 // The cache rows of this call are already written (kv_store.wgsl).
 // bindings: 0 q array<vec4<f32>> (n_tokens × n_head × head_dim / 4) · 1 k_cache
-//           array<vec4<f32>> (n_ctx × kv_dim / 4) · 2 v_cache (likewise) · 3 out
+//           array<KvVec4> (n_ctx × kv_dim / 4; f32 or f16 by `#include kv`) · 2 v_cache (likewise) · 3 out
 //           array<vec4<f32>> (like q) · 4 step (common/step.wgsl) · 5 params
 // dispatch: (n_head, ceil(max_tokens / BQ)) workgroups of WG_SIZE = BQ · HEAD_VEC4 (overrides,
 //           ≤ 256): one workgroup per block of BQ queries of one head (blocks at or past
@@ -28,6 +28,7 @@
 // 14 KiB at most with WG_SIZE ≤ 256 and BK · HEAD_VEC4 ≤ 256, within WebGPU's 16 KiB.
 
 #include "common/step.wgsl"
+#include kv
 
 struct Params {
     n_head: u32,    // query heads
@@ -38,8 +39,8 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> k_cache: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read> v_cache: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> k_cache: array<KvVec4>;
+@group(0) @binding(2) var<storage, read> v_cache: array<KvVec4>;
 @group(0) @binding(3) var<storage, read_write> out: array<vec4<f32>>;
 @group(0) @binding(4) var<uniform> step: Step;
 @group(0) @binding(5) var<uniform> p: Params;
@@ -99,7 +100,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
             let key = k0 + e / HEAD_VEC4;
             var kv = vec4<f32>(0.0);
             if (key < n_keys) {
-                kv = k_cache[key * p.row_vec4 + kv0 + e % HEAD_VEC4];
+                kv = kv_unpack(k_cache[key * p.row_vec4 + kv0 + e % HEAD_VEC4]);
             }
             k_tile[e] = kv;
         }
@@ -127,7 +128,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
             let key = k0 + e / HEAD_VEC4;
             var vv = vec4<f32>(0.0);
             if (key < n_keys) {
-                vv = v_cache[key * p.row_vec4 + kv0 + e % HEAD_VEC4];
+                vv = kv_unpack(v_cache[key * p.row_vec4 + kv0 + e % HEAD_VEC4]);
             }
             v_tile[e] = vv;
         }

@@ -28,6 +28,11 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
+// the formats read the weights through wd
+fn wd(i: u32) -> u32 {
+    return w[i];
+}
+
 #include format
 
 override TILE_T: u32 = 32u;  // tokens per workgroup

@@ -2,14 +2,11 @@
 // with `accumulate`, y += W·x (the residual add fused into the output projections).
 // bindings: 0 w array<u32> (rows × row_words, GPU blocks) · 1 x array<vec4<f32>> (cols / 4)
 //           · 2 y array<f32> (y_offset + rows) · 3 params
-// dispatch: ceil(rows / (WG_SIZE · ROWS / ROW_THREADS)) workgroups of WG_SIZE (overrides;
-//           WG_SIZE ≤ 256, ROW_THREADS a power of two dividing it, ROWS ≤ MAX_ROWS), laid
-//           out 2-D past 65535 (group = wg.x + wg.y · num_workgroups.x).
-//           ROW_THREADS > 1 (GPUs: coalesced loads): that many invocations share a row,
-//           striding over its 8-weight chunks, and add their parts in workgroup memory
-//           (ROWS must be 1). ROW_THREADS = 1 (CPU drivers such as lavapipe and SwiftShader,
-//           where barriers are dear): no barrier at all; each invocation dots ROWS rows
-//           (group rows lid, lid + WG_SIZE, …) block by block, every x load shared by them.
+// dispatch: ceil(rows / (WG_SIZE / ROW_THREADS)) workgroups of WG_SIZE (overrides;
+//           WG_SIZE ≤ 256, ROW_THREADS a power of two dividing it), laid out 2-D past 65535
+//           (group = wg.x + wg.y · num_workgroups.x). ROW_THREADS invocations share a row
+//           (coalesced loads on GPUs), striding over its 8-weight chunks, and add their parts
+//           in workgroup memory. CPU drivers use matvec_rowwise.wgsl instead.
 // CPU twin: hearth_model::ops::matvec · test: crates/gpu/tests/matvec.rs
 
 struct Params {
@@ -25,12 +22,15 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> y: array<f32>;
 @group(0) @binding(3) var<uniform> p: Params;
 
+// the formats read the weights through wd
+fn wd(i: u32) -> u32 {
+    return w[i];
+}
+
 #include format
 
 override WG_SIZE: u32 = 64u;
 override ROW_THREADS: u32 = 64u;
-override ROWS: u32 = 1u;
-const MAX_ROWS: u32 = 4u;
 var<workgroup> partial: array<f32, WG_SIZE>;
 
 fn store(row: u32, acc: f32) {
@@ -47,39 +47,6 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
     let group = wid.x + wid.y * nwg.x;
-    if (ROW_THREADS == 1u) {
-        // rows past the end read the last row (no branch in the loop) and are not stored
-        var base: array<u32, MAX_ROWS>;
-        var acc: array<f32, MAX_ROWS>;
-        for (var r = 0u; r < ROWS; r++) {
-            let row = group * WG_SIZE * ROWS + r * WG_SIZE + lid.x;
-            base[r] = min(row, p.rows - 1u) * p.row_words;
-            acc[r] = 0.0;
-        }
-        let blocks = p.cols / BLOCK_ELEMS;
-        for (var b = 0u; b < blocks; b++) {
-            let xb = b * (BLOCK_ELEMS / 4u);
-            for (var c = 0u; c < CHUNKS; c++) {
-                let s = xb + chunk_starts(c) / 4u;
-                let x0 = x[s.x];
-                let x1 = x[s.y];
-                for (var r = 0u; r < ROWS; r++) {
-                    let v = dequant_chunk(base[r], c);
-                    acc[r] += dot(v[0], x0) + dot(v[1], x1);
-                }
-            }
-            for (var r = 0u; r < ROWS; r++) {
-                base[r] += BLOCK_WORDS;
-            }
-        }
-        for (var r = 0u; r < ROWS; r++) {
-            let row = group * WG_SIZE * ROWS + r * WG_SIZE + lid.x;
-            if (row < p.rows) {
-                store(row, acc[r]);
-            }
-        }
-        return;
-    }
     let rows_per_group = WG_SIZE / ROW_THREADS;
     let lane = lid.x % ROW_THREADS;
     let row = group * rows_per_group + lid.x / ROW_THREADS;

@@ -23,9 +23,8 @@ fn nibbles_hi(q: u32) -> vec4<f32> {
 
 // The four bytes of q as signed 8-bit integers.
 fn bytes_i8(q: u32) -> vec4<f32> {
-    let s = bitcast<i32>(q);
-    return vec4<f32>(f32(extractBits(s, 0u, 8u)), f32(extractBits(s, 8u, 8u)),
-                     f32(extractBits(s, 16u, 8u)), f32(extractBits(s, 24u, 8u)));
+    let s = vec4<i32>(bitcast<i32>(q)) << vec4<u32>(24u, 16u, 8u, 0u);
+    return vec4<f32>(s >> vec4<u32>(24u));
 }
 
 // Byte k (0..3) of q, unsigned.

@@ -17,7 +17,7 @@ fn bf16_pair(q: u32) -> vec2<f32> {
 }
 
 fn dequant_chunk(base: u32, c: u32) -> array<vec4<f32>, 2> {
-    let a = vec4<f32>(bf16_pair(w[base]), bf16_pair(w[base + 1u]));
-    let b = vec4<f32>(bf16_pair(w[base + 2u]), bf16_pair(w[base + 3u]));
+    let a = vec4<f32>(bf16_pair(wd(base)), bf16_pair(wd(base + 1u)));
+    let b = vec4<f32>(bf16_pair(wd(base + 2u)), bf16_pair(wd(base + 3u)));
     return array<vec4<f32>, 2>(a, b);
 }

@@ -12,7 +12,7 @@ fn chunk_starts(c: u32) -> vec2<u32> {
 }
 
 fn dequant_chunk(base: u32, c: u32) -> array<vec4<f32>, 2> {
-    let first = vec4<f32>(unpack2x16float(w[base]), unpack2x16float(w[base + 1u]));
-    let second = vec4<f32>(unpack2x16float(w[base + 2u]), unpack2x16float(w[base + 3u]));
+    let first = vec4<f32>(unpack2x16float(wd(base)), unpack2x16float(wd(base + 1u)));
+    let second = vec4<f32>(unpack2x16float(wd(base + 2u)), unpack2x16float(wd(base + 3u)));
     return array<vec4<f32>, 2>(first, second);
 }

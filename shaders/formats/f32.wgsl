@@ -10,9 +10,9 @@ fn chunk_starts(c: u32) -> vec2<u32> {
 }
 
 fn dequant_chunk(base: u32, c: u32) -> array<vec4<f32>, 2> {
-    let a = vec4<f32>(bitcast<f32>(w[base]), bitcast<f32>(w[base + 1u]),
-                      bitcast<f32>(w[base + 2u]), bitcast<f32>(w[base + 3u]));
-    let b = vec4<f32>(bitcast<f32>(w[base + 4u]), bitcast<f32>(w[base + 5u]),
-                      bitcast<f32>(w[base + 6u]), bitcast<f32>(w[base + 7u]));
+    let a = vec4<f32>(bitcast<f32>(wd(base)), bitcast<f32>(wd(base + 1u)),
+                      bitcast<f32>(wd(base + 2u)), bitcast<f32>(wd(base + 3u)));
+    let b = vec4<f32>(bitcast<f32>(wd(base + 4u)), bitcast<f32>(wd(base + 5u)),
+                      bitcast<f32>(wd(base + 6u)), bitcast<f32>(wd(base + 7u)));
     return array<vec4<f32>, 2>(a, b);
 }

@@ -24,13 +24,13 @@ fn chunk_starts(c: u32) -> vec2<u32> {
 fn dequant_chunk(base: u32, c: u32) -> array<vec4<f32>, 2> {
     let k = c % 16u;
     let p = c / 16u;
-    let dm = w[base + 20u];
+    let dm = wd(base + 20u);
     let d = f16_lo(dm);
     let dmin = f16_hi(dm);
-    let sw = w[base + 2u * (k / 8u) + p];
+    let sw = wd(base + 2u * (k / 8u) + p);
     let sa = byte_at(sw, (k % 8u) / 4u);
     let sb = byte_at(sw, 2u + (k % 8u) / 4u);
-    let q = w[base + 4u + k];
+    let q = wd(base + 4u + k);
     let qa = vec4<f32>(byte_fields(q, 4u * p, 3u));
     let qb = vec4<f32>(byte_fields(q, 4u * p + 2u, 3u));
     let dla = d * f32(sa & 0xFu);

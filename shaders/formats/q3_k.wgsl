@@ -20,10 +20,10 @@ fn chunk_starts(c: u32) -> vec2<u32> {
     return vec2<u32>(s, s + 32u);
 }
 
-// S[k] − 32 of the block at w[base], as a float.
+// S[k] − 32 of the block whose first word is wd(base), as a float.
 fn q3_k_scale(base: u32, k: u32) -> f32 {
-    let low = (w[base + 24u + (k % 8u) / 4u] >> (8u * (k % 4u) + 4u * (k / 8u))) & 0xFu;
-    let high = (w[base + 26u] >> (8u * (k % 4u) + 2u * (k / 4u))) & 3u;
+    let low = (wd(base + 24u + (k % 8u) / 4u) >> (8u * (k % 4u) + 4u * (k / 8u))) & 0xFu;
+    let high = (wd(base + 26u) >> (8u * (k % 4u) + 2u * (k / 4u))) & 3u;
     return f32(i32(low | (high << 4u)) - 32);
 }
 
@@ -31,12 +31,12 @@ fn dequant_chunk(base: u32, c: u32) -> array<vec4<f32>, 2> {
     let k = c % 16u;
     let p = c / 16u;
     let h = k / 8u;
-    let d = f16_lo(w[base + 27u]);
+    let d = f16_lo(wd(base + 27u));
     let sub = 8u * h + 4u * p + (k % 8u) / 4u;
     let dla = d * q3_k_scale(base, sub);
     let dlb = d * q3_k_scale(base, sub + 2u);
-    let q = w[base + 8u + k];
-    let hm = w[base + k % 8u];
+    let q = wd(base + 8u + k);
+    let hm = wd(base + k % 8u);
     let hbit = 4u * h + 2u * p;
     let qa = vec4<i32>(byte_fields(q, 4u * p, 3u) | (byte_fields(hm, hbit, 1u) << vec4<u32>(2u))) - 4;
     let qb = vec4<i32>(byte_fields(q, 4u * p + 2u, 3u) | (byte_fields(hm, hbit + 1u, 1u) << vec4<u32>(2u))) - 4;

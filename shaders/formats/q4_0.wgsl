@@ -13,7 +13,7 @@ fn chunk_starts(c: u32) -> vec2<u32> {
 }
 
 fn dequant_chunk(base: u32, c: u32) -> array<vec4<f32>, 2> {
-    let d = f16_lo(w[base]);
-    let q = w[base + 1u + c];
+    let d = f16_lo(wd(base));
+    let q = wd(base + 1u + c);
     return array<vec4<f32>, 2>(d * (nibbles_lo(q) - 8.0), d * (nibbles_hi(q) - 8.0));
 }

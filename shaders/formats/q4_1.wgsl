@@ -11,9 +11,9 @@ fn chunk_starts(c: u32) -> vec2<u32> {
 }
 
 fn dequant_chunk(base: u32, c: u32) -> array<vec4<f32>, 2> {
-    let dm = w[base];
+    let dm = wd(base);
     let d = f16_lo(dm);
     let m = f16_hi(dm);
-    let q = w[base + 1u + c];
+    let q = wd(base + 1u + c);
     return array<vec4<f32>, 2>(d * nibbles_lo(q) + m, d * nibbles_hi(q) + m);
 }

@@ -19,13 +19,13 @@ fn chunk_starts(c: u32) -> vec2<u32> {
 }
 
 fn dequant_chunk(base: u32, c: u32) -> array<vec4<f32>, 2> {
-    let dm = w[base];
+    let dm = wd(base);
     let d = f16_lo(dm);
     let dmin = f16_hi(dm);
-    let s = vec3<u32>(w[base + 1u], w[base + 2u], w[base + 3u]);
+    let s = vec3<u32>(wd(base + 1u), wd(base + 2u), wd(base + 3u));
     let sma = k4_scale_min(s, 2u * (c / 8u));
     let smb = k4_scale_min(s, 2u * (c / 8u) + 1u);
-    let q = w[base + 4u + c];
+    let q = wd(base + 4u + c);
     let dla = d * sma.x;
     let dlb = d * smb.x;
     let mla = dmin * sma.y;

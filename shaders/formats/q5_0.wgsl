@@ -14,9 +14,9 @@ fn chunk_starts(c: u32) -> vec2<u32> {
 }
 
 fn dequant_chunk(base: u32, c: u32) -> array<vec4<f32>, 2> {
-    let d = f16_lo(w[base]);
-    let qh = w[base + 1u];
-    let q = w[base + 2u + c];
+    let d = f16_lo(wd(base));
+    let qh = wd(base + 1u);
+    let q = wd(base + 2u + c);
     let a = vec4<i32>(byte_fields(q, 0u, 0xFu) | (bits4(qh, 4u * c) << vec4<u32>(4u))) - 16;
     let b = vec4<i32>(byte_fields(q, 4u, 0xFu) | (bits4(qh, 16u + 4u * c) << vec4<u32>(4u))) - 16;
     return array<vec4<f32>, 2>(d * vec4<f32>(a), d * vec4<f32>(b));

@@ -13,11 +13,11 @@ fn chunk_starts(c: u32) -> vec2<u32> {
 }
 
 fn dequant_chunk(base: u32, c: u32) -> array<vec4<f32>, 2> {
-    let dm = w[base];
+    let dm = wd(base);
     let d = f16_lo(dm);
     let m = f16_hi(dm);
-    let qh = w[base + 1u];
-    let q = w[base + 2u + c];
+    let qh = wd(base + 1u);
+    let q = wd(base + 2u + c);
     let a = vec4<f32>(byte_fields(q, 0u, 0xFu) | (bits4(qh, 4u * c) << vec4<u32>(4u)));
     let b = vec4<f32>(byte_fields(q, 4u, 0xFu) | (bits4(qh, 16u + 4u * c) << vec4<u32>(4u)));
     return array<vec4<f32>, 2>(d * a + m, d * b + m);

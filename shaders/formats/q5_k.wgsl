@@ -21,15 +21,15 @@ fn chunk_starts(c: u32) -> vec2<u32> {
 }
 
 fn dequant_chunk(base: u32, c: u32) -> array<vec4<f32>, 2> {
-    let dm = w[base];
+    let dm = wd(base);
     let d = f16_lo(dm);
     let dmin = f16_hi(dm);
     let t = c / 8u;
-    let s = vec3<u32>(w[base + 1u], w[base + 2u], w[base + 3u]);
+    let s = vec3<u32>(wd(base + 1u), wd(base + 2u), wd(base + 3u));
     let sma = k4_scale_min(s, 2u * t);
     let smb = k4_scale_min(s, 2u * t + 1u);
-    let qh = w[base + 4u + c % 8u];
-    let q = w[base + 12u + c];
+    let qh = wd(base + 4u + c % 8u);
+    let q = wd(base + 12u + c);
     let qa = vec4<f32>(byte_fields(q, 0u, 0xFu) | (byte_fields(qh, 2u * t, 1u) << vec4<u32>(4u)));
     let qb = vec4<f32>(byte_fields(q, 4u, 0xFu) | (byte_fields(qh, 2u * t + 1u, 1u) << vec4<u32>(4u)));
     let dla = d * sma.x;

@@ -25,12 +25,12 @@ fn chunk_starts(c: u32) -> vec2<u32> {
 fn dequant_chunk(base: u32, c: u32) -> array<vec4<f32>, 2> {
     let h = c / 16u;
     let g = (c % 16u) / 8u;
-    let d = f16_lo(w[base + 52u]);
+    let d = f16_lo(wd(base + 52u));
     let sub = 2u * g + (c % 8u) / 4u;
-    let dla = d * f32(byte_i8(w[base + 48u + 2u * h], sub));
-    let dlb = d * f32(byte_i8(w[base + 49u + 2u * h], sub));
-    let ql = w[base + c];
-    let qh = w[base + 32u + 8u * h + c % 8u];
+    let dla = d * f32(byte_i8(wd(base + 48u + 2u * h), sub));
+    let dlb = d * f32(byte_i8(wd(base + 49u + 2u * h), sub));
+    let ql = wd(base + c);
+    let qh = wd(base + 32u + 8u * h + c % 8u);
     let qa = vec4<i32>(byte_fields(ql, 0u, 0xFu) | (byte_fields(qh, 2u * g, 3u) << vec4<u32>(4u))) - 32;
     let qb = vec4<i32>(byte_fields(ql, 4u, 0xFu) | (byte_fields(qh, 2u * g + 4u, 3u) << vec4<u32>(4u))) - 32;
     return array<vec4<f32>, 2>(dla * vec4<f32>(qa), dlb * vec4<f32>(qb));

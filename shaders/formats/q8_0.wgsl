@@ -11,7 +11,7 @@ fn chunk_starts(c: u32) -> vec2<u32> {
 }
 
 fn dequant_chunk(base: u32, c: u32) -> array<vec4<f32>, 2> {
-    let d = f16_lo(w[base]);
+    let d = f16_lo(wd(base));
     let q = base + 1u + 2u * c;
-    return array<vec4<f32>, 2>(d * bytes_i8(w[q]), d * bytes_i8(w[q + 1u]));
+    return array<vec4<f32>, 2>(d * bytes_i8(wd(q)), d * bytes_i8(wd(q + 1u)));
 }

@@ -5,11 +5,11 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
-use hearth_gpu::{FileBytes, Gpu, GpuModel, Session, roofline};
+use hearth_gpu::{FileBytes, GpuModel, Session, roofline};
 use hearth_model::StopRule;
 use hearth_model::sampler::{Sampler, SamplerConfig};
 
-use crate::engine::N_BATCH;
+use crate::engine::{Kv, N_BATCH};
 use crate::model_file;
 
 /// Options of `hearth bench`.
@@ -29,6 +29,9 @@ pub struct BenchArgs {
     /// Also time every kernel of a decode step and of the prefill, one at a time.
     #[arg(long)]
     profile: bool,
+    /// KV cache type.
+    #[arg(long, value_enum, default_value_t = Kv::Auto)]
+    kv: Kv,
 }
 
 /// Bytes the roofline kernel streams per measurement.
@@ -40,9 +43,8 @@ pub fn run(a: &BenchArgs) -> Result<(), String> {
     let bytes = model_file::read_all(&a.model)?;
     let gguf =
         hearth_gguf::Gguf::read(&bytes).map_err(|e| format!("{}: {e}", a.model.display()))?;
-    let gpu = Gpu::new_blocking().map_err(e)?;
     let model = GpuModel::load(
-        gpu,
+        a.kv.gpu()?,
         &gguf,
         &FileBytes {
             gguf: &gguf,
@@ -96,6 +98,7 @@ pub fn run(a: &BenchArgs) -> Result<(), String> {
     if a.json {
         let obj = serde_json::json!({
             "adapter": g.adapter_name(),
+            "kv_cache": format!("{:?}", g.kv_type),
             "prompt_tokens": prompt.len(),
             "gen_tokens": times.len(),
             "prefill_tokens_per_s": prefill_tps,
@@ -109,6 +112,7 @@ pub fn run(a: &BenchArgs) -> Result<(), String> {
     } else {
         let gb = |b: f64| b / 1e9;
         println!("adapter:            {}", g.adapter_name());
+        println!("KV cache:           {:?}", g.kv_type);
         println!(
             "prefill:            {prefill_tps:.1} tokens/s ({} tokens in {prefill_s:.3} s)",
             prompt.len()

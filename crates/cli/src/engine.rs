@@ -2,6 +2,7 @@
 
 use clap::ValueEnum;
 use hearth_gguf::Gguf;
+use hearth_gpu::kernels::KvType;
 use hearth_gpu::{FileBytes, Gpu, GpuModel, Session};
 use hearth_model::sampler::Sampler;
 use hearth_model::{Model, StopRule, generate};
@@ -15,6 +16,30 @@ pub enum Backend {
     Cpu,
 }
 
+/// How the GPU's KV cache holds keys and values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Kv {
+    /// f16 where the adapter has shader-f16, else f32.
+    Auto,
+    /// f32: exact, twice the memory.
+    F32,
+    /// f16: half the memory and reads, values rounded to f16.
+    F16,
+}
+
+impl Kv {
+    /// Opens the GPU with this KV cache type.
+    pub fn gpu(self) -> Result<Gpu, String> {
+        let mut gpu = Gpu::new_blocking().map_err(|e| e.to_string())?;
+        match self {
+            Kv::Auto => {}
+            Kv::F32 => gpu.kv_type = KvType::F32,
+            Kv::F16 => gpu.kv_type = KvType::F16,
+        }
+        Ok(gpu)
+    }
+}
+
 /// Prompt tokens the GPU processes per batch.
 pub const N_BATCH: usize = 256;
 
@@ -25,15 +50,15 @@ pub enum Engine {
 }
 
 impl Engine {
-    /// Loads the model of `gguf` (whose whole file is `bytes`) on `backend`.
-    pub fn load(backend: Backend, gguf: &Gguf, bytes: &[u8]) -> Result<Engine, String> {
+    /// Loads the model of `gguf` (whose whole file is `bytes`) on `backend` (with a KV
+    /// cache of type `kv` on the GPU).
+    pub fn load(backend: Backend, kv: Kv, gguf: &Gguf, bytes: &[u8]) -> Result<Engine, String> {
         match backend {
             Backend::Cpu => Ok(Engine::Cpu(Box::new(
                 Model::from_gguf(gguf, bytes).map_err(|e| e.to_string())?,
             ))),
             Backend::Gpu => {
-                let gpu = Gpu::new_blocking().map_err(|e| e.to_string())?;
-                let model = GpuModel::load(gpu, gguf, &FileBytes { gguf, file: bytes })
+                let model = GpuModel::load(kv.gpu()?, gguf, &FileBytes { gguf, file: bytes })
                     .map_err(|e| e.to_string())?;
                 Ok(Engine::Gpu(Box::new(model)))
             }
@@ -44,7 +69,11 @@ impl Engine {
     pub fn describe(&self) -> String {
         match self {
             Engine::Cpu(_) => "CPU reference (f32)".into(),
-            Engine::Gpu(m) => format!("GPU: {}", m.gpu.adapter_name()),
+            Engine::Gpu(m) => format!(
+                "GPU: {}, {:?} KV cache",
+                m.gpu.adapter_name(),
+                m.gpu.kv_type
+            ),
         }
     }
 

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
-use engine::{Backend, Engine};
+use engine::{Backend, Engine, Kv};
 use hearth_model::chat_template::{ChatTemplate, Message};
 use hearth_model::sampler::{Sampler, SamplerConfig};
 use hearth_model::tokenizer::{StreamDecoder, Tokenizer};
@@ -52,6 +52,9 @@ enum Command {
         out: PathBuf,
         #[arg(long, value_enum, default_value_t = Backend::Gpu)]
         backend: Backend,
+        /// KV cache type on the GPU: f32 by default here, since logits are for checking.
+        #[arg(long, value_enum, default_value_t = Kv::F32)]
+        kv: Kv,
     },
     /// Measure prefill and decode speed on the GPU against the bandwidth roofline.
     Bench(bench::BenchArgs),
@@ -99,6 +102,9 @@ struct GenerateArgs {
     ignore_eos: bool,
     #[arg(long, value_enum, default_value_t = Backend::Gpu)]
     backend: Backend,
+    /// KV cache type on the GPU.
+    #[arg(long, value_enum, default_value_t = Kv::Auto)]
+    kv: Kv,
     /// Print one JSON object {"prompt_ids","ids","text"} at the end instead of streaming.
     #[arg(long)]
     json: bool,
@@ -124,7 +130,8 @@ fn main() -> ExitCode {
             ids,
             out,
             backend,
-        } => logits(&model, &ids, &out, backend),
+            kv,
+        } => logits(&model, &ids, &out, backend, kv),
         Command::Bench(args) => bench::run(&args),
         Command::Info { model } => info(&model),
     };
@@ -153,20 +160,21 @@ fn tokenize(path: &Path, special: bool, text: &str) -> Result<(), String> {
 fn load_model(
     path: &Path,
     backend: Backend,
+    kv: Kv,
 ) -> Result<(Engine, Tokenizer, hearth_gguf::Gguf), String> {
     let bytes = model_file::read_all(path)?;
     let gguf = hearth_gguf::Gguf::read(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
     // the architecture is checked first: it is the most telling error
     Config::from_gguf(&gguf).map_err(|e| e.to_string())?;
     let tok = Tokenizer::from_gguf(&gguf.metadata).map_err(|e| e.to_string())?;
-    let engine = Engine::load(backend, &gguf, &bytes)?;
+    let engine = Engine::load(backend, kv, &gguf, &bytes)?;
     Ok((engine, tok, gguf))
 }
 
 fn run_generate(a: &GenerateArgs) -> Result<(), String> {
     let err = |e: hearth_model::ModelError| e.to_string();
     let t0 = Instant::now();
-    let (engine, tok, gguf) = load_model(&a.model, a.backend)?;
+    let (engine, tok, gguf) = load_model(&a.model, a.backend, a.kv)?;
     let prompt_ids = match (&a.ids, &a.prompt) {
         (Some(ids), _) => ids.clone(),
         (None, Some(prompt)) if a.chat => {
@@ -270,8 +278,8 @@ fn eos_text(tok: &Tokenizer) -> &str {
     tok.eos_id().and_then(|id| tok.token_text(id)).unwrap_or("")
 }
 
-fn logits(path: &Path, ids: &[u32], out: &Path, backend: Backend) -> Result<(), String> {
-    let (engine, _, _) = load_model(path, backend)?;
+fn logits(path: &Path, ids: &[u32], out: &Path, backend: Backend, kv: Kv) -> Result<(), String> {
+    let (engine, _, _) = load_model(path, backend, kv)?;
     let logits = engine.logits(ids)?;
     let file =
         std::fs::File::create(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;

@@ -75,12 +75,15 @@ fn attention(c: &mut Criterion) {
     };
     let n_ctx = 2048;
     let q = GpuTensor::zeros(&g, heads.q_dim() * 64, "q");
-    let k = GpuTensor::zeros(&g, n_ctx * heads.kv_dim(), "k_cache");
-    let v = GpuTensor::zeros(&g, n_ctx * heads.kv_dim(), "v_cache");
+    // the cache type a session on this adapter would use
+    let kv = g.kv_type;
+    let k = GpuTensor::zeros(&g, kv.words(n_ctx * heads.kv_dim()), "k_cache");
+    let v = GpuTensor::zeros(&g, kv.words(n_ctx * heads.kv_dim()), "v_cache");
     let out = GpuTensor::zeros(&g, heads.q_dim() * 64, "out");
     let partials = AttnPartials::new(&g, heads, n_ctx);
     let step_buf = Step::default().buffer(&g);
-    let mut decode = kernels::attn_decode(&g, &q, &k, &v, &partials, &step_buf).expect("decode");
+    let mut decode =
+        kernels::attn_decode(&g, &q, &k, &v, kv, &partials, &step_buf).expect("decode");
     decode.extend(kernels::attn_combine(&g, &partials, &out, &step_buf).expect("combine"));
     for kv_len in [64u32, 1024, 2048] {
         Step {
@@ -95,7 +98,7 @@ fn attention(c: &mut Criterion) {
         });
     }
     let prefill =
-        kernels::attn_prefill(&g, heads, &q, &k, &v, &out, &step_buf, 64).expect("prefill");
+        kernels::attn_prefill(&g, heads, &q, &k, &v, kv, &out, &step_buf, 64).expect("prefill");
     Step {
         pos: 0,
         n_tokens: 64,
@@ -109,5 +112,24 @@ fn attention(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, matvec, matmul, attention);
+/// The fixed cost of a dispatch: one tiny kernel, then 100 of them in one submit (a decode
+/// step of SmolLM2 records about 400 dispatches).
+fn dispatch(c: &mut Criterion) {
+    let g = Gpu::new_blocking().expect("a GPU adapter");
+    let mut group = c.benchmark_group("dispatch");
+    let gate = GpuTensor::zeros(&g, 1536, "gate");
+    let up = GpuTensor::zeros(&g, 1536, "up");
+    let out = GpuTensor::zeros(&g, 1536, "out");
+    let one = kernels::silu_mul(&g, &gate, &up, &out, 1536).expect("silu_mul");
+    let mut hundred = Vec::new();
+    for _ in 0..100 {
+        hundred.extend(kernels::silu_mul(&g, &gate, &up, &out, 1536).expect("silu_mul"));
+    }
+    group.bench_function("silu_mul 1536 x1", |b| b.iter_custom(|n| time(&g, &one, n)));
+    group.bench_function("silu_mul 1536 x100", |b| {
+        b.iter_custom(|n| time(&g, &hundred, n))
+    });
+}
+
+criterion_group!(benches, matvec, matmul, attention, dispatch);
 criterion_main!(benches);

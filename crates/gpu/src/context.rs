@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::kernels::KvType;
 use crate::shader::{Kernel, PipelineKey};
 use crate::{GpuError, Result};
 
@@ -17,14 +18,16 @@ pub struct Gpu {
     pub limits: wgpu::Limits,
     /// Whether `shader-f16` is enabled (f16 activations and KV cache may be used).
     pub has_f16: bool,
+    /// The KV cache type of new sessions: f16 where the adapter has `shader-f16` (it does
+    /// f16 well; the packed words need no extension), else f32. Tests set both.
+    pub kv_type: KvType,
     /// Largest buffer one storage binding may take: the adapter's limit, lowered by tests
     /// to exercise weights split across buffers.
     pub max_binding_bytes: u64,
-    /// Invocations that share one row in matvec.wgsl: many on GPUs (coalesced loads), one
-    /// on CPU drivers (lavapipe, SwiftShader), where a workgroup barrier is expensive.
+    /// Invocations that share one row in matvec.wgsl: many on GPUs (coalesced loads); 1 on
+    /// CPU drivers (lavapipe, SwiftShader), which then run matvec_rowwise.wgsl instead.
     pub matvec_row_threads: u32,
-    /// Rows each invocation of matvec.wgsl dots when `matvec_row_threads` is 1 (1..=4):
-    /// more rows share each load of x.
+    /// Rows each invocation of matvec_rowwise.wgsl dots (1..=4).
     pub matvec_rows: u32,
     pipelines: Mutex<HashMap<PipelineKey, Arc<Pipeline>>>,
 }
@@ -64,8 +67,13 @@ impl Gpu {
             info,
             limits: limits.clone(),
             has_f16: features.contains(wgpu::Features::SHADER_F16),
+            kv_type: if features.contains(wgpu::Features::SHADER_F16) {
+                KvType::F16
+            } else {
+                KvType::F32
+            },
             matvec_row_threads: if cpu_driver { 1 } else { 32 },
-            matvec_rows: 2,
+            matvec_rows: 4,
             max_binding_bytes: limits
                 .max_storage_buffer_binding_size
                 .min(limits.max_buffer_size),

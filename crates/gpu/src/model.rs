@@ -10,7 +10,7 @@ use hearth_model::StopRule;
 use hearth_model::sampler::Sampler;
 
 use crate::kernels::{
-    self, AttnHeads, AttnPartials, Cmd, GpuSampler, Op, SAMPLE_ERROR, SAMPLE_ON_CPU, Step,
+    self, AttnHeads, AttnPartials, Cmd, GpuSampler, KvType, Op, SAMPLE_ERROR, SAMPLE_ON_CPU, Step,
 };
 use crate::weights::{GpuModelWeights, TensorSource};
 use crate::{Gpu, GpuError, GpuTensor, Result};
@@ -80,6 +80,7 @@ pub struct Session<'m> {
     len: usize,
     k_cache: Vec<GpuTensor>, // per layer (n_ctx, kv_dim)
     v_cache: Vec<GpuTensor>, // per layer (n_ctx, kv_dim)
+    kv: KvType,              // how the caches hold values
     s: Scratch,
     partials: AttnPartials, // flash-decoding splits, shared by the layers in turn
     step: wgpu::Buffer,
@@ -110,9 +111,10 @@ impl<'m> Session<'m> {
             last: GpuTensor::zeros(g, c.n_embd, "last"),
             logits: GpuTensor::zeros(g, c.n_vocab, "logits"),
         };
+        let kv = g.kv_type;
         let cache = |label: &str| {
             (0..c.n_layer)
-                .map(|_| GpuTensor::zeros(g, n_ctx * c.kv_dim(), label))
+                .map(|_| GpuTensor::zeros(g, kv.words(n_ctx * c.kv_dim()), label))
                 .collect()
         };
         let mut session = Session {
@@ -122,6 +124,7 @@ impl<'m> Session<'m> {
             len: 0,
             k_cache: cache("k_cache"),
             v_cache: cache("v_cache"),
+            kv,
             s,
             partials: AttnPartials::new(g, heads(c), n_ctx),
             step: Step::default().buffer(g),
@@ -148,6 +151,10 @@ impl<'m> Session<'m> {
     /// Most positions this session takes.
     pub fn capacity(&self) -> usize {
         self.n_ctx
+    }
+    /// How the KV cache holds values (the GPU's `kv_type` when the session was made).
+    pub fn kv_type(&self) -> KvType {
+        self.kv
     }
     /// Forgets every position (a new conversation).
     pub fn clear(&mut self) {
@@ -184,6 +191,7 @@ impl<'m> Session<'m> {
             kernels::embedding(g, &w.token_embd, &s.tokens, n, &s.x)?,
         );
 
+        let kv = self.kv;
         for (l, lw) in w.layers.iter().enumerate() {
             let (k_cache, v_cache) = (&self.k_cache[l], &self.v_cache[l]);
             // attention: norm, q/k/v projections, RoPE on q and k, k and v into the cache
@@ -204,14 +212,32 @@ impl<'m> Session<'m> {
             );
             push(
                 &mut ops,
-                kernels::kv_store(g, &s.k, &s.v, k_cache, v_cache, &self.step, n, c.kv_dim())?,
+                kernels::kv_store(
+                    g,
+                    &s.k,
+                    &s.v,
+                    k_cache,
+                    v_cache,
+                    kv,
+                    &self.step,
+                    n,
+                    c.kv_dim(),
+                )?,
             );
 
             // each query head attends to its KV head over positions 0..=pos
             if decode {
                 push(
                     &mut ops,
-                    kernels::attn_decode(g, &s.q, k_cache, v_cache, &self.partials, &self.step)?,
+                    kernels::attn_decode(
+                        g,
+                        &s.q,
+                        k_cache,
+                        v_cache,
+                        kv,
+                        &self.partials,
+                        &self.step,
+                    )?,
                 );
                 push(
                     &mut ops,
@@ -226,6 +252,7 @@ impl<'m> Session<'m> {
                         &s.q,
                         k_cache,
                         v_cache,
+                        kv,
                         &s.att_out,
                         &self.step,
                         n,

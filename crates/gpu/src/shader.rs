@@ -1,6 +1,7 @@
 //! WGSL sources and the one templating step: a line `#include "common/x.wgsl"` splices a
-//! shared helper, and `#include format` splices the weight format of the pipeline
-//! (`shaders/formats/<type>.wgsl`). Nothing else is generated: every kernel is a file a
+//! shared helper, `#include format` splices the weight format of the pipeline
+//! (`shaders/formats/<type>.wgsl`), and `#include kv` the KV cache's type
+//! (`shaders/common/kv_f32.wgsl` or `kv_f16.wgsl`, picked by the pipeline's format F32/F16). Nothing else is generated: every kernel is a file a
 //! reader can open.
 
 use hearth_gguf::GgmlType;
@@ -20,6 +21,8 @@ pub enum Kernel {
     Embedding,
     /// `matvec.wgsl`: y = W·x for one token, W in any block format.
     Matvec,
+    /// `matvec_rowwise.wgsl`: the same for CPU drivers: whole rows per invocation, x uniform.
+    MatvecRowwise,
     /// `matmul.wgsl`: Y = X·Wᵀ for many tokens (prefill), tiled in workgroup memory.
     Matmul,
     /// `rms_norm.wgsl`: RMSNorm of each token's row, times the norm weight.
@@ -53,6 +56,7 @@ impl Kernel {
         match self {
             Kernel::Embedding => shader!("embedding.wgsl"),
             Kernel::Matvec => shader!("matvec.wgsl"),
+            Kernel::MatvecRowwise => shader!("matvec_rowwise.wgsl"),
             Kernel::Matmul => shader!("matmul.wgsl"),
             Kernel::RmsNorm => shader!("rms_norm.wgsl"),
             Kernel::Rope => shader!("rope.wgsl"),
@@ -110,6 +114,15 @@ fn expand(
                 }
                 format_file(ty)?
             }
+            "kv" => match format {
+                Some(GgmlType::F32) => "common/kv_f32.wgsl",
+                Some(GgmlType::F16) => "common/kv_f16.wgsl",
+                other => {
+                    return Err(GpuError::Shape(format!(
+                        "{name}: no KV cache of type {other:?}"
+                    )));
+                }
+            },
             quoted => quoted.trim_matches('"'),
         };
         let &(path, inc) = INCLUDES
@@ -128,6 +141,8 @@ fn expand(
 const INCLUDES: &[(&str, &str)] = &[
     shader!("common/f16.wgsl"),
     shader!("common/step.wgsl"),
+    shader!("common/kv_f32.wgsl"),
+    shader!("common/kv_f16.wgsl"),
     shader!("sample_common.wgsl"),
     shader!("formats/f32.wgsl"),
     shader!("formats/f16.wgsl"),

@@ -6,13 +6,20 @@ use wgpu::util::DeviceExt;
 
 use crate::{Gpu, GpuError, Result};
 
-/// A storage buffer of `len` f32 (or u32) values.
+/// A storage buffer of `len` f32 (or u32) values. It may also be bound as a uniform buffer
+/// of [`UNIFORM_BINDING`] bytes (matvec_rowwise.wgsl reads x that way), so it is never
+/// smaller than that.
 pub struct GpuTensor {
     pub buffer: wgpu::Buffer,
     pub len: usize,
 }
 
+/// Bytes of a tensor bound as a uniform buffer: WebGPU's smallest
+/// `maxUniformBufferBindingSize`, so every adapter allows it.
+pub const UNIFORM_BINDING: u64 = 65536;
+
 const STORAGE: wgpu::BufferUsages = wgpu::BufferUsages::STORAGE
+    .union(wgpu::BufferUsages::UNIFORM)
     .union(wgpu::BufferUsages::COPY_SRC)
     .union(wgpu::BufferUsages::COPY_DST);
 
@@ -21,7 +28,7 @@ impl GpuTensor {
     pub fn zeros(gpu: &Gpu, len: usize, label: &str) -> GpuTensor {
         let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some(label),
-            size: (len.max(1) * 4) as u64,
+            size: ((len * 4) as u64).max(UNIFORM_BINDING),
             usage: STORAGE,
             mapped_at_creation: false,
         });
@@ -31,22 +38,10 @@ impl GpuTensor {
     /// A buffer holding `data` (f32 or u32 values, as plain-old data).
     pub fn from_slice<T: bytemuck::Pod>(gpu: &Gpu, data: &[T], label: &str) -> GpuTensor {
         assert_eq!(size_of::<T>(), 4, "GpuTensor holds 4-byte values");
-        let contents: &[u8] = if data.is_empty() {
-            &[0; 4]
-        } else {
-            bytemuck::cast_slice(data)
-        };
-        let buffer = gpu
-            .device
-            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                label: Some(label),
-                contents,
-                usage: STORAGE,
-            });
-        GpuTensor {
-            buffer,
-            len: data.len(),
-        }
+        let tensor = GpuTensor::zeros(gpu, data.len(), label);
+        gpu.queue
+            .write_buffer(&tensor.buffer, 0, bytemuck::cast_slice(data));
+        tensor
     }
 
     /// Copies the buffer back to the CPU (one readback; not for the decode loop).
@@ -106,7 +101,7 @@ pub struct GpuWeights {
     pub ty: GgmlType,
     pub rows: usize,
     pub cols: usize,
-    /// u32 words per row.
+    /// u32 words per row: its blocks, then zeros up to a multiple of 4.
     pub row_words: usize,
     /// The buffers, in row order.
     pub parts: Vec<WeightPart>,
@@ -130,7 +125,9 @@ impl GpuWeights {
         gguf: &[u8],
     ) -> Result<GpuWeights> {
         let layout = GpuLayout::of(ty)?;
-        let row_words = layout.row_words(ty, cols)?;
+        let block_words = layout.row_words(ty, cols)?;
+        // rows start on 16 bytes, for the vec4 loads of matvec_rowwise.wgsl
+        let row_words = block_words.next_multiple_of(4);
         let src_row = ty.row_bytes(cols as u64).ok_or_else(|| {
             GpuError::Shape(format!(
                 "{name}: {cols} columns are not whole {ty:?} blocks"
@@ -154,7 +151,18 @@ impl GpuWeights {
         let mut first_row = 0;
         while first_row < rows {
             let n = rows_per_part.min(rows - first_row);
-            let bytes = layout.repack(ty, &gguf[first_row * src_row..(first_row + n) * src_row])?;
+            let mut bytes =
+                layout.repack(ty, &gguf[first_row * src_row..(first_row + n) * src_row])?;
+            if row_words != block_words {
+                let mut padded = vec![0u8; n * row_words * 4];
+                for (dst, src) in padded
+                    .chunks_exact_mut(row_words * 4)
+                    .zip(bytes.chunks_exact(block_words * 4))
+                {
+                    dst[..src.len()].copy_from_slice(src);
+                }
+                bytes = padded;
+            }
             let buffer = gpu
                 .device
                 .create_buffer_init(&wgpu::util::BufferInitDescriptor {

@@ -1,13 +1,16 @@
 //! attn_decode.wgsl + attn_combine.wgsl (flash-decoding) and attn_prefill.wgsl (causal,
 //! tiled) against their CPU twin, `hearth_model::ops::attention` of each query head over
 //! the cache rows it may see, for GQA (SmolLM2's 9/3 heads of 64), MHA, MQA and other head
-//! sizes, with random caches whose rows past kv_len hold stale values that must be ignored.
+//! sizes, with random caches whose rows past kv_len hold stale values that must be ignored,
+//! in f32 and in f16 (whose twin reads the same f16 values, widened).
 
 mod common;
 
+use KvType::F32;
 use common::{Rng, gpu};
 use hearth_gpu::kernels::{
-    self, ATTN_SPLIT, AttnHeads, AttnPartials, Op, Step, attn_combine, attn_decode, attn_prefill,
+    self, ATTN_SPLIT, AttnHeads, AttnPartials, KvType, Op, Step, attn_combine, attn_decode,
+    attn_prefill,
 };
 use hearth_gpu::{Gpu, GpuTensor};
 use hearth_model::ops;
@@ -46,6 +49,7 @@ const MQA: AttnHeads = AttnHeads {
 struct Cache {
     heads: AttnHeads,
     n_ctx: usize,
+    kv: KvType,
     k: Vec<f32>,
     v: Vec<f32>,
     k_gpu: GpuTensor,
@@ -54,15 +58,39 @@ struct Cache {
 
 impl Cache {
     fn random(g: &Gpu, rng: &mut Rng, heads: AttnHeads, n_ctx: usize) -> Cache {
-        let k = rng.vec(n_ctx * heads.kv_dim());
-        let v = rng.vec(n_ctx * heads.kv_dim());
+        Cache::random_of(g, rng, heads, n_ctx, KvType::F32)
+    }
+
+    /// A random cache of type `kv`; the twin's copy holds the values the GPU's holds.
+    fn random_of(g: &Gpu, rng: &mut Rng, heads: AttnHeads, n_ctx: usize, kv: KvType) -> Cache {
+        let mut values = || -> (Vec<f32>, GpuTensor) {
+            let x = rng.vec(n_ctx * heads.kv_dim());
+            match kv {
+                KvType::F32 => {
+                    let t = GpuTensor::from_slice(g, &x, "cache");
+                    (x, t)
+                }
+                KvType::F16 => {
+                    let h: Vec<half::f16> = x.iter().map(|v| half::f16::from_f32(*v)).collect();
+                    let words: Vec<u32> = h
+                        .chunks(2)
+                        .map(|p| p[0].to_bits() as u32 | (p[1].to_bits() as u32) << 16)
+                        .collect();
+                    let t = GpuTensor::from_slice(g, &words, "f16 cache");
+                    (h.iter().map(|v| v.to_f32()).collect(), t)
+                }
+            }
+        };
+        let (k, k_gpu) = values();
+        let (v, v_gpu) = values();
         Cache {
             heads,
             n_ctx,
-            k_gpu: GpuTensor::from_slice(g, &k, "k_cache"),
-            v_gpu: GpuTensor::from_slice(g, &v, "v_cache"),
+            kv,
             k,
             v,
+            k_gpu,
+            v_gpu,
         }
     }
 
@@ -145,7 +173,16 @@ impl Decoder {
         let out = GpuTensor::zeros(g, cache.heads.q_dim(), "out");
         let partials = AttnPartials::new(g, cache.heads, cache.n_ctx);
         let step = Step::default().buffer(g);
-        let mut ops = attn_decode(g, &q, &cache.k_gpu, &cache.v_gpu, &partials, &step).unwrap();
+        let mut ops = attn_decode(
+            g,
+            &q,
+            &cache.k_gpu,
+            &cache.v_gpu,
+            cache.kv,
+            &partials,
+            &step,
+        )
+        .unwrap();
         ops.extend(attn_combine(g, &partials, &out, &step).unwrap());
         Decoder {
             _q: q,
@@ -183,14 +220,18 @@ impl Decoder {
 /// The same prepared decode ops for growing kv_len, then a short one again (whose stale
 /// split records from the longer runs must not be read).
 fn decode_lengths(heads: AttnHeads, n_ctx: usize, lens: &[usize], seed: u64) {
+    decode_lengths_of(heads, n_ctx, lens, seed, KvType::F32);
+}
+
+fn decode_lengths_of(heads: AttnHeads, n_ctx: usize, lens: &[usize], seed: u64, kv: KvType) {
     let g = gpu();
     let mut rng = Rng::new(seed);
-    let cache = Cache::random(&g, &mut rng, heads, n_ctx);
+    let cache = Cache::random_of(&g, &mut rng, heads, n_ctx, kv);
     let q = queries(&mut rng, heads.q_dim(), 4.0);
     let dec = Decoder::new(&g, &cache, &q);
     for &len in lens {
         let got = dec.attend(&g, len);
-        let what = format!("decode {heads:?}, n_ctx {n_ctx}");
+        let what = format!("decode {heads:?}, n_ctx {n_ctx}, {kv:?} cache");
         check_token(&cache, &q, &got, len, TOL, &what);
         dec.check_empty_splits(&g, len);
     }
@@ -239,9 +280,19 @@ fn decode_other_head_sizes() {
 
 /// Prefill ops prepared once for up to `max_tokens`, run for each (pos, n_tokens) call.
 fn prefill_calls(heads: AttnHeads, n_ctx: usize, max_tokens: usize, calls: &[(usize, usize)]) {
+    prefill_calls_of(heads, n_ctx, max_tokens, calls, KvType::F32);
+}
+
+fn prefill_calls_of(
+    heads: AttnHeads,
+    n_ctx: usize,
+    max_tokens: usize,
+    calls: &[(usize, usize)],
+    kv: KvType,
+) {
     let g = gpu();
     let mut rng = Rng::new(10 + heads.head_dim as u64);
-    let cache = Cache::random(&g, &mut rng, heads, n_ctx);
+    let cache = Cache::random_of(&g, &mut rng, heads, n_ctx, kv);
     let q_dim = heads.q_dim();
     let q = queries(&mut rng, max_tokens * q_dim, 4.0);
     let q_gpu = GpuTensor::from_slice(&g, &q, "q");
@@ -253,6 +304,7 @@ fn prefill_calls(heads: AttnHeads, n_ctx: usize, max_tokens: usize, calls: &[(us
         &q_gpu,
         &cache.k_gpu,
         &cache.v_gpu,
+        cache.kv,
         &out,
         &step,
         max_tokens,
@@ -262,11 +314,25 @@ fn prefill_calls(heads: AttnHeads, n_ctx: usize, max_tokens: usize, calls: &[(us
         run(&g, &ops, &step, prefill_step(pos, n_tokens));
         let got: Vec<f32> = out.read_blocking(&g).unwrap();
         for t in 0..n_tokens {
-            let what = format!("prefill {heads:?} pos {pos} n_tokens {n_tokens}: token {t}");
+            let what = format!("prefill {heads:?} {kv:?} pos {pos} n_tokens {n_tokens}: token {t}");
             let token = |x: &[f32]| x[t * q_dim..][..q_dim].to_vec();
             check_token(&cache, &token(&q), &token(&got), pos + t + 1, TOL, &what);
         }
     }
+}
+
+#[test]
+fn decode_and_prefill_read_f16_caches() {
+    decode_lengths_of(
+        GQA,
+        2 * SPLIT + 10,
+        &[1, SPLIT + 1, 2 * SPLIT + 10, 5],
+        21,
+        KvType::F16,
+    );
+    decode_lengths_of(MHA, 70, &[70], 22, KvType::F16);
+    prefill_calls_of(GQA, 300, 40, &[(0, 37), (250, 40)], KvType::F16);
+    prefill_calls_of(MHA, 100, 13, &[(5, 13)], KvType::F16);
 }
 
 #[test]
@@ -316,6 +382,7 @@ fn decode_of_the_last_prompt_token_matches_prefill() {
         &q_gpu,
         &cache.k_gpu,
         &cache.v_gpu,
+        cache.kv,
         &out,
         &step,
         n_tokens,
@@ -355,7 +422,18 @@ fn peaked_scores_do_not_overflow() {
     let q_gpu = GpuTensor::from_slice(&g, &q, "q");
     let out = GpuTensor::zeros(&g, q.len(), "out");
     let step = Step::default().buffer(&g);
-    let ops = attn_prefill(&g, GQA, &q_gpu, &cache.k_gpu, &cache.v_gpu, &out, &step, 3).unwrap();
+    let ops = attn_prefill(
+        &g,
+        GQA,
+        &q_gpu,
+        &cache.k_gpu,
+        &cache.v_gpu,
+        F32,
+        &out,
+        &step,
+        3,
+    )
+    .unwrap();
     let pos = n_ctx - 3;
     run(&g, &ops, &step, prefill_step(pos, 3));
     let got: Vec<f32> = out.read_blocking(&g).unwrap();
@@ -381,8 +459,8 @@ fn bad_shapes_are_errors() {
     let (k, v) = (t(10 * 192), t(10 * 192));
     let (q, out) = (t(9 * 64 * 4), t(9 * 64 * 4));
     let partials = AttnPartials::new(&g, GQA, 10);
-    assert!(attn_decode(&g, &q, &k, &v, &partials, &step).is_ok());
-    assert!(attn_prefill(&g, GQA, &q, &k, &v, &out, &step, 4).is_ok());
+    assert!(attn_decode(&g, &q, &k, &v, F32, &partials, &step).is_ok());
+    assert!(attn_prefill(&g, GQA, &q, &k, &v, F32, &out, &step, 4).is_ok());
 
     // heads that do not share evenly, odd or oversized heads
     for heads in [
@@ -404,20 +482,23 @@ fn bad_shapes_are_errors() {
     ] {
         let c = t(10 * heads.kv_dim());
         let p = AttnPartials::new(&g, heads, 10);
-        assert!(attn_decode(&g, &q, &c, &c, &p, &step).is_err(), "{heads:?}");
-        assert!(attn_prefill(&g, heads, &q, &c, &c, &out, &step, 1).is_err());
+        assert!(
+            attn_decode(&g, &q, &c, &c, F32, &p, &step).is_err(),
+            "{heads:?}"
+        );
+        assert!(attn_prefill(&g, heads, &q, &c, &c, F32, &out, &step, 1).is_err());
     }
     // a cache that is not whole rows, caches of two lengths, partials for another length
     let ragged = t(10 * 192 + 5);
-    assert!(attn_decode(&g, &q, &ragged, &ragged, &partials, &step).is_err());
-    assert!(attn_decode(&g, &q, &k, &t(11 * 192), &partials, &step).is_err());
+    assert!(attn_decode(&g, &q, &ragged, &ragged, F32, &partials, &step).is_err());
+    assert!(attn_decode(&g, &q, &k, &t(11 * 192), F32, &partials, &step).is_err());
     let other = AttnPartials::new(&g, GQA, 11);
-    assert!(attn_decode(&g, &q, &k, &v, &other, &step).is_err());
+    assert!(attn_decode(&g, &q, &k, &v, F32, &other, &step).is_err());
     // q or out too small, out aliasing q or the partials
-    assert!(attn_decode(&g, &t(9 * 64 - 1), &k, &v, &partials, &step).is_err());
+    assert!(attn_decode(&g, &t(9 * 64 - 1), &k, &v, F32, &partials, &step).is_err());
     assert!(attn_combine(&g, &partials, &t(9 * 64 - 1), &step).is_err());
     assert!(attn_combine(&g, &partials, &partials.tensor, &step).is_err());
-    assert!(attn_prefill(&g, GQA, &q, &k, &v, &out, &step, 5).is_err());
-    assert!(attn_prefill(&g, GQA, &q, &k, &v, &q, &step, 4).is_err());
-    assert!(attn_prefill(&g, GQA, &q, &k, &v, &out, &step, 0).is_err());
+    assert!(attn_prefill(&g, GQA, &q, &k, &v, F32, &out, &step, 5).is_err());
+    assert!(attn_prefill(&g, GQA, &q, &k, &v, F32, &q, &step, 4).is_err());
+    assert!(attn_prefill(&g, GQA, &q, &k, &v, F32, &out, &step, 0).is_err());
 }

@@ -80,8 +80,8 @@ fn looks_up_tokens_across_split_buffers() {
     let (ty, rows, cols) = (GgmlType::Q8_0, 50, 64);
     let bytes = random_weights(&mut rng, ty, rows, cols);
     let all = dequantize_vec(ty, &bytes).unwrap();
-    // 7 rows per buffer: the matrix lands in 8 parts
-    g.max_binding_bytes = 7 * (cols / 32 * 36) as u64;
+    // 7 rows (each padded to 16 bytes) per buffer: the matrix lands in 8 parts
+    g.max_binding_bytes = 7 * (cols / 32 * 36).next_multiple_of(16) as u64;
     let w = GpuWeights::upload(&g, "w", ty, rows, cols, &bytes).unwrap();
     assert_eq!(w.parts.len(), 8);
     let tokens = [49u32, 0, 7, 6, 13, 14, 25];

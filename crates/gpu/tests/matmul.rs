@@ -144,7 +144,8 @@ fn rows_and_tokens_below_one_tile() {
 #[test]
 fn split_buffers() {
     let mut g = gpu();
-    let row_bytes = (576 / 32 * 5 * 4) as u64; // Q4_1: 5 words per 32 weights
+    // Q4_1: 5 words per 32 weights, rows padded to 16 bytes
+    let row_bytes = (576 / 32 * 5 * 4usize).next_multiple_of(16) as u64;
     // parts of 9 rows (each below one row tile) and of 70 (a tile and a bit): each part
     // writes its own columns of Y for every token
     for (part_rows, seed) in [(9, 50), (70, 51)] {

@@ -46,9 +46,10 @@ fn check(g: &Gpu, ty: GgmlType, rows: usize, cols: usize, seed: u64, accumulate:
     }
 }
 
-/// Every path of matvec.wgsl: rows shared by many invocations (GPUs) and one invocation
-/// per 1, 2 or 4 rows (CPU drivers), whatever the adapter would pick.
-const PATHS: &[(u32, u32)] = &[(32, 1), (8, 1), (1, 1), (1, 2), (1, 4)];
+/// Every path, whatever the adapter would pick: matvec.wgsl with rows shared by 32, 8 or 2
+/// invocations (GPUs), and matvec_rowwise.wgsl with 1, 2 or 4 rows per invocation (CPU
+/// drivers).
+const PATHS: &[(u32, u32)] = &[(32, 1), (8, 1), (2, 1), (1, 1), (1, 2), (1, 4)];
 
 #[test]
 fn every_format_matches_the_cpu() {
@@ -72,6 +73,8 @@ fn long_rows_and_split_buffers() {
         g.matvec_row_threads = row_threads;
         g.matvec_rows = rows;
         check(&g, GgmlType::Q4_1, 3, 32 * 161, 7, false);
+        // x too long for a uniform binding: matvec.wgsl even on the rowwise setting
+        check(&g, GgmlType::Q8_0, 5, 32 * 520, 9, true);
         // 100 rows in parts of 9: each part writes its own slice of y
         g.max_binding_bytes = 9 * (576 / 32 * 20) as u64;
         check(&g, GgmlType::Q4_1, 100, 576, 8, true);

@@ -3,7 +3,7 @@
 //! and `v_cache`, n_ctx × kv_dim floats each, row p = position p, kv_dim = n_head_kv ·
 //! head_dim. Query head h reads KV head h / (n_head / n_head_kv) (MHA, GQA and MQA alike).
 
-use super::{MAX_GROUPS, Op, bind, uniform};
+use super::{KvType, MAX_GROUPS, Op, bind, uniform};
 use crate::{Gpu, GpuError, GpuTensor, Kernel, Result};
 
 /// Cache positions per flash-decoding split (attn_decode's `SPLIT`). The decode dispatch is
@@ -51,7 +51,8 @@ impl AttnHeads {
 
     /// Rows of a cache of `len` floats, after checking the heads and that `len` is whole
     /// rows that one binding can hold.
-    fn cache_rows(&self, gpu: &Gpu, what: &str, len: usize) -> Result<usize> {
+    fn cache_rows(&self, gpu: &Gpu, what: &str, cache: &GpuTensor, kv: KvType) -> Result<usize> {
+        let len = cache.len.saturating_mul(kv.per_word());
         let ok = self.n_head > 0
             && self.n_head_kv > 0
             && self.n_head.is_multiple_of(self.n_head_kv)
@@ -69,14 +70,14 @@ impl AttnHeads {
         let rows = len / self.kv_dim();
         if rows == 0 || rows * self.kv_dim() != len {
             return Err(GpuError::Shape(format!(
-                "{what}: a cache of {len} floats is not whole rows of {}",
+                "{what}: a cache of {len} values is not whole rows of {}",
                 self.kv_dim()
             )));
         }
-        if (len * 4) as u64 > gpu.max_binding_bytes || len > u32::MAX as usize {
+        if (cache.len * 4) as u64 > gpu.max_binding_bytes || len > u32::MAX as usize {
             return Err(GpuError::TooLarge(format!(
                 "{what}: a KV cache of {} bytes is above the binding limit {}",
-                len * 4,
+                cache.len * 4,
                 gpu.max_binding_bytes
             )));
         }
@@ -159,18 +160,20 @@ fn scale(head_dim: usize) -> f32 {
 /// [`ATTN_SPLIT`] cache rows below kv_len, the split's max score, sum of weights and
 /// weighted sum of values, into `partials` (made for these heads and this cache length).
 /// `q` holds n_head · head_dim floats (after RoPE); `k_cache` and `v_cache` n_ctx rows of
-/// kv_dim, this token's row already stored. Follow it with [`attn_combine`].
+/// kv_dim values of type `kv`, this token's row already stored. Follow it with
+/// [`attn_combine`].
 /// Twin (of both): `hearth_model::ops::attention` of each head over rows 0 .. kv_len.
 pub fn attn_decode(
     gpu: &Gpu,
     q: &GpuTensor,
     k_cache: &GpuTensor,
     v_cache: &GpuTensor,
+    kv: KvType,
     partials: &AttnPartials,
     step: &wgpu::Buffer,
 ) -> Result<Vec<Op>> {
     let h = partials.heads;
-    let n_ctx = h.cache_rows(gpu, "attn_decode", k_cache.len)?;
+    let n_ctx = h.cache_rows(gpu, "attn_decode", k_cache, kv)?;
     if v_cache.len != k_cache.len || n_ctx != partials.n_ctx || q.len < h.q_dim() {
         return Err(GpuError::Shape(format!(
             "attn_decode: q of {} for {} heads of {}, k_cache of {}, v_cache of {}, \
@@ -180,7 +183,7 @@ pub fn attn_decode(
     }
     let pipeline = gpu.pipeline(
         Kernel::AttnDecode,
-        None,
+        Some(kv.format()),
         &[("WG_SIZE", DECODE_WG), ("SPLIT", ATTN_SPLIT)],
     )?;
     let params = DecodeParams {
@@ -269,8 +272,8 @@ fn prefill_tiles(head_vec4: u32) -> (u32, u32) {
 /// `max_tokens`, with step.pos + n_tokens ≤ n_ctx): token t at position step.pos + t
 /// attends to cache rows 0 ..= step.pos + t, so a prompt (pos = 0) and a later turn that
 /// extends the cache (pos > 0) are the same op. `q` and `out` hold max_tokens × n_head ×
-/// head_dim floats (token-major); `k_cache` and `v_cache` n_ctx rows of kv_dim, this call's
-/// rows already stored. Twin: `hearth_model::ops::attention` of each head of each token.
+/// head_dim floats (token-major); `k_cache` and `v_cache` n_ctx rows of kv_dim values of
+/// type `kv`, this call's rows already stored. Twin: `hearth_model::ops::attention` of each head of each token.
 #[allow(clippy::too_many_arguments)] // the tensors, the step, the heads and the capacity
 pub fn attn_prefill(
     gpu: &Gpu,
@@ -278,11 +281,12 @@ pub fn attn_prefill(
     q: &GpuTensor,
     k_cache: &GpuTensor,
     v_cache: &GpuTensor,
+    kv: KvType,
     out: &GpuTensor,
     step: &wgpu::Buffer,
     max_tokens: usize,
 ) -> Result<Vec<Op>> {
-    let n_ctx = heads.cache_rows(gpu, "attn_prefill", k_cache.len)?;
+    let n_ctx = heads.cache_rows(gpu, "attn_prefill", k_cache, kv)?;
     let head_vec4 = (heads.head_dim / 4) as u32;
     let (bq, bk) = prefill_tiles(head_vec4);
     let n = max_tokens.saturating_mul(heads.q_dim());
@@ -302,7 +306,7 @@ pub fn attn_prefill(
     }
     let pipeline = gpu.pipeline(
         Kernel::AttnPrefill,
-        None,
+        Some(kv.format()),
         &[("HEAD_VEC4", head_vec4), ("BQ", bq), ("BK", bk)],
     )?;
     let params = PrefillParams {

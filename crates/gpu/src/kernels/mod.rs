@@ -22,7 +22,7 @@ mod stream_read;
 pub use add::add;
 pub use attention::{ATTN_SPLIT, AttnHeads, AttnPartials, attn_combine, attn_decode, attn_prefill};
 pub use embedding::embedding;
-pub use kv_store::kv_store;
+pub use kv_store::{KvType, kv_store};
 pub use matmul::matmul;
 pub use matvec::matvec;
 pub use rms_norm::rms_norm;
