@@ -43,7 +43,7 @@ override WG_SIZE: u32 = 64u;
 override SPLIT: u32 = 256u;
 
 // The m of a split with no positions: below every real score.
-const EMPTY_M: f32 = -3.40282347e38;
+const EMPTY_M: f32 = -3.4028234663852886e38;  // −FLT_MAX, written exactly (Tint insists)
 
 var<workgroup> score: array<f32, SPLIT>;          // the split's scores, then weights
 var<workgroup> maxes: array<f32, WG_SIZE>;        // each invocation's largest score

@@ -53,7 +53,7 @@ override TILE: u32 = BK * HEAD_VEC4;      // vec4s of one k (or v) tile
 override BQ_BK: u32 = BQ * BK;           // weights of one tile
 
 // The running max before any key: below every real score, and e^(EMPTY_M − m) = 0.
-const EMPTY_M: f32 = -3.40282347e38;
+const EMPTY_M: f32 = -3.4028234663852886e38;  // −FLT_MAX, written exactly (Tint insists)
 
 var<workgroup> q_block: array<vec4<f32>, WG_SIZE>;  // [BQ][HEAD_VEC4]
 var<workgroup> k_tile: array<vec4<f32>, TILE>;      // [BK][HEAD_VEC4]

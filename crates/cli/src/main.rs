@@ -4,6 +4,7 @@ mod bench;
 mod engine;
 mod model_file;
 mod npy;
+mod serve;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -12,7 +13,7 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 use engine::{Backend, Engine, Kv};
-use hearth_model::chat_template::{ChatTemplate, Message};
+use hearth_model::chat_template::{ChatTemplate, Message, encode_chat};
 use hearth_model::sampler::{Sampler, SamplerConfig};
 use hearth_model::tokenizer::{StreamDecoder, Tokenizer};
 use hearth_model::{Config, StopRule};
@@ -58,6 +59,8 @@ enum Command {
     },
     /// Measure prefill and decode speed on the GPU against the bandwidth roofline.
     Bench(bench::BenchArgs),
+    /// Serve the web app and a models folder on 127.0.0.1 (HTTP, with Range requests).
+    Serve(serve::ServeArgs),
     /// Print a model's architecture, sizes, tensor types and chat template.
     Info {
         #[arg(long)]
@@ -133,6 +136,7 @@ fn main() -> ExitCode {
             kv,
         } => logits(&model, &ids, &out, backend, kv),
         Command::Bench(args) => bench::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Info { model } => info(&model),
     };
     match result {
@@ -193,16 +197,13 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
                 role: "user".into(),
                 content: prompt.clone(),
             });
-            let text = template
-                .render(&messages, true, bos_text(&tok), eos_text(&tok))
-                .map_err(err)?;
             if a.verbose {
+                let text = template
+                    .render(&messages, true, bos_text(&tok), eos_text(&tok))
+                    .map_err(err)?;
                 eprintln!("hearth: chat prompt {text:?}");
             }
-            // a template that writes the BOS text itself gets no second BOS
-            let bos = bos_text(&tok);
-            let add_bos = tok.add_bos() && (bos.is_empty() || !text.starts_with(bos));
-            tok.encode(&text, add_bos, true).map_err(err)?
+            encode_chat(&template, &tok, &messages).map_err(err)?
         }
         (None, Some(prompt)) => tok.encode(prompt, tok.add_bos(), true).map_err(err)?,
         (None, None) => return Err("give a PROMPT or --ids".into()),

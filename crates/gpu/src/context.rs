@@ -30,6 +30,10 @@ pub struct Gpu {
     /// Rows each invocation of matvec_rowwise.wgsl dots (1..=4).
     pub matvec_rows: u32,
     pipelines: Mutex<HashMap<PipelineKey, Arc<Pipeline>>>,
+    /// The first error the device reported since the last [`Gpu::check`].
+    error: Arc<Mutex<Option<String>>>,
+    /// Why the device was lost, once it is.
+    lost: Arc<Mutex<Option<String>>>,
 }
 
 impl Gpu {
@@ -61,7 +65,24 @@ impl Gpu {
             })
             .await
             .map_err(|e| GpuError::Device(e.to_string()))?;
+        // errors surface as results at the next readback, never as a panic or a silent
+        // no-op (the browser would only log them)
+        let error = Arc::new(Mutex::new(None));
+        let slot = error.clone();
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            slot.lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get_or_insert_with(|| e.to_string());
+        }));
+        let lost = Arc::new(Mutex::new(None));
+        let slot = lost.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            *slot.lock().unwrap_or_else(|p| p.into_inner()) =
+                Some(format!("{reason:?}: {message}"));
+        });
         Ok(Gpu {
+            error,
+            lost,
             device,
             queue,
             info,
@@ -85,6 +106,17 @@ impl Gpu {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn new_blocking() -> Result<Gpu> {
         pollster::block_on(Gpu::new())
+    }
+
+    /// The device's state since the last check: lost, or an error it reported (taken).
+    pub fn check(&self) -> Result<()> {
+        if let Some(why) = self.lost.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            return Err(GpuError::DeviceLost(why));
+        }
+        match self.error.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            Some(e) => Err(GpuError::Validation(e)),
+            None => Ok(()),
+        }
     }
 
     /// A one-line description of the adapter, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) on Vulkan".

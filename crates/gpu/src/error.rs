@@ -11,6 +11,12 @@ pub enum GpuError {
     /// The adapter refused the device (limits or features).
     #[error("cannot open the GPU device: {0}")]
     Device(String),
+    /// The GPU reported an error (a kernel the browser's compiler refused, a bad binding).
+    #[error("GPU error: {0}")]
+    Validation(String),
+    /// The device was lost (driver reset, GPU process crash); reopen and reload.
+    #[error("the GPU device was lost: {0}")]
+    DeviceLost(String),
     /// A shape or size that a kernel cannot take.
     #[error("{0}")]
     Shape(String),

@@ -10,6 +10,7 @@ mod model;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod roofline;
 mod shader;
+mod stream;
 mod tensor;
 mod weights;
 
@@ -17,5 +18,6 @@ pub use context::Gpu;
 pub use error::{GpuError, Result};
 pub use model::{GpuModel, Session};
 pub use shader::{FORMATS, Kernel};
+pub use stream::StreamLoader;
 pub use tensor::{GpuTensor, GpuWeights, WeightPart};
 pub use weights::{FileBytes, GpuLayer, GpuModelWeights, TensorSource};

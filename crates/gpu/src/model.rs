@@ -55,6 +55,24 @@ impl GpuModel {
     }
 }
 
+/// The model a session runs: borrowed, or shared (a session that owns its model's handle,
+/// as the browser engine keeps one next to the model).
+#[derive(Clone)]
+enum ModelRef<'m> {
+    Borrowed(&'m GpuModel),
+    Shared(std::rc::Rc<GpuModel>),
+}
+
+impl std::ops::Deref for ModelRef<'_> {
+    type Target = GpuModel;
+    fn deref(&self) -> &GpuModel {
+        match self {
+            ModelRef::Borrowed(m) => m,
+            ModelRef::Shared(m) => m,
+        }
+    }
+}
+
 /// Activations for up to `n_batch` tokens at once (run.c's names), made once per session.
 struct Scratch {
     tokens: GpuTensor,  // (n_batch) u32 ids; the sampler writes the next id into [0]
@@ -74,7 +92,7 @@ struct Scratch {
 
 /// One conversation: KV cache, scratch, prepared decode ops.
 pub struct Session<'m> {
-    model: &'m GpuModel,
+    model: ModelRef<'m>,
     n_ctx: usize,
     n_batch: usize,
     len: usize,
@@ -92,7 +110,12 @@ impl<'m> Session<'m> {
     /// A session of up to `n_ctx` positions (at most the trained context), processing
     /// prompts in batches of up to `n_batch` tokens.
     pub fn new(model: &'m GpuModel, n_ctx: usize, n_batch: usize) -> Result<Session<'m>> {
-        let (g, c) = (&model.gpu, &model.config);
+        Session::with_model(ModelRef::Borrowed(model), n_ctx, n_batch)
+    }
+
+    fn with_model(model: ModelRef<'m>, n_ctx: usize, n_batch: usize) -> Result<Session<'m>> {
+        let handle = model.clone();
+        let (g, c) = (&handle.gpu, &handle.config);
         let n_ctx = n_ctx.min(c.n_ctx_train).max(1);
         let n_batch = n_batch.clamp(1, n_ctx);
         let t = |n: usize, label: &str| GpuTensor::zeros(g, n_batch * n, label);
@@ -148,6 +171,15 @@ impl<'m> Session<'m> {
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
+    /// [`Session::new`] holding a shared handle to its model instead of a borrow.
+    pub fn shared(
+        model: std::rc::Rc<GpuModel>,
+        n_ctx: usize,
+        n_batch: usize,
+    ) -> Result<Session<'static>> {
+        Session::with_model(ModelRef::Shared(model), n_ctx, n_batch)
+    }
+
     /// Most positions this session takes.
     pub fn capacity(&self) -> usize {
         self.n_ctx
@@ -390,7 +422,8 @@ impl<'m> Session<'m> {
         stop: &StopRule,
         mut on_token: impl FnMut(u32) -> hearth_model::Result<bool>,
     ) -> Result<Vec<u32>> {
-        let g = &self.model.gpu;
+        let model = self.model.clone();
+        let g = &model.gpu;
         let mut out = Vec::new();
         if stop.max_tokens == 0 {
             return Ok(out);
@@ -496,6 +529,7 @@ impl<'m> Session<'m> {
             u32::from_le_bytes([view[0], view[1], view[2], view[3]])
         };
         self.readback.unmap();
+        self.model.gpu.check()?;
         Ok(id)
     }
 

@@ -2,7 +2,6 @@
 //! across buffers when one binding cannot hold them ([`GpuWeights`]).
 
 use hearth_gguf::{GgmlType, GpuLayout};
-use wgpu::util::DeviceExt;
 
 use crate::{Gpu, GpuError, Result};
 
@@ -92,6 +91,7 @@ pub(crate) async fn read_buffer<T: bytemuck::Pod>(
         bytemuck::cast_slice::<u8, T>(&view[..bytes]).to_vec()
     };
     staging.unmap();
+    gpu.check()?;
     Ok(data)
 }
 
@@ -124,52 +124,49 @@ impl GpuWeights {
         cols: usize,
         gguf: &[u8],
     ) -> Result<GpuWeights> {
+        let w = GpuWeights::alloc(gpu, name, ty, rows, cols)?;
+        if gguf.len() as u64 != w.src_row_bytes() * rows as u64 {
+            return Err(GpuError::Shape(format!(
+                "{name}: {} bytes for {rows} rows of {}",
+                gguf.len(),
+                w.src_row_bytes()
+            )));
+        }
+        w.write_rows(gpu, 0, gguf)?;
+        Ok(w)
+    }
+
+    /// The buffers of a `rows` × `cols` matrix of type `ty`, zero-filled: fill them with
+    /// [`GpuWeights::write_rows`] (the browser streams a matrix in as it arrives).
+    pub fn alloc(
+        gpu: &Gpu,
+        name: &str,
+        ty: GgmlType,
+        rows: usize,
+        cols: usize,
+    ) -> Result<GpuWeights> {
         let layout = GpuLayout::of(ty)?;
         let block_words = layout.row_words(ty, cols)?;
         // rows start on 16 bytes, for the vec4 loads of matvec_rowwise.wgsl
         let row_words = block_words.next_multiple_of(4);
-        let src_row = ty.row_bytes(cols as u64).ok_or_else(|| {
-            GpuError::Shape(format!(
-                "{name}: {cols} columns are not whole {ty:?} blocks"
-            ))
-        })? as usize;
-        if gguf.len() != src_row * rows {
-            return Err(GpuError::Shape(format!(
-                "{name}: {} bytes for {rows} rows of {src_row}",
-                gguf.len()
-            )));
-        }
         let max = usize::try_from(gpu.max_binding_bytes).unwrap_or(usize::MAX);
-        let rows_per_part = (max / (row_words * 4)).max(1);
         if row_words * 4 > max {
             return Err(GpuError::TooLarge(format!(
                 "{name}: one row is {} bytes, above the binding limit {max}",
                 row_words * 4
             )));
         }
+        let rows_per_part = max / (row_words * 4);
         let mut parts = Vec::new();
         let mut first_row = 0;
         while first_row < rows {
             let n = rows_per_part.min(rows - first_row);
-            let mut bytes =
-                layout.repack(ty, &gguf[first_row * src_row..(first_row + n) * src_row])?;
-            if row_words != block_words {
-                let mut padded = vec![0u8; n * row_words * 4];
-                for (dst, src) in padded
-                    .chunks_exact_mut(row_words * 4)
-                    .zip(bytes.chunks_exact(block_words * 4))
-                {
-                    dst[..src.len()].copy_from_slice(src);
-                }
-                bytes = padded;
-            }
-            let buffer = gpu
-                .device
-                .create_buffer_init(&wgpu::util::BufferInitDescriptor {
-                    label: Some(name),
-                    contents: &bytes,
-                    usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-                });
+            let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(name),
+                size: (n * row_words * 4) as u64,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            });
             parts.push(WeightPart {
                 buffer,
                 first_row,
@@ -184,6 +181,48 @@ impl GpuWeights {
             row_words,
             parts,
         })
+    }
+
+    /// Bytes of one row in the GGUF file.
+    pub fn src_row_bytes(&self) -> u64 {
+        self.ty.row_bytes(self.cols as u64).unwrap_or(0)
+    }
+
+    /// Writes whole rows `first_row ..` given as GGUF bytes (a multiple of
+    /// [`GpuWeights::src_row_bytes`]), repacked into the GPU layout.
+    pub fn write_rows(&self, gpu: &Gpu, first_row: usize, gguf: &[u8]) -> Result<()> {
+        let src_row = self.src_row_bytes() as usize;
+        let n = gguf.len().checked_div(src_row).unwrap_or(0);
+        if src_row == 0 || n * src_row != gguf.len() || first_row + n > self.rows {
+            return Err(GpuError::Shape(format!(
+                "{} bytes at row {first_row} are not whole rows of {src_row} within {} rows",
+                gguf.len(),
+                self.rows
+            )));
+        }
+        let layout = GpuLayout::of(self.ty)?;
+        let block_words = layout.row_words(self.ty, self.cols)?;
+        let mut row = first_row;
+        while row < first_row + n {
+            let (part, r) = self.locate(row).expect("rows are within the parts");
+            let k = (part.rows - r).min(first_row + n - row);
+            let src = &gguf[(row - first_row) * src_row..][..k * src_row];
+            let mut bytes = layout.repack(self.ty, src)?;
+            if self.row_words != block_words {
+                let mut padded = vec![0u8; k * self.row_words * 4];
+                for (dst, src) in padded
+                    .chunks_exact_mut(self.row_words * 4)
+                    .zip(bytes.chunks_exact(block_words * 4))
+                {
+                    dst[..src.len()].copy_from_slice(src);
+                }
+                bytes = padded;
+            }
+            let offset = (r * self.row_words * 4) as u64;
+            gpu.queue.write_buffer(&part.buffer, offset, &bytes);
+            row += k;
+        }
+        Ok(())
     }
 
     /// The part holding `row`, and the row's index inside it.

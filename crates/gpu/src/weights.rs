@@ -2,6 +2,7 @@
 //! `hearth_model::Weights`, the CPU reference's).
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 
 use hearth_gguf::{Gguf, TensorInfo, dequantize_vec};
 use hearth_model::ops::RopeParams;
@@ -41,6 +42,35 @@ impl TensorSource for FileBytes<'_> {
     }
 }
 
+/// Where assembling the model gets each weight, by GGUF tensor (whose shape the caller
+/// has checked): uploaded from bytes now, or already streamed to the GPU.
+pub(crate) trait WeightParts {
+    /// The matrix of `t`, `rows` × `cols`, on the GPU.
+    fn matrix(&mut self, gpu: &Gpu, t: &TensorInfo, rows: usize, cols: usize)
+    -> Result<GpuWeights>;
+    /// The values of the 1-D tensor `t`, as f32.
+    fn vector(&mut self, t: &TensorInfo) -> Result<Vec<f32>>;
+}
+
+/// Uploads each weight from a [`TensorSource`]'s bytes when asked for it.
+struct FromBytes<'a>(&'a dyn TensorSource);
+
+impl WeightParts for FromBytes<'_> {
+    fn matrix(
+        &mut self,
+        gpu: &Gpu,
+        t: &TensorInfo,
+        rows: usize,
+        cols: usize,
+    ) -> Result<GpuWeights> {
+        GpuWeights::upload(gpu, &t.name, t.ty, rows, cols, &self.0.bytes(t)?)
+    }
+
+    fn vector(&mut self, t: &TensorInfo) -> Result<Vec<f32>> {
+        Ok(dequantize_vec(t.ty, &self.0.bytes(t)?)?)
+    }
+}
+
 impl GpuModelWeights {
     /// Uploads every weight of `cfg`'s model, tensor by tensor, from `src`.
     pub fn upload(
@@ -49,23 +79,39 @@ impl GpuModelWeights {
         cfg: &Config,
         src: &dyn TensorSource,
     ) -> Result<GpuModelWeights> {
+        GpuModelWeights::assemble(gpu, gguf, cfg, &mut FromBytes(src))
+    }
+
+    /// Builds the weights of `cfg`'s model from `parts`, checking every tensor's shape.
+    pub(crate) fn assemble(
+        gpu: &Gpu,
+        gguf: &Gguf,
+        cfg: &Config,
+        parts: &mut dyn WeightParts,
+    ) -> Result<GpuModelWeights> {
         check_supported(gguf)?;
         let e = cfg.n_embd;
+        let parts = RefCell::new(parts);
+        let matrix = |name: &str, rows: usize, cols: usize| -> Result<GpuWeights> {
+            let t = tensor_info(gguf, name, &[cols, rows])?;
+            parts.borrow_mut().matrix(gpu, t, rows, cols)
+        };
+        let values = |name: &str, len: usize| -> Result<Vec<f32>> {
+            parts.borrow_mut().vector(tensor_info(gguf, name, &[len])?)
+        };
+        let vector = |name: &str, len: usize| -> Result<GpuTensor> {
+            Ok(GpuTensor::from_slice(gpu, &values(name, len)?, name))
+        };
+        let token_embd = matrix("token_embd.weight", cfg.n_vocab, e)?;
+        let output = match cfg.tied_embeddings {
+            true => None,
+            false => Some(matrix("output.weight", cfg.n_vocab, e)?),
+        };
         let layers = (0..cfg.n_layer)
-            .map(|i| {
-                GpuLayer::load(
-                    cfg,
-                    i,
-                    |name, rows, cols| matrix(gpu, gguf, src, name, rows, cols),
-                    |name, len| vector(gpu, gguf, src, name, len),
-                )
-            })
+            .map(|i| GpuLayer::load(cfg, i, matrix, vector))
             .collect::<Result<Vec<_>>>()?;
         let freq_factors = match cfg.has_rope_freqs {
-            true => {
-                let t = tensor_info(gguf, "rope_freqs.weight", &[cfg.rope_dim / 2])?;
-                Some(dequantize_vec(t.ty, &src.bytes(t)?)?)
-            }
+            true => Some(values("rope_freqs.weight", cfg.rope_dim / 2)?),
             false => None,
         };
         let rope = RopeFreqs::new(
@@ -78,13 +124,10 @@ impl GpuModelWeights {
             },
         )?;
         Ok(GpuModelWeights {
-            token_embd: matrix(gpu, gguf, src, "token_embd.weight", cfg.n_vocab, e)?,
+            token_embd,
             layers,
-            output_norm: vector(gpu, gguf, src, "output_norm.weight", e)?,
-            output: match cfg.tied_embeddings {
-                true => None,
-                false => Some(matrix(gpu, gguf, src, "output.weight", cfg.n_vocab, e)?),
-            },
+            output_norm: vector("output_norm.weight", e)?,
+            output,
             rope,
         })
     }
@@ -93,31 +136,4 @@ impl GpuModelWeights {
     pub fn lm_head(&self) -> &GpuWeights {
         self.output.as_ref().unwrap_or(&self.token_embd)
     }
-}
-
-fn matrix(
-    gpu: &Gpu,
-    gguf: &Gguf,
-    src: &dyn TensorSource,
-    name: &str,
-    rows: usize,
-    cols: usize,
-) -> Result<GpuWeights> {
-    let t = tensor_info(gguf, name, &[cols, rows])?;
-    GpuWeights::upload(gpu, name, t.ty, rows, cols, &src.bytes(t)?)
-}
-
-fn vector(
-    gpu: &Gpu,
-    gguf: &Gguf,
-    src: &dyn TensorSource,
-    name: &str,
-    len: usize,
-) -> Result<GpuTensor> {
-    let t = tensor_info(gguf, name, &[len])?;
-    Ok(GpuTensor::from_slice(
-        gpu,
-        &dequantize_vec(t.ty, &src.bytes(t)?)?,
-        name,
-    ))
 }

@@ -307,6 +307,21 @@ fn without_generation_tags(source: &str) -> String {
     out
 }
 
+/// The prompt ids of a chat: `messages` rendered by `template` with the assistant's turn
+/// opened, then tokenized with special tokens parsed. A BOS is added where the vocabulary
+/// wants one, unless the template already wrote the BOS text itself.
+pub fn encode_chat(
+    template: &ChatTemplate,
+    tok: &crate::tokenizer::Tokenizer,
+    messages: &[Message],
+) -> Result<Vec<u32>> {
+    let text_of = |id: Option<u32>| id.and_then(|id| tok.token_text(id)).unwrap_or("");
+    let (bos, eos) = (text_of(tok.bos_id()), text_of(tok.eos_id()));
+    let text = template.render(messages, true, bos, eos)?;
+    let add_bos = tok.add_bos() && (bos.is_empty() || !text.starts_with(bos));
+    tok.encode(&text, add_bos, true)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

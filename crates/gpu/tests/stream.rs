@@ -1,0 +1,112 @@
+//! `StreamLoader` (the browser's way in: the file's bytes pushed in order, in pieces)
+//! against `GpuModel::load` of the whole file: the same weights on the GPU, so the same
+//! logits bit for bit, whatever the piece sizes; and its errors.
+
+mod common;
+
+use common::{Rng, gpu};
+use hearth_gguf::Gguf;
+use hearth_gpu::kernels::KvType;
+use hearth_gpu::{FileBytes, GpuModel, Session, StreamLoader};
+
+fn fixture(name: &str) -> Vec<u8> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let path = match name {
+        "smollm2" => root.join("models/SmolLM2-135M-Instruct.Q4_1.gguf"),
+        other => root.join("tests/fixtures/reference").join(other),
+    };
+    std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (scripts/fetch-model?)", path.display()))
+}
+
+fn logits(model: &GpuModel, tokens: &[u32]) -> Vec<f32> {
+    let mut s = Session::new(model, tokens.len(), 8).unwrap();
+    pollster::block_on(s.logits_all(tokens)).unwrap()
+}
+
+/// Pushes `file` from byte `from` on in pieces of random sizes up to `max_piece`; every
+/// third piece starts up to 100 bytes before the previous one's end (overlap is skipped).
+fn stream(file: &[u8], max_piece: usize, seed: u64) -> GpuModel {
+    let mut g = gpu();
+    g.kv_type = KvType::F32;
+    let header = Gguf::read(file).unwrap();
+    let mut loader = StreamLoader::new(g, header).unwrap();
+    let mut rng = Rng::new(seed);
+    let mut at = 0u64;
+    let mut n = 0u64;
+    while !loader.is_complete() {
+        let back = if n % 3 == 2 { rng.next_u64() % 100 } else { 0 };
+        let start = at.saturating_sub(back);
+        let len = 1 + (rng.next_u64() % max_piece as u64);
+        let end = (start + len).min(file.len() as u64);
+        loader
+            .push(start, &file[start as usize..end as usize])
+            .unwrap();
+        at = at.max(end);
+        n += 1;
+    }
+    loader.finish().unwrap()
+}
+
+fn check(name: &str, max_pieces: &[usize]) {
+    let file = fixture(name);
+    let mut g = gpu();
+    g.kv_type = KvType::F32;
+    let gguf = Gguf::read(&file).unwrap();
+    let whole = GpuModel::load(
+        g,
+        &gguf,
+        &FileBytes {
+            gguf: &gguf,
+            file: &file,
+        },
+    )
+    .unwrap();
+    let tokens: Vec<u32> = (0..6)
+        .map(|i| (i * 37 + 1) % whole.config.n_vocab as u32)
+        .collect();
+    let want = logits(&whole, &tokens);
+    for (i, &max_piece) in max_pieces.iter().enumerate() {
+        let got = logits(&stream(&file, max_piece, i as u64), &tokens);
+        assert!(
+            got.iter()
+                .zip(&want)
+                .all(|(a, b)| a.to_bits() == b.to_bits()),
+            "{name}: streamed in pieces of up to {max_piece} bytes, the logits differ"
+        );
+    }
+}
+
+#[test]
+fn tiny_models_stream_in_any_pieces() {
+    // llama3: GQA, untied, rope_freqs, mixed formats; mha-tied: tied embeddings
+    check("tiny-llama3.gguf", &[3, 61, 4096, 1 << 20]);
+    check("tiny-mha-tied.gguf", &[5, 1000, 1 << 16]);
+}
+
+#[test]
+fn smollm2_streams_in_chunks() {
+    check("smollm2", &[(4 << 20) + 3, 1 << 16]);
+}
+
+#[test]
+fn bad_streams_are_errors() {
+    let file = fixture("tiny-llama3.gguf");
+    let header = || Gguf::read(&file).unwrap();
+    let mut loader = StreamLoader::new(gpu(), header()).unwrap();
+    let needed = loader.needed();
+    assert!(needed.start >= header().data_start && needed.end <= file.len() as u64);
+    // a gap
+    let mid = (needed.start + needed.end) / 2;
+    assert!(loader.push(mid, &file[mid as usize..]).is_err());
+    // stopping halfway
+    loader
+        .push(0, &file[..mid as usize])
+        .expect("bytes from the start");
+    assert!(!loader.is_complete());
+    let err = loader
+        .finish()
+        .err()
+        .expect("an incomplete model is an error");
+    assert!(err.to_string().contains("incomplete"), "{err}");
+}

@@ -1,0 +1,138 @@
+// Types of hearth.js, the JavaScript API of hearth (an engine in a Worker, shaped like the
+// OpenAI client).
+
+export interface Progress {
+  /** "download": bytes fetched into IndexedDB; "load": bytes streamed to the GPU. */
+  phase: "download" | "load";
+  loaded: number;
+  total: number;
+  /** Bytes per second since the phase began. */
+  rate: number;
+}
+
+export interface EngineOptions {
+  /** URL of a GGUF file (Llama architecture). */
+  model: string;
+  onProgress?: (p: Progress) => void;
+  /** Context positions (default 2048, at most the model's own). */
+  contextLength?: number;
+  /** Bytes per downloaded chunk (default 4 MiB). */
+  chunkSize?: number;
+  /** Chunks fetched at once (default 4). */
+  parallel?: number;
+  /** KV cache type: "auto" (f16 where the GPU has shader-f16), "f32" or "f16". */
+  kv?: "auto" | "f32" | "f16";
+  /** Where worker.js is, if not next to hearth.js. */
+  workerUrl?: string | URL;
+}
+
+export interface Sampling {
+  /** 0 (the default, as in the CLI) picks the most likely token: greedy. */
+  temperature?: number;
+  top_p?: number;
+  top_k?: number;
+  min_p?: number;
+  repetition_penalty?: number;
+  /** Default: what the context has room for. */
+  max_tokens?: number;
+  /** Seed of the random draws (default 0): the same seed gives the same tokens. */
+  seed?: number;
+  signal?: AbortSignal;
+}
+
+export interface ChatMessage {
+  role: "system" | "user" | "assistant" | string;
+  content: string;
+}
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+/** "stop": end of generation; "length": max_tokens or the context's end; "abort": signal. */
+export type FinishReason = "stop" | "length" | "abort";
+
+export interface ChatCompletion {
+  id: string;
+  object: "chat.completion";
+  created: number;
+  model: string;
+  choices: {
+    index: 0;
+    message: { role: "assistant"; content: string };
+    finish_reason: FinishReason;
+    /** hearth's extension: the generated token ids. */
+    token_ids: number[];
+  }[];
+  usage: Usage;
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: "chat.completion.chunk";
+  created: number;
+  model: string;
+  choices: {
+    index: 0;
+    delta: { content?: string };
+    finish_reason: FinishReason | null;
+    token_id?: number | null;
+  }[];
+  /** On the last chunk. */
+  usage?: Usage;
+}
+
+export interface Completion {
+  id: string;
+  object: "text_completion";
+  created: number;
+  model: string;
+  choices: { index: 0; text: string; token_ids: number[]; finish_reason: FinishReason | null }[];
+  usage?: Usage;
+}
+
+export interface StoredModel {
+  url: string;
+  name: string;
+  size: number;
+  /** Bytes stored so far. */
+  stored: number;
+  complete: boolean;
+}
+
+export interface EngineInfo {
+  name: string;
+  n_layer: number;
+  n_embd: number;
+  n_vocab: number;
+  n_ctx: number;
+  adapter: string;
+  kv_cache: "F32" | "F16";
+  weight_bytes: number;
+}
+
+export interface Engine {
+  info: EngineInfo;
+  chat: {
+    completions: {
+      create(body: Sampling & { messages: ChatMessage[]; stream?: false }): Promise<ChatCompletion>;
+      create(body: Sampling & { messages: ChatMessage[]; stream: true }): Promise<AsyncIterable<ChatCompletionChunk>>;
+    };
+  };
+  completions: {
+    create(body: Sampling & { prompt: string | number[]; stream?: false }): Promise<Completion>;
+    create(body: Sampling & { prompt: string | number[]; stream: true }): Promise<AsyncIterable<Completion>>;
+  };
+  tokenize(text: string): Promise<number[]>;
+  /** hearth's extension: logits after `ids` in a fresh context. */
+  logits(ids: number[]): Promise<number[]>;
+  models: {
+    list(): Promise<StoredModel[]>;
+    delete(url: string): Promise<true>;
+  };
+  unload(): Promise<void>;
+}
+
+export function createEngine(options: EngineOptions): Promise<Engine>;

@@ -1,0 +1,122 @@
+// store.js: the IndexedDB database `hearth`. Stores:
+//   models:  { url, size, etag, chunkSize, nChunks, hashes: [hex | null], state, name,
+//              storedAt } keyed by url. state: "partial" until every chunk is stored.
+//   chunks:  { bytes: ArrayBuffer } keyed by [url, index].
+//   conversations: kept for the chat app (issue 5), keyed by id.
+// A chunk counts only once its bytes and its SHA-256 are written in one transaction, so
+// an interrupted download never leaves a chunk that looks finished but is not.
+
+const DB_NAME = "hearth";
+const DB_VERSION = 1;
+
+let dbPromise = null;
+
+/** Opens (and on first use creates) the database. */
+export function openDb() {
+  if (!dbPromise) {
+    dbPromise = new Promise((resolve, reject) => {
+      const req = indexedDB.open(DB_NAME, DB_VERSION);
+      req.onupgradeneeded = () => {
+        const db = req.result;
+        if (!db.objectStoreNames.contains("models")) db.createObjectStore("models", { keyPath: "url" });
+        if (!db.objectStoreNames.contains("chunks")) db.createObjectStore("chunks");
+        if (!db.objectStoreNames.contains("conversations")) {
+          db.createObjectStore("conversations", { keyPath: "id" });
+        }
+      };
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error);
+      req.onblocked = () => reject(new Error("the hearth database is open in an older version elsewhere"));
+    });
+  }
+  return dbPromise;
+}
+
+function done(tx) {
+  return new Promise((resolve, reject) => {
+    tx.oncomplete = () => resolve();
+    tx.onerror = () => reject(tx.error);
+    tx.onabort = () => reject(tx.error || new Error("IndexedDB transaction aborted"));
+  });
+}
+
+function request(req) {
+  return new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+/** The record of `url`, or undefined. */
+export async function getModel(url) {
+  const db = await openDb();
+  return request(db.transaction("models").objectStore("models").get(url));
+}
+
+/** Writes a model record (a new download plan, or a changed state). */
+export async function putModel(record) {
+  const db = await openDb();
+  const tx = db.transaction("models", "readwrite");
+  tx.objectStore("models").put(record);
+  await done(tx);
+}
+
+/** Every model record. */
+export async function listModels() {
+  const db = await openDb();
+  return request(db.transaction("models").objectStore("models").getAll());
+}
+
+/** Deletes a model's record and all its chunks. */
+export async function deleteModel(url) {
+  const db = await openDb();
+  const tx = db.transaction(["models", "chunks"], "readwrite");
+  tx.objectStore("models").delete(url);
+  tx.objectStore("chunks").delete(IDBKeyRange.bound([url, 0], [url, Infinity]));
+  await done(tx);
+}
+
+/** Stores chunk `index` of `url` and records its hash, atomically. */
+export async function putChunk(url, index, bytes, hash) {
+  const db = await openDb();
+  const tx = db.transaction(["models", "chunks"], "readwrite");
+  const models = tx.objectStore("models");
+  const record = await request(models.get(url));
+  if (!record) {
+    tx.abort();
+    throw new Error(`${url}: the download was cancelled`);
+  }
+  tx.objectStore("chunks").put({ bytes }, [url, index]);
+  record.hashes[index] = hash;
+  if (record.hashes.every((h) => h)) record.state = "complete";
+  models.put(record);
+  await done(tx);
+}
+
+/** The bytes of chunk `index` of `url` (an ArrayBuffer), or undefined. */
+export async function getChunk(url, index) {
+  const db = await openDb();
+  const row = await request(db.transaction("chunks").objectStore("chunks").get([url, index]));
+  return row ? row.bytes : undefined;
+}
+
+/** Forgets chunk `index` (its bytes did not match their hash). */
+export async function dropChunk(url, index) {
+  const db = await openDb();
+  const tx = db.transaction(["models", "chunks"], "readwrite");
+  const models = tx.objectStore("models");
+  const record = await request(models.get(url));
+  tx.objectStore("chunks").delete([url, index]);
+  if (record) {
+    record.hashes[index] = null;
+    record.state = "partial";
+    models.put(record);
+  }
+  await done(tx);
+}
+
+/** Lowercase hex SHA-256 of `bytes`. */
+export async function sha256(bytes) {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
+}

@@ -1,0 +1,176 @@
+// worker.js: the engine's thread. Loads a model (download.js into IndexedDB, then the
+// stored chunks streamed to the GPU through the wasm loader, one chunk in memory at a
+// time) and runs requests, posting progress and tokens back to hearth.js.
+//
+// Messages in:  {type: "load", id, url, options} · {type: "chat" | "complete", id, request}
+//               · {type: "abort", id} · {type: "tokenize", id, text} · {type: "list", id}
+//               · {type: "delete", id, url} · {type: "unload", id}
+// Messages out: {type: "progress", phase, loaded, total, rate} · {type: "token", id,
+//               piece, token} · {type: "result", id, value} · {type: "error", id, message,
+//               name}
+
+import init, { create_loader, header_needed } from "./pkg/hearth_web.js";
+import * as download from "./download.js";
+import * as store from "./store.js";
+
+let engine = null;
+let engineUrl = null;
+let loadOptions = null;
+const aborted = new Set();
+let wasmReady = null;
+
+function post(msg) {
+  self.postMessage(msg);
+}
+
+function progress(phase, loaded, total, started) {
+  const seconds = (performance.now() - started) / 1000;
+  post({ type: "progress", phase, loaded, total, rate: seconds > 0 ? loaded / seconds : 0 });
+}
+
+/** The first bytes of the file, as many as the GGUF header needs. */
+async function headerPrefix(record, ranges) {
+  let have = [];
+  let prefix = new Uint8Array(0);
+  for (let i = 0; i < record.nChunks; i++) {
+    const { bytes } = await download.readChunk(record, i, { ranges });
+    have.push(new Uint8Array(bytes));
+    prefix = concat(have);
+    const needed = header_needed(prefix, record.size);
+    if (needed === 0) return prefix;
+    if (needed <= prefix.length) throw new Error(`${record.url}: the GGUF header cannot be read`);
+  }
+  throw new Error(`${record.url}: the file ends inside its header`);
+}
+
+function concat(parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+async function load(url, options) {
+  await (wasmReady ??= init());
+  if (engine) {
+    engine.free();
+    engine = null;
+  }
+  const started = performance.now();
+  if (navigator.storage && navigator.storage.persist) {
+    try {
+      await navigator.storage.persist();
+    } catch {
+      // persistence is a request; the browser may say no
+    }
+  }
+  const { record, ranges } = await download.plan(url, { chunkSize: options.chunkSize });
+  const size = (i) => Math.min(record.chunkSize, record.size - i * record.chunkSize);
+  let loaded = record.hashes.reduce((n, h, i) => n + (h ? size(i) : 0), 0);
+  const fetchOptions = {
+    ranges,
+    parallel: options.parallel || 4,
+    onChunk: (_, n) => {
+      loaded += n;
+      progress("download", loaded, record.size, started);
+    },
+  };
+  progress("download", loaded, record.size, started);
+  // the header first: it says whether this GPU can run the model, before the weights
+  // come (a host without ranges sends the whole file first)
+  await download.fetchMissing(record, ranges ? { ...fetchOptions, only: [0] } : fetchOptions);
+  const prefix = await headerPrefix(record, ranges);
+  const loader = await create_loader(prefix, record.size, options.kv || "auto");
+  try {
+    await download.fetchMissing(record, fetchOptions);
+    // the stored chunks, checked, to the GPU in file order
+    const first = Math.floor(loader.needed_start() / record.chunkSize);
+    const last = Math.ceil(loader.needed_end() / record.chunkSize);
+    const loadStarted = performance.now();
+    for (let i = first; i < last; i++) {
+      const { bytes } = await download.readChunk(record, i, { ranges });
+      loader.push(i * record.chunkSize, new Uint8Array(bytes));
+      progress("load", (i + 1 - first) * record.chunkSize, (last - first) * record.chunkSize, loadStarted);
+    }
+    engine = loader.finish(options.contextLength || 2048);
+    engineUrl = url;
+    loadOptions = options;
+    return JSON.parse(engine.info());
+  } finally {
+    loader.free();
+  }
+}
+
+async function run(kind, id, request) {
+  if (!engine) throw new Error("no model is loaded");
+  const onToken = (piece, token) => {
+    if (aborted.has(id)) return false;
+    post({ type: "token", id, piece, token });
+    return true;
+  };
+  try {
+    const json = JSON.stringify(request);
+    const answer = kind === "chat" ? await engine.chat(json, onToken) : await engine.complete(json, onToken);
+    return JSON.parse(answer);
+  } finally {
+    aborted.delete(id);
+  }
+}
+
+self.onmessage = async (event) => {
+  const msg = event.data;
+  const reply = (value) => post({ type: "result", id: msg.id, value });
+  try {
+    switch (msg.type) {
+      case "load":
+        reply(await load(msg.url, msg.options || {}));
+        break;
+      case "chat":
+      case "complete":
+        reply(await run(msg.type, msg.id, msg.request));
+        break;
+      case "abort":
+        aborted.add(msg.target);
+        reply(true);
+        break;
+      case "logits":
+        if (!engine) throw new Error("no model is loaded");
+        reply(Array.from(await engine.logits(Uint32Array.from(msg.ids))));
+        break;
+      case "tokenize":
+        if (!engine) throw new Error("no model is loaded");
+        reply(Array.from(engine.tokenize(msg.text)));
+        break;
+      case "list":
+        reply((await store.listModels()).map(describe));
+        break;
+      case "delete":
+        if (msg.url === engineUrl && engine) {
+          engine.free();
+          engine = null;
+          engineUrl = null;
+        }
+        await store.deleteModel(msg.url);
+        reply(true);
+        break;
+      case "unload":
+        if (engine) engine.free();
+        engine = null;
+        engineUrl = null;
+        reply(true);
+        break;
+      default:
+        throw new Error(`unknown message ${msg.type}`);
+    }
+  } catch (e) {
+    post({ type: "error", id: msg.id, message: String(e && e.message ? e.message : e), name: e?.name });
+  }
+};
+
+function describe(r) {
+  const stored = r.hashes.reduce((n, h, i) => n + (h ? Math.min(r.chunkSize, r.size - i * r.chunkSize) : 0), 0);
+  return { url: r.url, name: r.name, size: r.size, stored, complete: r.state === "complete" };
+}

@@ -1,0 +1,95 @@
+// harness.mjs: what the browser tests share: `hearth serve` on a free port (the built app
+// in web/dist, the repository's models/), and Debian's chromium with WebGPU (SwiftShader)
+// on a profile that a test may reopen to play a second visit.
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, dirname } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
+export const MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf";
+const HEARTH = process.env.HEARTH_BIN || join(ROOT, "target/release/hearth");
+
+/** Starts `hearth serve` with `args`; resolves to {url, stop()} once it listens. */
+export function serve(args = []) {
+  const child = spawn(
+    HEARTH,
+    ["serve", "--port", "0", "--app", join(ROOT, "web/dist"), "--models", join(ROOT, "models"), ...args],
+    { stdio: ["ignore", "pipe", "inherit"] },
+  );
+  return new Promise((resolve, reject) => {
+    let out = "";
+    child.on("error", reject);
+    child.on("exit", (code) => reject(new Error(`hearth serve exited with ${code}: ${out}`)));
+    child.stdout.on("data", (d) => {
+      out += d;
+      const m = /http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
+      if (m) {
+        child.removeAllListeners("exit");
+        resolve({
+          url: `http://127.0.0.1:${m[1]}/`,
+          port: Number(m[1]),
+          stop: () =>
+            new Promise((r) => {
+              if (child.exitCode !== null) return r();
+              child.once("exit", () => r());
+              child.kill("SIGKILL");
+            }),
+        });
+      }
+    });
+  });
+}
+
+/** A fresh profile directory; remove it with `dropProfile`. */
+export function newProfile() {
+  return mkdtempSync(join(tmpdir(), "hearth-profile-"));
+}
+
+export function dropProfile(dir) {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Chromium with WebGPU on `profile` (persistent: IndexedDB survives a relaunch). */
+export async function browser(profile) {
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    headless: true,
+    args: ["--headless=new", "--no-sandbox", "--enable-unsafe-webgpu", ...(process.env.HEARTH_TEST_VERBOSE ? ["--enable-logging=stderr"] : [])],
+  });
+  const page = context.pages()[0] || (await context.newPage());
+  page.on("console", (m) => {
+    if (process.env.HEARTH_TEST_VERBOSE) console.log(`[page] ${m.text()}`);
+  });
+  page.on("pageerror", (e) => console.log(`[page error] ${e.message}`));
+  return { context, page };
+}
+
+/** Opens the app at `url` and waits until the engine is ready (or fails). */
+export async function openApp(page, url, timeout = 600_000) {
+  await page.goto(url);
+  await page.waitForFunction(
+    () => window.hearthEngine || /^Error/.test(document.getElementById("status")?.textContent || ""),
+    null,
+    { timeout, polling: 500 },
+  );
+  const status = await page.textContent("#status");
+  if (/^Error/.test(status)) throw new Error(status);
+}
+
+/** A greedy chat answer in the page. */
+export function ask(page, content, max_tokens = 32) {
+  return page.evaluate(
+    async ({ content, max_tokens }) => {
+      const r = await window.hearthEngine.chat.completions.create({
+        messages: [{ role: "user", content }],
+        temperature: 0,
+        max_tokens,
+      });
+      return { text: r.choices[0].message.content, ids: r.choices[0].token_ids, usage: r.usage };
+    },
+    { content, max_tokens },
+  );
+}
