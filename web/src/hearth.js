@@ -235,6 +235,10 @@ export async function createEngine(options) {
     logits(ids) {
       return channel.call({ type: "logits", ids: Array.from(ids) }).promise;
     },
+    /** For tests: destroys the GPU device as a driver reset would (the engine recovers). */
+    _loseDevice() {
+      return channel.call({ type: "lose-device" }).promise;
+    },
     /** Token ids of `text`. */
     tokenize(text) {
       return channel.call({ type: "tokenize", text }).promise;

@@ -7,27 +7,39 @@
 // an interrupted download never leaves a chunk that looks finished but is not.
 
 const DB_NAME = "hearth";
-const DB_VERSION = 1;
+const STORES = ["models", "chunks", "conversations"];
 
 let dbPromise = null;
 
-/** Opens (and on first use creates) the database. */
+function open(version) {
+  return new Promise((resolve, reject) => {
+    const req = version ? indexedDB.open(DB_NAME, version) : indexedDB.open(DB_NAME);
+    req.onupgradeneeded = () => {
+      const db = req.result;
+      if (!db.objectStoreNames.contains("models")) db.createObjectStore("models", { keyPath: "url" });
+      if (!db.objectStoreNames.contains("chunks")) db.createObjectStore("chunks");
+      if (!db.objectStoreNames.contains("conversations")) {
+        db.createObjectStore("conversations", { keyPath: "id" });
+      }
+    };
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+    req.onblocked = () => reject(new Error("the hearth database is held open in an older version by another tab"));
+  });
+}
+
+/** Opens (and on first use creates) the database, adding any store it lacks. */
 export function openDb() {
   if (!dbPromise) {
-    dbPromise = new Promise((resolve, reject) => {
-      const req = indexedDB.open(DB_NAME, DB_VERSION);
-      req.onupgradeneeded = () => {
-        const db = req.result;
-        if (!db.objectStoreNames.contains("models")) db.createObjectStore("models", { keyPath: "url" });
-        if (!db.objectStoreNames.contains("chunks")) db.createObjectStore("chunks");
-        if (!db.objectStoreNames.contains("conversations")) {
-          db.createObjectStore("conversations", { keyPath: "id" });
-        }
-      };
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error);
-      req.onblocked = () => reject(new Error("the hearth database is open in an older version elsewhere"));
-    });
+    dbPromise = (async () => {
+      const db = await open();
+      if (STORES.every((s) => db.objectStoreNames.contains(s))) return db;
+      // a database made without our stores (by an older build or another script)
+      const version = db.version + 1;
+      db.close();
+      return open(version);
+    })();
+    dbPromise.catch(() => (dbPromise = null));
   }
   return dbPromise;
 }

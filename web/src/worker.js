@@ -3,8 +3,9 @@
 // time) and runs requests, posting progress and tokens back to hearth.js.
 //
 // Messages in:  {type: "load", id, url, options} · {type: "chat" | "complete", id, request}
-//               · {type: "abort", id} · {type: "tokenize", id, text} · {type: "list", id}
-//               · {type: "delete", id, url} · {type: "unload", id}
+//               · {type: "abort", id, target} · {type: "tokenize", id, text}
+//               · {type: "logits", id, ids} · {type: "list", id} · {type: "delete", id, url}
+//               · {type: "unload", id} · {type: "lose-device", id} (tests)
 // Messages out: {type: "progress", phase, loaded, total, rate} · {type: "token", id,
 //               piece, token} · {type: "result", id, value} · {type: "error", id, message,
 //               name}
@@ -15,7 +16,9 @@ import * as store from "./store.js";
 
 let engine = null;
 let engineUrl = null;
-let loadOptions = null;
+let engineOptions = null;
+/** A reload after a lost device, while it runs. */
+let reloading = null;
 const aborted = new Set();
 let wasmReady = null;
 
@@ -97,14 +100,34 @@ async function load(url, options) {
     }
     engine = loader.finish(options.contextLength || 2048);
     engineUrl = url;
-    loadOptions = options;
-    return JSON.parse(engine.info());
+    engineOptions = options;
+    // wasm memory only grows: its size now is the load's peak
+    const wasm = await wasmReady;
+    return { ...JSON.parse(engine.info()), wasm_memory_bytes: wasm.memory.buffer.byteLength };
   } finally {
     loader.free();
   }
 }
 
+/**
+ * After a lost device: a new device, and the model again from IndexedDB. The request that
+ * saw the loss fails with a DeviceLostError; the next ones wait for the reload.
+ */
+function recover() {
+  if (engine) {
+    try {
+      engine.free();
+    } catch {
+      // the old engine's GPU objects are gone with the device
+    }
+  }
+  engine = null;
+  reloading ??= load(engineUrl, engineOptions).finally(() => (reloading = null));
+  reloading.catch(() => {});
+}
+
 async function run(kind, id, request) {
+  if (reloading) await reloading;
   if (!engine) throw new Error("no model is loaded");
   const onToken = (piece, token) => {
     if (aborted.has(id)) return false;
@@ -115,6 +138,14 @@ async function run(kind, id, request) {
     const json = JSON.stringify(request);
     const answer = kind === "chat" ? await engine.chat(json, onToken) : await engine.complete(json, onToken);
     return JSON.parse(answer);
+  } catch (e) {
+    if (/device was lost/.test(String(e?.message))) {
+      recover();
+      const lost = new Error(`${e.message}; the model is being reloaded from storage`);
+      lost.name = "DeviceLostError";
+      throw lost;
+    }
+    throw e;
   } finally {
     aborted.delete(id);
   }
@@ -139,6 +170,12 @@ self.onmessage = async (event) => {
       case "logits":
         if (!engine) throw new Error("no model is loaded");
         reply(Array.from(await engine.logits(Uint32Array.from(msg.ids))));
+        break;
+      case "lose-device":
+        // tests only: what a driver reset does
+        if (!engine) throw new Error("no model is loaded");
+        engine.lose_device();
+        reply(true);
         break;
       case "tokenize":
         if (!engine) throw new Error("no model is loaded");

@@ -12,13 +12,17 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../..");
 export const MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf";
 const HEARTH = process.env.HEARTH_BIN || join(ROOT, "target/release/hearth");
 
-/** Starts `hearth serve` with `args`; resolves to {url, stop()} once it listens. */
+/**
+ * Starts `hearth serve` (any free port, the built app, the repository's models; `args`
+ * may name others); resolves to {url, port, stop()} once it listens.
+ */
 export function serve(args = []) {
-  const child = spawn(
-    HEARTH,
-    ["serve", "--port", "0", "--app", join(ROOT, "web/dist"), "--models", join(ROOT, "models"), ...args],
-    { stdio: ["ignore", "pipe", "inherit"] },
-  );
+  const defaults = { "--port": "0", "--app": join(ROOT, "web/dist"), "--models": join(ROOT, "models") };
+  const given = [];
+  for (const [flag, value] of Object.entries(defaults)) {
+    if (!args.includes(flag)) given.push(flag, value);
+  }
+  const child = spawn(HEARTH, ["serve", ...given, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   return new Promise((resolve, reject) => {
     let out = "";
     child.on("error", reject);
@@ -91,5 +95,44 @@ export function ask(page, content, max_tokens = 32) {
       return { text: r.choices[0].message.content, ids: r.choices[0].token_ids, usage: r.usage };
     },
     { content, max_tokens },
+  );
+}
+
+/** Records the Range header (or "whole") of every request for a model file. */
+export function watchModelRequests(context) {
+  const seen = [];
+  context.on("request", (r) => {
+    if (r.url().includes("/models/")) seen.push(r.headers()["range"] || "whole");
+  });
+  return seen;
+}
+
+/** The chunk index a Range request of `chunkSize`-byte chunks asks for (-1: not a chunk). */
+export function chunkOf(range, chunkSize = 4 << 20) {
+  const m = /^bytes=(\d+)-(\d+)$/.exec(range);
+  if (!m || Number(m[1]) % chunkSize !== 0 || Number(m[2]) === 0) return -1;
+  return Number(m[1]) / chunkSize;
+}
+
+/** The stored record of the model in the page's IndexedDB (without the chunks). */
+export function storedRecord(page) {
+  return page.evaluate(
+    () =>
+      new Promise((resolve, reject) => {
+        const open = indexedDB.open("hearth");
+        // no database yet: do not create one (the app's worker must create it)
+        open.onupgradeneeded = () => open.transaction.abort();
+        open.onerror = () => (open.error?.name === "AbortError" ? resolve(null) : reject(open.error));
+        open.onsuccess = () => {
+          const db = open.result;
+          if (!db.objectStoreNames.contains("models")) return resolve(null);
+          const req = db.transaction("models").objectStore("models").getAll();
+          req.onsuccess = () => {
+            db.close();
+            resolve(req.result[0] || null);
+          };
+          req.onerror = () => reject(req.error);
+        };
+      }),
   );
 }

@@ -517,7 +517,12 @@ impl<'m> Session<'m> {
             .device
             .poll(wgpu::PollType::wait_indefinitely())
             .map_err(|e| GpuError::Readback(e.to_string()))?;
-        rx.await
+        let mapped = rx.await;
+        if !matches!(mapped, Ok(Ok(()))) {
+            // a lost device fails the map: say so, rather than "readback failed"
+            self.model.gpu.check()?;
+        }
+        mapped
             .map_err(|_| GpuError::Readback("the device dropped the map request".into()))?
             .map_err(|e| GpuError::Readback(e.to_string()))?;
         let id = {

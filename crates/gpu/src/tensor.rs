@@ -80,7 +80,12 @@ pub(crate) async fn read_buffer<T: bytemuck::Pod>(
     gpu.device
         .poll(wgpu::PollType::wait_indefinitely())
         .map_err(|e| GpuError::Readback(e.to_string()))?;
-    rx.await
+    let mapped = rx.await;
+    if !matches!(mapped, Ok(Ok(()))) {
+        // a lost device fails the map: say so, rather than "readback failed"
+        gpu.check()?;
+    }
+    mapped
         .map_err(|_| GpuError::Readback("the device dropped the map request".into()))?
         .map_err(|e| GpuError::Readback(e.to_string()))?;
     let data = {

@@ -5,6 +5,9 @@
 //! f32 KV cache; the f16 cache (what adapters with shader-f16 use) is checked against the
 //! same reference with a tolerance that covers its rounding.
 
+// native only (blocking calls); tests/browser.rs runs the kernel checks on the web
+#![cfg(not(target_arch = "wasm32"))]
+
 mod common;
 
 use common::{Rng, gpu, random_matrix};

@@ -5,231 +5,23 @@
 //! the top-k pool is larger than the sorted head; `judge` checks both conditions from the
 //! CPU's own numbers, so the tests are deterministic and cannot flake.
 
+// native only (blocking calls); tests/browser.rs runs the kernel checks on the web
+#![cfg(not(target_arch = "wasm32"))]
+
 mod common;
 
-use common::{Rng, gpu};
-use hearth_gpu::kernels::{self, GpuSampler, Op, SAMPLE_CAP, SAMPLE_ERROR, SAMPLE_ON_CPU, Step};
-use hearth_gpu::{Gpu, GpuTensor};
+use common::sample::{
+    GUARD, Rig, SLOT, Tally, VOCABS, cpu_pick, draws_match, filter_settings, greedy,
+    greedy_is_exact, judge, llm_logits, plain, random_history,
+};
+use common::{Rng, block_on, gpu};
+use hearth_gpu::GpuTensor;
+use hearth_gpu::kernels::{self, GpuSampler, SAMPLE_CAP, SAMPLE_ERROR, SAMPLE_ON_CPU, Step};
 use hearth_model::sampler::{Sampler, SamplerConfig, uniform};
-
-const VOCABS: [usize; 5] = [1, 7, 1000, 49152, 128256];
-/// The sampler writes token[SLOT]; the words around it must keep GUARD.
-const SLOT: usize = 1;
-const GUARD: u32 = 0xdead_beef;
-/// Ids the history ring holds in these tests.
-const HISTORY: usize = 256;
-
-/// Every filter off at temperature `t`.
-fn plain(t: f32) -> SamplerConfig {
-    SamplerConfig {
-        temperature: t,
-        top_k: 0,
-        top_p: 1.0,
-        min_p: 0.0,
-        repeat_penalty: 1.0,
-        repeat_last_n: 64,
-        seed: 1234,
-    }
-}
-
-fn greedy() -> SamplerConfig {
-    plain(0.0)
-}
-
-/// A sampler with its logits, token and step buffers and its ops, as a decode step has them.
-struct Rig {
-    sampler: GpuSampler,
-    logits: GpuTensor,
-    token: GpuTensor,
-    step: wgpu::Buffer,
-    ops: Vec<Op>,
-}
-
-impl Rig {
-    fn new(g: &Gpu, cfg: &SamplerConfig, n: usize) -> Rig {
-        let sampler = GpuSampler::new(g, cfg, n, HISTORY).unwrap();
-        let logits = GpuTensor::zeros(g, n, "logits");
-        let token = GpuTensor::from_slice(g, &[GUARD, GUARD, GUARD], "token");
-        let step = Step::default().buffer(g);
-        let ops = sampler.ops(g, &logits, &token, SLOT, &step).unwrap();
-        Rig {
-            sampler,
-            logits,
-            token,
-            step,
-            ops,
-        }
-    }
-
-    /// One GPU pick from `logits` at draw index `step`, the history left as the GPU has it.
-    fn run(&self, g: &Gpu, logits: &[f32], step: u32) -> u32 {
-        g.queue
-            .write_buffer(&self.logits.buffer, 0, bytemuck::cast_slice(logits));
-        Step {
-            sample: step,
-            ..Default::default()
-        }
-        .write(g, &self.step);
-        kernels::submit(g, &self.ops);
-        let t: Vec<u32> = self.token.read_blocking(g).unwrap();
-        assert_eq!(
-            (t[0], t[2]),
-            (GUARD, GUARD),
-            "a write outside the token slot"
-        );
-        t[SLOT]
-    }
-
-    /// One GPU pick with the history set to `history` first.
-    fn pick(&self, g: &Gpu, logits: &[f32], history: &[u32], step: u32) -> u32 {
-        self.sampler.set_history(g, history);
-        self.run(g, logits, step)
-    }
-}
-
-fn cpu_pick(cfg: &SamplerConfig, logits: &[f32], history: &[u32], step: u32) -> u32 {
-    let mut s = Sampler::new(cfg.clone()).unwrap();
-    s.set_step(step);
-    s.sample(logits, history).unwrap()
-}
-
-/// How the GPU's picks compared with the CPU's.
-#[derive(Debug, Default)]
-struct Tally {
-    same: usize,
-    rounding: usize,
-    on_cpu: usize,
-}
-
-/// Relative error of an f32 sum in order against the f64 sum of the same terms.
-fn f32_sum_drift(terms: &[f32]) -> f64 {
-    let s32: f32 = terms.iter().sum();
-    let s64: f64 = terms.iter().map(|&x| x as f64).sum();
-    if s64 > 0.0 {
-        (s32 as f64 - s64).abs() / s64
-    } else {
-        0.0
-    }
-}
-
-/// Compares a GPU pick with the CPU's; a difference must be one the contract allows.
-fn judge(
-    tally: &mut Tally,
-    cfg: &SamplerConfig,
-    logits: &[f32],
-    history: &[u32],
-    step: u32,
-    got: u32,
-) {
-    let want = cpu_pick(cfg, logits, history, step);
-    if got == want {
-        tally.same += 1;
-        return;
-    }
-    let cpu = Sampler::new(cfg.clone()).unwrap();
-    let cands = cpu.candidates(logits, history).unwrap();
-    let pool = if cfg.top_k == 0 {
-        cands.len()
-    } else {
-        cfg.top_k.min(cands.len())
-    };
-    let what = format!(
-        "n_vocab {} {cfg:?} step {step}: GPU {got:#x}, CPU {want}",
-        logits.len()
-    );
-    if got == SAMPLE_ON_CPU {
-        assert!(
-            pool > SAMPLE_CAP,
-            "{what}: sent to the CPU with a pool of {pool}"
-        );
-        tally.on_cpu += 1;
-        return;
-    }
-    assert!(cfg.temperature > 0.0, "{what}: greedy must be exact");
-    assert!(cands.iter().any(|c| c.0 == got), "{what}: not a candidate");
-    // the draw within rounding of a boundary: the CPU's probabilities sum to 1 only up to
-    // its own rounding of the total, and the GPU's total may differ by as much
-    let u = uniform(cfg.seed, step) as f64;
-    let dist = cpu.distribution(logits, history).unwrap();
-    let drift_w = (dist.iter().map(|d| d.1 as f64).sum::<f64>() - 1.0).abs();
-    let tol_w = 1e-5 + 4.0 * drift_w;
-    let mut cum = 0.0;
-    let near_draw = dist.iter().any(|d| {
-        cum += d.1 as f64;
-        (cum - u).abs() < tol_w
-    });
-    // or the top-p mass within rounding of top_p
-    let near_top_p = cfg.top_p < 1.0 && {
-        let e: Vec<f32> = cands[..pool]
-            .iter()
-            .map(|c| (c.1 - cands[0].1).exp())
-            .collect();
-        let total: f64 = e.iter().map(|&x| x as f64).sum();
-        let tol = 1e-5 + 4.0 * f32_sum_drift(&e);
-        let mut cum = 0.0;
-        e.iter().any(|&x| {
-            cum += x as f64;
-            (cum / total - cfg.top_p as f64).abs() < tol
-        })
-    };
-    assert!(
-        near_draw || near_top_p,
-        "{what}: u {u} is not within rounding of a boundary (tolerance {tol_w:e})"
-    );
-    tally.rounding += 1;
-}
-
-/// Logits like a language model's: noise over the vocabulary and a few strong tokens.
-fn llm_logits(rng: &mut Rng, n: usize, peaks: usize, height: f32) -> Vec<f32> {
-    let mut l: Vec<f32> = (0..n).map(|_| rng.f32() * 3.0).collect();
-    for _ in 0..peaks {
-        let i = (rng.next_u64() % n as u64) as usize;
-        l[i] += height + 4.0 * rng.f32().abs();
-    }
-    l
-}
-
-fn random_history(rng: &mut Rng, n: usize, len: usize) -> Vec<u32> {
-    (0..len)
-        .map(|_| (rng.next_u64() % (n as u64 + 3)) as u32)
-        .collect()
-}
 
 #[test]
 fn greedy_is_exact_at_every_vocab_size() {
-    let g = gpu();
-    let penalized = SamplerConfig {
-        repeat_penalty: 1.3,
-        repeat_last_n: 64,
-        ..greedy()
-    };
-    let mut rng = Rng::new(1);
-    for n in VOCABS {
-        for cfg in [greedy(), penalized.clone()] {
-            let rig = Rig::new(&g, &cfg, n);
-            for step in 0..6 {
-                // steps of 0.5 make ties at the top common
-                let l: Vec<f32> = (0..n).map(|_| (rng.f32() * 8.0).round() * 0.5).collect();
-                // the history holds some of the best ids (and ids outside the vocabulary)
-                let mut h = random_history(&mut rng, n, 40);
-                h.extend(
-                    Sampler::new(greedy())
-                        .unwrap()
-                        .candidates(&l, &[])
-                        .unwrap()
-                        .iter()
-                        .take(3)
-                        .map(|c| c.0),
-                );
-                let got = rig.pick(&g, &l, &h, step);
-                assert_eq!(
-                    got,
-                    cpu_pick(&cfg, &l, &h, step),
-                    "n_vocab {n} {cfg:?} step {step}"
-                );
-            }
-        }
-    }
+    block_on(greedy_is_exact(&gpu(), &VOCABS));
 }
 
 #[test]
@@ -257,7 +49,7 @@ fn greedy_ties_pick_the_lowest_id() {
     }
     for (l, want) in cases {
         assert_eq!(cpu_pick(&greedy(), &l, &[], 0), want);
-        assert_eq!(rig.pick(&g, &l, &[], 0), want);
+        assert_eq!(block_on(rig.pick(&g, &l, &[], 0)), want);
     }
     // a penalty that leaves every logit at -inf: the CPU's argmax is id 0
     let cfg = SamplerConfig {
@@ -269,7 +61,7 @@ fn greedy_ties_pick_the_lowest_id() {
     let l = [-1e38f32, -2e38, -3e38];
     let h = [2, 1, 0];
     assert_eq!(cpu_pick(&cfg, &l, &h, 0), 0);
-    assert_eq!(rig.pick(&g, &l, &h, 0), 0);
+    assert_eq!(block_on(rig.pick(&g, &l, &h, 0)), 0);
 }
 
 #[test]
@@ -310,7 +102,7 @@ fn penalty_division_rounds_like_the_cpu() {
         for (l, h) in [([q, x], [1u32]), ([x, q], [0u32])] {
             assert_eq!(cpu_pick(&cfg, &l, &h, 0), 0);
             assert_eq!(
-                rig.pick(&g, &l, &h, 0),
+                block_on(rig.pick(&g, &l, &h, 0)),
                 0,
                 "x {x:e} ({:#010x}) p {p}: the GPU's quotient is not {q:e} ({:#010x})",
                 x.to_bits(),
@@ -332,102 +124,18 @@ fn draw_index_is_the_cpu_generator() {
         for step in [0u32, 1, 2, 3, 1000, 65_537, u32::MAX - 1, u32::MAX] {
             let want = (uniform(seed, step) * 1024.0) as u32;
             assert_eq!(cpu_pick(&cfg, &l, &[], step), want);
-            assert_eq!(rig.pick(&g, &l, &[], step), want, "seed {seed} step {step}");
+            assert_eq!(
+                block_on(rig.pick(&g, &l, &[], step)),
+                want,
+                "seed {seed} step {step}"
+            );
         }
     }
-}
-
-/// Settings that exercise each filter alone, then together and with the penalty.
-fn filter_settings() -> Vec<SamplerConfig> {
-    let base = plain(0.8);
-    vec![
-        base.clone(),
-        SamplerConfig {
-            top_k: 1,
-            ..base.clone()
-        },
-        SamplerConfig {
-            top_k: 40,
-            ..base.clone()
-        },
-        SamplerConfig {
-            top_p: 0.9,
-            ..base.clone()
-        },
-        SamplerConfig {
-            min_p: 0.05,
-            ..base.clone()
-        },
-        SamplerConfig {
-            temperature: 1.7,
-            ..base.clone()
-        },
-        SamplerConfig {
-            top_k: 40,
-            top_p: 0.95,
-            min_p: 0.05,
-            temperature: 0.7,
-            seed: 77,
-            ..base.clone()
-        },
-        SamplerConfig {
-            top_k: 60,
-            top_p: 0.9,
-            min_p: 0.02,
-            repeat_penalty: 1.3,
-            repeat_last_n: 64,
-            seed: 9,
-            ..base.clone()
-        },
-        SamplerConfig {
-            top_p: 0.7,
-            repeat_penalty: 0.8,
-            repeat_last_n: 200,
-            seed: u64::MAX,
-            ..base
-        },
-    ]
 }
 
 #[test]
 fn draws_match_the_cpu() {
-    let g = gpu();
-    let mut rng = Rng::new(3);
-    let mut tally = Tally::default();
-    for n in VOCABS {
-        for cfg in filter_settings() {
-            let rig = Rig::new(&g, &cfg, n);
-            let steps = if n > 50_000 { 4 } else { 12 };
-            for step in 0..steps {
-                let l = llm_logits(&mut rng, n, 1 + n / 500, 9.0);
-                let h = random_history(&mut rng, n, 100);
-                let got = rig.pick(&g, &l, &h, step * 7919);
-                judge(&mut tally, &cfg, &l, &h, step * 7919, got);
-            }
-        }
-    }
-    // small hand-made cases: ties at the top-k cut, a two-token vocabulary
-    let cases: [(&[f32], usize); 3] = [
-        (&[1.0, 2.0, 1.0, 1.0], 2),
-        (&[1.0, 2.0, 1.0, 1.0], 3),
-        (&[0.3, 0.3], 0),
-    ];
-    for (l, top_k) in cases {
-        let cfg = SamplerConfig {
-            top_k,
-            ..plain(1.0)
-        };
-        let rig = Rig::new(&g, &cfg, l.len());
-        for step in 0..50 {
-            judge(&mut tally, &cfg, l, &[], step, rig.pick(&g, l, &[], step));
-        }
-    }
-    println!("{tally:?}");
-    let total = tally.same + tally.rounding + tally.on_cpu;
-    assert!(
-        tally.rounding * 100 <= total,
-        "{tally:?}: more rounding differences than 1 in 100"
-    );
+    block_on(draws_match(&gpu(), &VOCABS));
 }
 
 #[test]
@@ -456,7 +164,7 @@ fn extreme_and_infinite_logits() {
                 };
                 let rig = Rig::new(&g, &cfg, l.len());
                 for step in 0..20 {
-                    let got = rig.pick(&g, &l, &[0, 1, 3], step);
+                    let got = block_on(rig.pick(&g, &l, &[0, 1, 3], step));
                     judge(&mut tally, &cfg, &l, &[0, 1, 3], step, got);
                 }
             }
@@ -481,7 +189,7 @@ fn extreme_and_infinite_logits() {
         let rig = Rig::new(&g, &cfg, l.len());
         for step in 0..5 {
             assert_eq!(cpu_pick(&cfg, &l, &[3, 1], step), 1);
-            assert_eq!(rig.pick(&g, &l, &[3, 1], step), 1, "{cfg:?}");
+            assert_eq!(block_on(rig.pick(&g, &l, &[3, 1], step)), 1, "{cfg:?}");
         }
     }
 
@@ -495,7 +203,7 @@ fn extreme_and_infinite_logits() {
     for cfg in filter_settings() {
         let rig = Rig::new(&g, &cfg, n);
         for step in 0..3 {
-            let got = rig.pick(&g, &l, &[], step);
+            let got = block_on(rig.pick(&g, &l, &[], step));
             judge(&mut tally, &cfg, &l, &[], step, got);
         }
     }
@@ -510,11 +218,15 @@ fn bad_logits_give_the_error_id() {
         for bad in [f32::NAN, f32::INFINITY, -f32::NAN] {
             let mut l = vec![0.5; 1000];
             l[999] = bad;
-            assert_eq!(rig.pick(&g, &l, &[5, 6], 0), SAMPLE_ERROR, "{bad}");
+            assert_eq!(
+                block_on(rig.pick(&g, &l, &[5, 6], 0)),
+                SAMPLE_ERROR,
+                "{bad}"
+            );
             assert_eq!(rig.sampler.history_blocking(&g).unwrap(), vec![5, 6]);
         }
         let l = vec![f32::NEG_INFINITY; 1000];
-        assert_eq!(rig.pick(&g, &l, &[5, 6], 0), SAMPLE_ERROR);
+        assert_eq!(block_on(rig.pick(&g, &l, &[5, 6], 0)), SAMPLE_ERROR);
         // and the next good pick is unharmed by the scratch a bad one left
         let mut l = vec![0.0; 1000];
         l[321] = 9.0;
@@ -524,7 +236,7 @@ fn bad_logits_give_the_error_id() {
         };
         let mut rig = rig;
         rig.sampler.set_config(&g, &cfg_peak).unwrap();
-        assert_eq!(rig.pick(&g, &l, &[], 0), 321);
+        assert_eq!(block_on(rig.pick(&g, &l, &[], 0)), 321);
     }
 }
 
@@ -542,7 +254,7 @@ fn large_pools_fall_back_only_past_the_head() {
     let mut tally = Tally::default();
     for step in 0..8 {
         let h = [7u32, 8, 9];
-        let got = rig.pick(&g, &flat, &h, step);
+        let got = block_on(rig.pick(&g, &flat, &h, step));
         judge(&mut tally, &cfg, &flat, &h, step, got);
         if got == SAMPLE_ON_CPU {
             assert_eq!(rig.sampler.history_blocking(&g).unwrap(), h);
@@ -609,7 +321,7 @@ fn large_pools_fall_back_only_past_the_head() {
     for (cfg, l) in cases {
         let rig = Rig::new(&g, &cfg, n);
         for step in 0..4 {
-            let got = rig.pick(&g, l, &[], step);
+            let got = block_on(rig.pick(&g, l, &[], step));
             judge(&mut tally, &cfg, l, &[], step, got);
         }
     }
@@ -636,7 +348,7 @@ fn whole_softmax_differs_only_within_the_cpus_rounding() {
             let l: Vec<f32> = (0..n)
                 .map(|i| rng.f32() * 3.0 + if i % 97 == 3 { 6.0 } else { 0.0 })
                 .collect();
-            let got = rig.pick(&g, &l, &[], step);
+            let got = block_on(rig.pick(&g, &l, &[], step));
             judge(&mut tally, &cfg, &l, &[], step, got);
         }
     }
@@ -664,7 +376,7 @@ fn pools_past_the_head_are_bounded_not_guessed() {
         };
         let rig = Rig::new(&g, &cfg, n);
         for step in 0..6 {
-            let got = rig.pick(&g, &l, &[], step);
+            let got = block_on(rig.pick(&g, &l, &[], step));
             judge(&mut tally, &cfg, &l, &[], step, got);
         }
     }
@@ -691,7 +403,7 @@ fn min_p_floor_is_exact_and_inclusive() {
     let mut tally = Tally::default();
     let mut kept = 0;
     for step in 0..60 {
-        let got = rig.pick(&g, &l, &[], step);
+        let got = block_on(rig.pick(&g, &l, &[], step));
         judge(&mut tally, &cfg, &l, &[], step, got);
         kept += (got == 1) as usize;
     }
@@ -711,7 +423,7 @@ fn only_the_token_and_history_change() {
     };
     let rig = Rig::new(&g, &cfg, n);
     let h = random_history(&mut rng, n, 30);
-    let got = rig.pick(&g, &l, &h, 3);
+    let got = block_on(rig.pick(&g, &l, &h, 3));
     let read: Vec<f32> = rig.logits.read_blocking(&g).unwrap();
     assert!(
         read.iter().zip(&l).all(|(a, b)| a.to_bits() == b.to_bits()),

@@ -2,6 +2,9 @@
 //! against `GpuModel::load` of the whole file: the same weights on the GPU, so the same
 //! logits bit for bit, whatever the piece sizes; and its errors.
 
+// native only (blocking calls); tests/browser.rs runs the kernel checks on the web
+#![cfg(not(target_arch = "wasm32"))]
+
 mod common;
 
 use common::{Rng, gpu};

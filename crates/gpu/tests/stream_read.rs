@@ -1,6 +1,9 @@
 //! stream_read.wgsl (the roofline kernel of `hearth bench`) reads every word: its
 //! per-invocation sums add up, wrapping, to the CPU's sum of the buffer.
 
+// native only (blocking calls); tests/browser.rs runs the kernel checks on the web
+#![cfg(not(target_arch = "wasm32"))]
+
 mod common;
 
 use common::{Rng, gpu};

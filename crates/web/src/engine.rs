@@ -278,6 +278,12 @@ impl WebEngine {
         out.map_err(js)
     }
 
+    /// Destroys the GPU device, as a driver reset or a crashed GPU process would: for
+    /// testing the recovery from a lost device.
+    pub fn lose_device(&self) {
+        self.model.gpu.device.destroy();
+    }
+
     /// Forgets the context (a new conversation).
     pub fn reset(&mut self) {
         self.session.clear();

@@ -1,14 +1,43 @@
 //! Shared helpers of the GPU kernel tests: the device (a missing adapter fails the test),
-//! seeded random data and random weights in every block format.
+//! seeded random data and random weights in every block format; and, one module per
+//! kernel, the checks against its CPU twin. The checks are async (`GpuTensor::read`), so
+//! the native tests (`block_on`) and the browser tests (`tests/browser.rs`, awaited) run
+//! the same code with the same tolerances.
 #![allow(dead_code)]
+
+pub mod add;
+pub mod attention;
+pub mod embedding;
+pub mod kv_store;
+pub mod matmul;
+pub mod matvec;
+pub mod rms_norm;
+pub mod rope;
+pub mod sample;
+pub mod silu_mul;
 
 use half::f16;
 use hearth_gguf::GgmlType;
 use hearth_gpu::Gpu;
 
+/// Runs an async check to completion (native: `GpuTensor::read` polls the device itself).
+#[cfg(not(target_arch = "wasm32"))]
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    pollster::block_on(f)
+}
+
 /// The GPU (lavapipe in CI). No adapter is a test failure, never a skip.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn gpu() -> Gpu {
     Gpu::new_blocking().unwrap_or_else(|e| panic!("GPU tests need an adapter: {e}"))
+}
+
+/// The GPU (WebGPU; SwiftShader in headless chromium). No adapter is a test failure.
+#[cfg(target_arch = "wasm32")]
+pub async fn gpu() -> Gpu {
+    Gpu::new()
+        .await
+        .unwrap_or_else(|e| panic!("GPU tests need an adapter: {e}"))
 }
 
 /// A small seeded generator (SplitMix64), so tests are reproducible.

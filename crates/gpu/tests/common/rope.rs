@@ -1,0 +1,151 @@
+//! rope.wgsl against `hearth_model::ops::rope` (angles in f64), token by token.
+
+use hearth_gpu::kernels::{self, RopeFreqs, Step};
+use hearth_gpu::{Gpu, GpuTensor};
+use hearth_model::ops::{self, RopeParams};
+
+use super::Rng;
+
+/// Allowed error of each rotated value relative to its pair's norm. The kernel reduces the
+/// angle exactly to [−π, π] (its error there is a few 2⁻²⁴ turns, ~1e-6 rad) and takes sin
+/// and cos from its own polynomials on [−π/4, π/4] (about 1 ulp), so what is left is a few
+/// f32 roundings, on any driver. A plain f32 angle (pos · inv_freq rounded) would be off by
+/// up to |θ| · 2⁻²⁴ = 5e-4 rad at position 8000, and one position off moves the slowest pair
+/// by 1e-4 rad: both fail here. So would the driver's sin and cos where they are only as
+/// good as WGSL requires (2⁻¹¹ absolute; SwiftShader's err by 1.9e-4).
+pub const REL_TOL: f32 = 1e-5;
+
+pub struct Case {
+    pub n_tokens: usize,
+    pub n_heads: usize,
+    pub head_dim: usize,
+    pub pos: usize,
+    pub rope: RopeParams,
+}
+
+/// RoPE over `dim` dims with these settings.
+pub fn params(dim: usize, base: f32, freq_scale: f32, factors: Option<Vec<f32>>) -> RopeParams {
+    RopeParams {
+        dim,
+        base,
+        freq_scale,
+        freq_factors: factors,
+    }
+}
+
+/// Frequency factors in [1, 8), like the ones Llama 3.1 bakes into `rope_freqs.weight`.
+pub fn random_factors(rng: &mut Rng, n: usize) -> Vec<f32> {
+    (0..n).map(|_| 1.0 + 7.0 * rng.f32().abs()).collect()
+}
+
+/// The twin's answer: each token's heads rotated at its own position.
+pub fn want(c: &Case, x: &[f32]) -> Vec<f32> {
+    let mut want = x.to_vec();
+    for (t, row) in want.chunks_exact_mut(c.n_heads * c.head_dim).enumerate() {
+        ops::rope(row, c.head_dim, c.pos + t, &c.rope);
+    }
+    want
+}
+
+/// Asserts each rotated value within [`REL_TOL`] of its pair's norm, the rest untouched.
+pub fn compare(c: &Case, x: &[f32], got: &[f32], want: &[f32]) {
+    let name = format!(
+        "rope {}×{}×{} over {} dims at {}",
+        c.n_tokens, c.n_heads, c.head_dim, c.rope.dim, c.pos
+    );
+    for (h, ((g, w), x)) in got
+        .chunks_exact(c.head_dim)
+        .zip(want.chunks_exact(c.head_dim))
+        .zip(x.chunks_exact(c.head_dim))
+        .enumerate()
+    {
+        let (t, head) = (h / c.n_heads, h % c.n_heads);
+        for j in 0..c.head_dim {
+            let at = format!(
+                "{name}: token {t} head {head} dim {j}: got {:e} want {:e}",
+                g[j], w[j]
+            );
+            if j >= c.rope.dim {
+                assert!(g[j].to_bits() == x[j].to_bits(), "{at} (not rotated)");
+                continue;
+            }
+            let pair = x[j & !1].hypot(x[j | 1]);
+            let err = (g[j] - w[j]).abs();
+            assert!(
+                err <= REL_TOL * pair,
+                "{at} (|diff| {err:e}, pair norm {pair:e})"
+            );
+        }
+    }
+}
+
+/// Rotates random heads of case `c` on the GPU (a Step at `c.pos`) and compares.
+pub async fn check(g: &Gpu, c: &Case, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let x = rng.vec(c.n_tokens * c.n_heads * c.head_dim);
+    let step = Step {
+        pos: c.pos as u32,
+        n_tokens: c.n_tokens as u32,
+        kv_len: (c.pos + c.n_tokens) as u32,
+        sample: 0,
+    };
+    let sb = step.buffer(g);
+    let freqs = RopeFreqs::new(g, &c.rope).unwrap();
+    let xg = GpuTensor::from_slice(g, &x, "x");
+    let ops = kernels::rope(g, &xg, &freqs, &sb, c.n_tokens, c.n_heads, c.head_dim).unwrap();
+    kernels::submit(g, &ops);
+    compare(c, &x, &xg.read(g).await.unwrap(), &want(c, &x));
+}
+
+/// Positions up to 8000: SmolLM2's q and k, Llama 3.1's heads of 128 with frequency
+/// factors, partial rotation and linear scaling.
+pub fn cases(rng: &mut Rng) -> Vec<Case> {
+    vec![
+        // SmolLM2's q (9 heads of 64), prefill ending at position 8000
+        Case {
+            n_tokens: 12,
+            n_heads: 9,
+            head_dim: 64,
+            pos: 7989,
+            rope: params(64, 10000.0, 1.0, None),
+        },
+        // its k at decode
+        Case {
+            n_tokens: 1,
+            n_heads: 3,
+            head_dim: 64,
+            pos: 8000,
+            rope: params(64, 10000.0, 1.0, None),
+        },
+        // Llama 3.1's heads of 128 with base 500000 and frequency factors, prefill from 0
+        Case {
+            n_tokens: 37,
+            n_heads: 5,
+            head_dim: 128,
+            pos: 0,
+            rope: params(128, 500000.0, 1.0, Some(random_factors(rng, 64))),
+        },
+        Case {
+            n_tokens: 3,
+            n_heads: 8,
+            head_dim: 128,
+            pos: 7900,
+            rope: params(128, 500000.0, 1.0, Some(random_factors(rng, 64))),
+        },
+        // partial rotation (rope_dim < head_dim), linear scaling
+        Case {
+            n_tokens: 4,
+            n_heads: 7,
+            head_dim: 128,
+            pos: 4000,
+            rope: params(96, 10000.0, 0.25, None),
+        },
+        Case {
+            n_tokens: 2,
+            n_heads: 1,
+            head_dim: 64,
+            pos: 7998,
+            rope: params(34, 10000.0, 1.0, None),
+        },
+    ]
+}

@@ -1,0 +1,75 @@
+// bench.mjs: hearth in headless chromium (WebGPU through SwiftShader), for the notes, not
+// a test. Prints: first-visit load time, cached start to first token, decode tokens/s,
+// the wasm memory after loading (its peak), and the bytes the app ships (gzipped).
+//   node web/bench/bench.mjs [--tokens 64]
+import { gzipSync } from "node:zlib";
+import { readFileSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, serve, browser, newProfile, dropProfile } from "../tests/harness.mjs";
+
+const tokens = Number(process.argv[process.argv.indexOf("--tokens") + 1]) || 64;
+
+function shipped(dir) {
+  let raw = 0;
+  let gz = 0;
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) {
+      const sub = shipped(path);
+      raw += sub.raw;
+      gz += sub.gz;
+    } else if (/\.(js|wasm|html|css)$/.test(name)) {
+      const bytes = readFileSync(path);
+      raw += bytes.length;
+      gz += gzipSync(bytes, { level: 9 }).length;
+    }
+  }
+  return { raw, gz };
+}
+
+/** Opens the app, asks one question streaming, and times it from navigation on. */
+async function visit(page, url) {
+  const t0 = Date.now();
+  await page.goto(url);
+  await page.waitForFunction(() => window.hearthEngine, null, { timeout: 600_000, polling: 100 });
+  const ready = Date.now() - t0;
+  const r = await page.evaluate(async (n) => {
+    const t = performance.now();
+    const stamps = [];
+    const stream = await window.hearthEngine.chat.completions.create({
+      messages: [{ role: "user", content: "Write a long story about a lighthouse keeper." }],
+      temperature: 0,
+      max_tokens: n,
+      stream: true,
+    });
+    for await (const chunk of stream) {
+      if (chunk.choices[0].delta.content !== undefined) stamps.push(performance.now() - t);
+    }
+    return { stamps, info: window.hearthEngine.info };
+  }, tokens);
+  const first = r.stamps[0];
+  const decode = (r.stamps.length - 1) / ((r.stamps.at(-1) - first) / 1000);
+  return { ready, firstToken: ready + first, decode, n: r.stamps.length, info: r.info };
+}
+
+const server = await serve();
+const profile = newProfile();
+try {
+  let { context, page } = await browser(profile);
+  const cold = await visit(page, server.url);
+  await context.close();
+  ({ context, page } = await browser(profile));
+  const warm = await visit(page, server.url);
+  await context.close();
+  const ship = shipped(join(ROOT, "web/dist"));
+  console.log(`adapter:                      ${warm.info.adapter || "(unnamed)"}, ${warm.info.kv_cache} KV cache`);
+  console.log(`first visit, ready:           ${(cold.ready / 1000).toFixed(1)} s (download + load)`);
+  console.log(`cached start, ready:          ${(warm.ready / 1000).toFixed(1)} s`);
+  console.log(`cached start to first token:  ${(warm.firstToken / 1000).toFixed(1)} s`);
+  console.log(`decode:                       ${warm.decode.toFixed(1)} tokens/s (${warm.n} tokens)`);
+  console.log(`wasm memory after loading:    ${(warm.info.wasm_memory_bytes / 2 ** 20).toFixed(1)} MiB`);
+  console.log(`shipped (js, wasm, html, css): ${(ship.raw / 1e6).toFixed(2)} MB, ${(ship.gz / 1e6).toFixed(2)} MB gzipped`);
+} finally {
+  await server.stop();
+  dropProfile(profile);
+}
