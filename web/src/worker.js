@@ -56,6 +56,14 @@ function concat(parts) {
   return out;
 }
 
+/** The URLs of a model's files: the one file, or every part of a split GGUF. */
+function partUrls(url) {
+  const m = /^(.*)-(\d{5})-of-(\d{5})\.gguf$/.exec(url);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > Number(m[3])) return [url];
+  const n = Number(m[3]);
+  return Array.from({ length: n }, (_, k) => `${m[1]}-${String(k + 1).padStart(5, "0")}-of-${m[3]}.gguf`);
+}
+
 async function load(url, options) {
   await (wasmReady ??= init());
   if (engine) {
@@ -70,35 +78,49 @@ async function load(url, options) {
       // persistence is a request; the browser may say no
     }
   }
-  const { record, ranges } = await download.plan(url, { chunkSize: options.chunkSize });
-  const size = (i) => Math.min(record.chunkSize, record.size - i * record.chunkSize);
-  let loaded = record.hashes.reduce((n, h, i) => n + (h ? size(i) : 0), 0);
-  const fetchOptions = {
+  const parts = [];
+  for (const u of partUrls(url)) parts.push(await download.plan(u, { chunkSize: options.chunkSize }));
+  const size = (r, i) => Math.min(r.chunkSize, r.size - i * r.chunkSize);
+  const total = parts.reduce((n, p) => n + p.record.size, 0);
+  let loaded = parts.reduce((n, p) => n + p.record.hashes.reduce((m, h, i) => m + (h ? size(p.record, i) : 0), 0), 0);
+  const fetchOptions = (ranges) => ({
     ranges,
     parallel: options.parallel || 4,
     onChunk: (_, n) => {
       loaded += n;
-      progress("download", loaded, record.size, started);
+      progress("download", loaded, total, started);
     },
-  };
-  progress("download", loaded, record.size, started);
-  // the header first: it says whether this GPU can run the model, before the weights
-  // come (a host without ranges sends the whole file first)
-  await download.fetchMissing(record, ranges ? { ...fetchOptions, only: [0] } : fetchOptions);
-  const prefix = await headerPrefix(record, ranges);
-  const loader = await create_loader(prefix, record.size, options.kv || "auto");
+  });
+  progress("download", loaded, total, started);
+  // the headers first: they say whether this GPU can run the model, before the weights
+  // come (a host without ranges sends each whole file first)
+  const prefixes = [];
+  for (const { record, ranges } of parts) {
+    const opts = fetchOptions(ranges);
+    await download.fetchMissing(record, ranges ? { ...opts, only: [0] } : opts);
+    prefixes.push(await headerPrefix(record, ranges));
+  }
+  const nCtx = options.contextLength || 2048;
+  const loader = await create_loader(prefixes, parts.map((p) => p.record.size), options.kv || "auto", nCtx);
   try {
-    await download.fetchMissing(record, fetchOptions);
+    for (const { record, ranges } of parts) await download.fetchMissing(record, fetchOptions(ranges));
     // the stored chunks, checked, to the GPU in file order
-    const first = Math.floor(loader.needed_start() / record.chunkSize);
-    const last = Math.ceil(loader.needed_end() / record.chunkSize);
+    const spans = parts.map(({ record }, f) => [
+      Math.floor(loader.needed_start(f) / record.chunkSize),
+      Math.ceil(loader.needed_end(f) / record.chunkSize),
+    ]);
+    const loadTotal = spans.reduce((n, [a, b], f) => n + (b - a) * parts[f].record.chunkSize, 0);
+    let pushed = 0;
     const loadStarted = performance.now();
-    for (let i = first; i < last; i++) {
-      const { bytes } = await download.readChunk(record, i, { ranges });
-      loader.push(i * record.chunkSize, new Uint8Array(bytes));
-      progress("load", (i + 1 - first) * record.chunkSize, (last - first) * record.chunkSize, loadStarted);
+    for (const [f, { record, ranges }] of parts.entries()) {
+      for (let i = spans[f][0]; i < spans[f][1]; i++) {
+        const { bytes } = await download.readChunk(record, i, { ranges });
+        loader.push(f, i * record.chunkSize, new Uint8Array(bytes));
+        pushed += record.chunkSize;
+        progress("load", Math.min(pushed, loadTotal), loadTotal, loadStarted);
+      }
     }
-    engine = loader.finish(options.contextLength || 2048);
+    engine = loader.finish(nCtx);
     engineUrl = url;
     engineOptions = options;
     // wasm memory only grows: its size now is the load's peak
@@ -190,7 +212,7 @@ self.onmessage = async (event) => {
           engine = null;
           engineUrl = null;
         }
-        await store.deleteModel(msg.url);
+        for (const u of partUrls(msg.url)) await store.deleteModel(u);
         reply(true);
         break;
       case "unload":

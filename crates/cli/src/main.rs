@@ -66,6 +66,17 @@ enum Command {
         #[arg(long)]
         model: PathBuf,
     },
+    /// Cut a GGUF into N files (`NAME-0000k-of-0000N.gguf`, llama.cpp's split layout), e.g.
+    /// for hosts that limit file sizes; the browser loads them as one model.
+    Split {
+        #[arg(long)]
+        model: PathBuf,
+        #[arg(long)]
+        parts: usize,
+        /// Folder of the parts (default: the model's own).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -138,6 +149,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => bench::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Info { model } => info(&model),
+        Command::Split { model, parts, out } => split(&model, parts, out.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -371,6 +383,26 @@ fn info(path: &Path) -> Result<(), String> {
         Ok(t) if t.is_fallback() => println!("chat template: none in the file; ChatML is used"),
         Ok(t) => println!("chat template:\n{}", t.source()),
         Err(e) => println!("chat template: unusable: {e}"),
+    }
+    Ok(())
+}
+
+fn split(path: &Path, parts: usize, out: Option<&Path>) -> Result<(), String> {
+    let bytes = model_file::read_all(path)?;
+    let gguf = hearth_gguf::Gguf::read(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let files = hearth_gguf::split::split(&gguf, &bytes, parts).map_err(|e| e.to_string())?;
+    let dir = out.or(path.parent()).unwrap_or(Path::new("."));
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .ok_or_else(|| format!("{}: not a file name", path.display()))?;
+    for (name, data) in hearth_gguf::split::split_names(stem, parts)
+        .iter()
+        .zip(&files)
+    {
+        let p = dir.join(name);
+        std::fs::write(&p, data).map_err(|e| format!("cannot write {}: {e}", p.display()))?;
+        println!("{} ({} bytes)", p.display(), data.len());
     }
     Ok(())
 }

@@ -37,6 +37,9 @@ pub enum GgufError {
     BadTensor { name: String, msg: String },
     #[error("GGUF tensor name {0:?} appears twice")]
     DuplicateTensor(String),
+    /// Split files that do not form one model (count, order, duplicates).
+    #[error("split GGUF: {0}")]
+    BadSplit(String),
     #[error("tensors {a:?} and {b:?} overlap in the data section")]
     OverlappingTensors { a: String, b: String },
     #[error("metadata key {0:?} is missing")]

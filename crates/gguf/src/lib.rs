@@ -9,6 +9,7 @@ mod error;
 mod file;
 mod gpu_layout;
 mod metadata;
+pub mod split;
 mod types;
 mod writer;
 

@@ -14,6 +14,7 @@ use crate::{Gpu, GpuError, GpuModel, GpuWeights, Result};
 /// A tensor the model needs: where its bytes are in the file, and what it becomes.
 struct Planned {
     name: String,
+    ty: hearth_gguf::GgmlType,
     range: Range<u64>,
     /// Rows × cols of a matrix; None for a 1-D tensor (kept on the CPU until assembly).
     matrix: Option<(usize, usize)>,
@@ -35,18 +36,25 @@ struct Receiving {
     rows_done: usize,
 }
 
-/// Builds a [`GpuModel`] from the bytes of its GGUF file, pushed in file order.
-pub struct StreamLoader {
-    gpu: Gpu,
-    gguf: Gguf,
-    config: Config,
-    /// The tensors the model uses, in file order.
+/// One file of the model (a split GGUF has several): what it holds and how far it came.
+struct FileState {
+    /// The tensors the model uses from this file, in file order.
     plan: Vec<Planned>,
     /// Index in `plan` of the tensor that the next bytes belong to (or come before).
     next: usize,
     /// File offset of the next byte expected.
     pos: u64,
     receiving: Option<Receiving>,
+}
+
+/// Builds a [`GpuModel`] from the bytes of its GGUF file (or of each file of a split
+/// GGUF), pushed in file order.
+pub struct StreamLoader {
+    gpu: Gpu,
+    /// The model's header: the first file's, with the tensors of every file.
+    gguf: Gguf,
+    config: Config,
+    files: Vec<FileState>,
     arrived: HashMap<String, Arrived>,
 }
 
@@ -55,75 +63,72 @@ impl StreamLoader {
     /// architecture, the tensors' shapes and types, and that every matrix row fits the
     /// adapter's binding limit, before any byte is fetched.
     pub fn new(gpu: Gpu, gguf: Gguf) -> Result<StreamLoader> {
+        StreamLoader::new_split(gpu, vec![gguf])
+    }
+
+    /// [`StreamLoader::new`] for a model in several files (`headers` of the parts of a
+    /// split GGUF, in order; the first holds the metadata).
+    pub fn new_split(gpu: Gpu, headers: Vec<Gguf>) -> Result<StreamLoader> {
+        let gguf = merge(&headers)?;
         let config = Config::from_gguf(&gguf)?;
-        let mut plan = Vec::new();
-        // the shapes the model wants, by name, as the assembly will ask for them: (name,
-        // rows × cols of a matrix, or the length of a 1-D tensor)
-        type Want = (String, Option<(usize, usize)>, usize);
-        let mut want: Vec<Want> = Vec::new();
-        let e = config.n_embd;
-        want.push(("token_embd.weight".into(), Some((config.n_vocab, e)), 0));
-        if !config.tied_embeddings {
-            want.push(("output.weight".into(), Some((config.n_vocab, e)), 0));
-        }
-        want.push(("output_norm.weight".into(), None, e));
-        if config.has_rope_freqs {
-            want.push(("rope_freqs.weight".into(), None, config.rope_dim / 2));
-        }
-        let want = std::cell::RefCell::new(want);
-        for i in 0..config.n_layer {
-            hearth_model::LayerWeights::<(), ()>::load(
-                &config,
-                i,
-                |name, rows, cols| {
-                    let m = Some((rows, cols));
-                    want.borrow_mut().push((name.to_string(), m, 0));
-                    Ok::<_, GpuError>(())
-                },
-                |name, len| {
-                    want.borrow_mut().push((name.to_string(), None, len));
-                    Ok(())
-                },
-            )?;
-        }
         hearth_model::check_supported(&gguf)?;
-        for (name, matrix, len) in want.into_inner() {
+        let mut files: Vec<FileState> = headers
+            .iter()
+            .map(|_| FileState {
+                plan: Vec::new(),
+                next: 0,
+                pos: 0,
+                receiving: None,
+            })
+            .collect();
+        for (name, matrix, len) in wanted(&config)? {
             let dims: Vec<usize> = match matrix {
                 Some((rows, cols)) => vec![cols, rows],
                 None => vec![len],
             };
+            // the shape against the model's header, the bytes from the file that has them
             let t = hearth_model::tensor_info(&gguf, &name, &dims)?;
             if let Some((_, cols)) = matrix {
                 check_matrix(&gpu, t, cols)?;
             }
-            plan.push(Planned {
+            let (f, h) = headers
+                .iter()
+                .enumerate()
+                .find(|(_, h)| h.tensor(&name).is_some())
+                .expect("merged from these headers");
+            let range = h.tensor_range(h.tensor(&name).expect("found above"));
+            if range.end > h.file_len {
+                return Err(GpuError::Shape(format!(
+                    "tensor {name:?} ends at byte {}, past the file's {}",
+                    range.end, h.file_len
+                )));
+            }
+            files[f].plan.push(Planned {
                 name,
-                range: gguf.tensor_range(t),
+                ty: t.ty,
+                range,
                 matrix,
             });
         }
-        plan.sort_by_key(|p| p.range.start);
-        if let Some(w) = plan.windows(2).find(|w| w[0].range.end > w[1].range.start) {
-            return Err(GpuError::Shape(format!(
-                "tensors {:?} and {:?} overlap in the file",
-                w[0].name, w[1].name
-            )));
+        for (file, h) in files.iter_mut().zip(&headers) {
+            file.plan.sort_by_key(|p| p.range.start);
+            if let Some(w) = file
+                .plan
+                .windows(2)
+                .find(|w| w[0].range.end > w[1].range.start)
+            {
+                return Err(GpuError::Shape(format!(
+                    "tensors {:?} and {:?} overlap in the file",
+                    w[0].name, w[1].name
+                )));
+            }
+            file.pos = file.plan.first().map_or(h.data_start, |p| p.range.start);
         }
-        if let Some(p) = plan.iter().find(|p| p.range.end > gguf.file_len) {
-            return Err(GpuError::Shape(format!(
-                "tensor {:?} ends at byte {}, past the file's {}",
-                p.name, p.range.end, gguf.file_len
-            )));
-        }
-        let pos = plan.first().map_or(gguf.data_start, |p| p.range.start);
         Ok(StreamLoader {
             gpu,
             gguf,
             config,
-            plan,
-            next: 0,
-            pos,
-            receiving: None,
+            files,
             arrived: HashMap::new(),
         })
     }
@@ -133,76 +138,118 @@ impl StreamLoader {
         &self.config
     }
 
-    /// The bytes of the file the model needs: push them in order, from the start.
-    pub fn needed(&self) -> Range<u64> {
-        let start = self.plan.first().map_or(0, |p| p.range.start);
-        let end = self.plan.last().map_or(0, |p| p.range.end);
+    /// The GPU the model is loading onto.
+    pub fn gpu(&self) -> &Gpu {
+        &self.gpu
+    }
+
+    /// How many files the model's bytes come in.
+    pub fn file_count(&self) -> usize {
+        self.files.len()
+    }
+
+    /// The bytes of file `file` that the model needs: push them in order, from the start.
+    pub fn needed(&self, file: usize) -> Range<u64> {
+        let plan = self.files.get(file).map_or(&[][..], |f| &f.plan[..]);
+        let start = plan.first().map_or(0, |p| p.range.start);
+        let end = plan.last().map_or(0, |p| p.range.end);
         start..end
     }
 
-    /// File offset of the next byte wanted (pushes may start earlier; the overlap is
-    /// skipped).
-    pub fn position(&self) -> u64 {
-        self.pos
+    /// File offset of the next byte wanted from `file` (pushes may start earlier; the
+    /// overlap is skipped).
+    pub fn position(&self, file: usize) -> u64 {
+        self.files.get(file).map_or(0, |f| f.pos)
     }
 
-    /// Whether every needed byte has arrived.
+    /// Whether every needed byte of every file has arrived.
     pub fn is_complete(&self) -> bool {
-        self.next == self.plan.len()
+        self.files.iter().all(|f| f.next == f.plan.len())
     }
 
-    /// Takes `bytes`, the file's bytes from `offset` on. Bytes before [`position`] are
-    /// skipped, so chunks may overlap what came before; a gap is an error.
-    ///
-    /// [`position`]: StreamLoader::position
-    pub fn push(&mut self, offset: u64, bytes: &[u8]) -> Result<()> {
+    /// Takes `bytes`, file `file`'s bytes from `offset` on. Bytes before
+    /// [`position`](StreamLoader::position) are skipped, so chunks may overlap what came
+    /// before; a gap is an error.
+    pub fn push(&mut self, file: usize, offset: u64, bytes: &[u8]) -> Result<()> {
+        let needed_end = self.needed(file).end;
+        let gpu = &self.gpu;
+        let arrived = &mut self.arrived;
+        let f = self
+            .files
+            .get_mut(file)
+            .ok_or_else(|| GpuError::Shape(format!("the model has no file {file}")))?;
         let end = offset.saturating_add(bytes.len() as u64);
-        if offset > self.pos {
+        if offset > f.pos {
             return Err(GpuError::Shape(format!(
                 "bytes from {offset} arrived before those from {}",
-                self.pos
+                f.pos
             )));
         }
-        if end <= self.pos {
+        if end <= f.pos {
             return Ok(());
         }
-        let mut rest = &bytes[(self.pos - offset) as usize..];
-        while !rest.is_empty() && self.next < self.plan.len() {
-            let range = self.plan[self.next].range.clone();
-            if self.pos < range.start {
+        let mut rest = &bytes[(f.pos - offset) as usize..];
+        while !rest.is_empty() && f.next < f.plan.len() {
+            let range = f.plan[f.next].range.clone();
+            if f.pos < range.start {
                 // padding or a tensor the model does not use
-                let skip = (range.start - self.pos).min(rest.len() as u64);
-                self.pos += skip;
+                let skip = (range.start - f.pos).min(rest.len() as u64);
+                f.pos += skip;
                 rest = &rest[skip as usize..];
                 continue;
             }
-            let take = (range.end - self.pos).min(rest.len() as u64) as usize;
-            self.receive(&rest[..take])?;
-            self.pos += take as u64;
+            let take = (range.end - f.pos).min(rest.len() as u64) as usize;
+            f.receive(gpu, &rest[..take])?;
+            f.pos += take as u64;
             rest = &rest[take..];
-            if self.pos == range.end {
-                self.finish_tensor()?;
+            if f.pos == range.end {
+                f.finish_tensor(arrived)?;
             }
         }
-        self.pos = self.pos.max(end.min(self.needed().end));
+        f.pos = f.pos.max(end.min(needed_end));
         Ok(())
     }
 
+    /// The loaded model, once every needed byte has been pushed.
+    pub fn finish(mut self) -> Result<GpuModel> {
+        if let Some((i, f)) = self
+            .files
+            .iter()
+            .enumerate()
+            .find(|(_, f)| f.next < f.plan.len())
+        {
+            return Err(GpuError::Shape(format!(
+                "the model is incomplete: bytes of file {i} from {} on are missing",
+                f.pos
+            )));
+        }
+        let weights = GpuModelWeights::assemble(
+            &self.gpu,
+            &self.gguf,
+            &self.config,
+            &mut Streamed(&mut self.arrived),
+        )?;
+        Ok(GpuModel {
+            gpu: self.gpu,
+            config: self.config,
+            weights,
+        })
+    }
+}
+
+impl FileState {
     /// Bytes of the current tensor: whole matrix rows go to the GPU at once.
-    fn receive(&mut self, bytes: &[u8]) -> Result<()> {
+    fn receive(&mut self, gpu: &Gpu, bytes: &[u8]) -> Result<()> {
         if self.receiving.is_none() {
             let planned = &self.plan[self.next];
             let weights = match planned.matrix {
-                Some((rows, cols)) => {
-                    let t = self.tensor(&planned.name)?;
-                    Some(GpuWeights::alloc(
-                        &self.gpu,
-                        &planned.name,
-                        t.ty,
-                        rows,
-                        cols,
-                    )?)
-                }
+                Some((rows, cols)) => Some(GpuWeights::alloc(
+                    gpu,
+                    &planned.name,
+                    planned.ty,
+                    rows,
+                    cols,
+                )?),
                 None => None,
             };
             self.receiving = Some(Receiving {
@@ -225,64 +272,107 @@ impl StreamLoader {
             if rec.pending.len() < row {
                 return Ok(());
             }
-            w.write_rows(&self.gpu, rec.rows_done, &rec.pending)?;
+            w.write_rows(gpu, rec.rows_done, &rec.pending)?;
             rec.rows_done += 1;
             rec.pending.clear();
         }
         let whole = bytes.len() / row * row;
         if whole > 0 {
-            w.write_rows(&self.gpu, rec.rows_done, &bytes[..whole])?;
+            w.write_rows(gpu, rec.rows_done, &bytes[..whole])?;
             rec.rows_done += whole / row;
         }
         rec.pending.extend_from_slice(&bytes[whole..]);
         Ok(())
     }
 
-    fn finish_tensor(&mut self) -> Result<()> {
+    fn finish_tensor(&mut self, arrived: &mut HashMap<String, Arrived>) -> Result<()> {
         let planned = &self.plan[self.next];
         let rec = self.receiving.take().unwrap_or(Receiving {
             weights: None,
             pending: Vec::new(),
             rows_done: 0,
         });
-        let arrived = match rec.weights {
+        let value = match rec.weights {
             Some(w) => Arrived::Matrix(w),
-            None => {
-                let t = self.tensor(&planned.name)?;
-                Arrived::Vector(dequantize_vec(t.ty, &rec.pending)?)
-            }
+            None => Arrived::Vector(dequantize_vec(planned.ty, &rec.pending)?),
         };
-        self.arrived.insert(planned.name.clone(), arrived);
+        arrived.insert(planned.name.clone(), value);
         self.next += 1;
         Ok(())
     }
+}
 
-    fn tensor(&self, name: &str) -> Result<&TensorInfo> {
-        self.gguf
-            .tensor(name)
-            .ok_or_else(|| GpuError::Shape(format!("tensor {name:?} is missing")))
+/// The model's header from the headers of its files: the first file's metadata, every
+/// file's tensors. The files of a split GGUF must say they are parts 0..n of n.
+fn merge(headers: &[Gguf]) -> Result<Gguf> {
+    use hearth_gguf::split::{SPLIT_COUNT, SPLIT_NO};
+    let first = headers
+        .first()
+        .ok_or_else(|| GpuError::Shape("a model needs at least one file".into()))?;
+    let mut gguf = first.clone();
+    if headers.len() == 1 && first.metadata.get(SPLIT_COUNT).is_none() {
+        return Ok(gguf);
     }
-
-    /// The loaded model, once every needed byte has been pushed.
-    pub fn finish(mut self) -> Result<GpuModel> {
-        if !self.is_complete() {
+    for (i, h) in headers.iter().enumerate() {
+        let no = h.metadata.u64(SPLIT_NO)?;
+        let count = h.metadata.u64(SPLIT_COUNT)?;
+        if no != Some(i as u64) || count != Some(headers.len() as u64) {
             return Err(GpuError::Shape(format!(
-                "the model is incomplete: bytes from {} on are missing",
-                self.pos
+                "split file {} of {}: it says it is part {no:?} of {count:?}",
+                i + 1,
+                headers.len()
             )));
         }
-        let weights = GpuModelWeights::assemble(
-            &self.gpu,
-            &self.gguf,
-            &self.config,
-            &mut Streamed(&mut self.arrived),
-        )?;
-        Ok(GpuModel {
-            gpu: self.gpu,
-            config: self.config,
-            weights,
-        })
+        if i > 0 {
+            for t in &h.tensors {
+                if gguf.tensor(&t.name).is_some() {
+                    return Err(GpuError::Shape(format!(
+                        "tensor {:?} is in two split files",
+                        t.name
+                    )));
+                }
+                gguf.tensors.push(t.clone());
+            }
+        }
     }
+    Ok(gguf)
+}
+
+/// A tensor the model needs: (name, rows × cols of a matrix, or the length of a 1-D tensor).
+type Wanted = (String, Option<(usize, usize)>, usize);
+
+/// The tensors the model needs, as the assembly will ask for them.
+fn wanted(config: &Config) -> Result<Vec<Wanted>> {
+    let e = config.n_embd;
+    let mut want = vec![(
+        "token_embd.weight".to_string(),
+        Some((config.n_vocab, e)),
+        0,
+    )];
+    if !config.tied_embeddings {
+        want.push(("output.weight".into(), Some((config.n_vocab, e)), 0));
+    }
+    want.push(("output_norm.weight".into(), None, e));
+    if config.has_rope_freqs {
+        want.push(("rope_freqs.weight".into(), None, config.rope_dim / 2));
+    }
+    let want = std::cell::RefCell::new(want);
+    for i in 0..config.n_layer {
+        hearth_model::LayerWeights::<(), ()>::load(
+            config,
+            i,
+            |name, rows, cols| {
+                let m = Some((rows, cols));
+                want.borrow_mut().push((name.to_string(), m, 0));
+                Ok::<_, GpuError>(())
+            },
+            |name, len| {
+                want.borrow_mut().push((name.to_string(), None, len));
+                Ok(())
+            },
+        )?;
+    }
+    Ok(want.into_inner())
 }
 
 /// The loaded weights handed to the assembly, each once.

@@ -43,7 +43,7 @@ fn stream(file: &[u8], max_piece: usize, seed: u64) -> GpuModel {
         let len = 1 + (rng.next_u64() % max_piece as u64);
         let end = (start + len).min(file.len() as u64);
         loader
-            .push(start, &file[start as usize..end as usize])
+            .push(0, start, &file[start as usize..end as usize])
             .unwrap();
         at = at.max(end);
         n += 1;
@@ -97,19 +97,71 @@ fn bad_streams_are_errors() {
     let file = fixture("tiny-llama3.gguf");
     let header = || Gguf::read(&file).unwrap();
     let mut loader = StreamLoader::new(gpu(), header()).unwrap();
-    let needed = loader.needed();
+    let needed = loader.needed(0);
     assert!(needed.start >= header().data_start && needed.end <= file.len() as u64);
     // a gap
     let mid = (needed.start + needed.end) / 2;
-    assert!(loader.push(mid, &file[mid as usize..]).is_err());
+    assert!(loader.push(0, mid, &file[mid as usize..]).is_err());
     // stopping halfway
     loader
-        .push(0, &file[..mid as usize])
+        .push(0, 0, &file[..mid as usize])
         .expect("bytes from the start");
+    // a file the model does not have
+    assert!(loader.push(1, 0, &file[..10]).is_err());
     assert!(!loader.is_complete());
     let err = loader
         .finish()
         .err()
         .expect("an incomplete model is an error");
     assert!(err.to_string().contains("incomplete"), "{err}");
+}
+
+/// A split GGUF (three parts made by `hearth_gguf::split`) loads as one model: the same
+/// logits as the single file; parts out of order are refused.
+#[test]
+fn split_files_load_as_one_model() {
+    let file = fixture("tiny-llama3.gguf");
+    let gguf = Gguf::read(&file).unwrap();
+    let parts = hearth_gguf::split::split(&gguf, &file, 3).unwrap();
+    let headers: Vec<Gguf> = parts.iter().map(|p| Gguf::read(p).unwrap()).collect();
+    assert!(headers.iter().all(|h| !h.tensors.is_empty()));
+
+    let mut g = gpu();
+    g.kv_type = KvType::F32;
+    let whole = GpuModel::load(
+        g,
+        &gguf,
+        &FileBytes {
+            gguf: &gguf,
+            file: &file,
+        },
+    )
+    .unwrap();
+    let tokens = [1u32, 5, 9, 2];
+    let want = logits(&whole, &tokens);
+
+    let mut g = gpu();
+    g.kv_type = KvType::F32;
+    let mut loader = StreamLoader::new_split(g, headers.clone()).unwrap();
+    assert_eq!(loader.file_count(), 3);
+    // the files in reverse order, each in pieces of 1000 bytes
+    for (i, part) in parts.iter().enumerate().rev() {
+        for (k, piece) in part.chunks(1000).enumerate() {
+            loader.push(i, (k * 1000) as u64, piece).unwrap();
+        }
+    }
+    let got = logits(&loader.finish().unwrap(), &tokens);
+    assert!(
+        got.iter()
+            .zip(&want)
+            .all(|(a, b)| a.to_bits() == b.to_bits())
+    );
+
+    let mut swapped = headers.clone();
+    swapped.swap(1, 2);
+    let err = StreamLoader::new_split(gpu(), swapped)
+        .err()
+        .expect("parts out of order");
+    assert!(err.to_string().contains("part"), "{err}");
+    assert!(StreamLoader::new_split(gpu(), headers[..2].to_vec()).is_err());
 }

@@ -20,12 +20,30 @@ pub fn header_needed(prefix: &[u8], file_len: f64) -> Result<f64, JsError> {
     }
 }
 
-/// Opens the GPU and plans the load of the model whose header is in `prefix` (the file
-/// is `file_len` bytes): architecture, tensor shapes and GPU limits are checked here,
-/// before the weights are fetched. `kv` is "auto", "f32" or "f16".
+/// Opens the GPU and plans the load of the model whose file headers are in `prefixes`
+/// (one Uint8Array per file: one, or each part of a split GGUF in order; file `i` is
+/// `file_lens[i]` bytes): architecture, tensor shapes and GPU limits are checked here,
+/// before the weights are fetched, and so is a KV cache of `n_ctx` positions. `kv` is
+/// "auto", "f32" or "f16".
 #[wasm_bindgen]
-pub async fn create_loader(prefix: &[u8], file_len: f64, kv: &str) -> Result<WebLoader, JsError> {
-    let gguf = Gguf::read_header(prefix, file_len as u64).map_err(js)?;
+pub async fn create_loader(
+    prefixes: js_sys::Array,
+    file_lens: Vec<f64>,
+    kv: &str,
+    n_ctx: usize,
+) -> Result<WebLoader, JsError> {
+    if prefixes.length() as usize != file_lens.len() || file_lens.is_empty() {
+        return Err(JsError::new("one header prefix and one length per file"));
+    }
+    let headers = prefixes
+        .iter()
+        .zip(&file_lens)
+        .map(|(p, &len)| {
+            let bytes = js_sys::Uint8Array::new(&p).to_vec();
+            Gguf::read_header(&bytes, len as u64).map_err(js)
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let gguf = &headers[0];
     let tokenizer = Tokenizer::from_gguf(&gguf.metadata).map_err(js)?;
     let template = ChatTemplate::from_gguf(&gguf.metadata).map_err(js)?;
     let mut gpu = Gpu::new().await.map_err(js)?;
@@ -46,7 +64,8 @@ pub async fn create_loader(prefix: &[u8], file_len: f64, kv: &str) -> Result<Web
         .flatten()
         .unwrap_or("")
         .to_string();
-    let loader = StreamLoader::new(gpu, gguf).map_err(js)?;
+    let loader = StreamLoader::new_split(gpu, headers).map_err(js)?;
+    check_context(&loader, n_ctx)?;
     Ok(WebLoader {
         loader: Some(loader),
         tokenizer: Some(tokenizer),
@@ -66,23 +85,28 @@ pub struct WebLoader {
 
 #[wasm_bindgen]
 impl WebLoader {
-    /// First byte of the file the model needs.
-    pub fn needed_start(&self) -> f64 {
-        self.loader.as_ref().map_or(0, |l| l.needed().start) as f64
+    /// How many files the model comes in (the parts of a split GGUF).
+    pub fn file_count(&self) -> usize {
+        self.loader.as_ref().map_or(0, |l| l.file_count())
     }
 
-    /// End of the bytes the model needs.
-    pub fn needed_end(&self) -> f64 {
-        self.loader.as_ref().map_or(0, |l| l.needed().end) as f64
+    /// First byte of file `file` that the model needs.
+    pub fn needed_start(&self, file: usize) -> f64 {
+        self.loader.as_ref().map_or(0, |l| l.needed(file).start) as f64
     }
 
-    /// Takes the file's bytes from `offset` on (bytes already taken are skipped).
-    pub fn push(&mut self, offset: f64, bytes: &[u8]) -> Result<(), JsError> {
+    /// End of the bytes of file `file` that the model needs.
+    pub fn needed_end(&self, file: usize) -> f64 {
+        self.loader.as_ref().map_or(0, |l| l.needed(file).end) as f64
+    }
+
+    /// Takes file `file`'s bytes from `offset` on (bytes already taken are skipped).
+    pub fn push(&mut self, file: usize, offset: f64, bytes: &[u8]) -> Result<(), JsError> {
         let loader = self
             .loader
             .as_mut()
             .ok_or_else(|| JsError::new("the loader is finished"))?;
-        loader.push(offset as u64, bytes).map_err(js)
+        loader.push(file, offset as u64, bytes).map_err(js)
     }
 
     /// Whether every needed byte has arrived.
@@ -102,6 +126,23 @@ impl WebLoader {
         let model = loader.finish().map_err(js)?;
         WebEngine::new(model, tok, template, std::mem::take(&mut self.name), n_ctx).map_err(js)
     }
+}
+
+/// Whether one layer's KV cache of `n_ctx` positions (at most the model's own) fits one
+/// storage binding of the adapter.
+fn check_context(loader: &StreamLoader, n_ctx: usize) -> Result<(), JsError> {
+    let c = loader.config();
+    let n_ctx = n_ctx.clamp(1, c.n_ctx_train.max(1));
+    let gpu = loader.gpu();
+    let bytes = gpu.kv_type.words(n_ctx * c.kv_dim()) as u64 * 4;
+    if bytes > gpu.max_binding_bytes {
+        return Err(JsError::new(&format!(
+            "a context of {n_ctx} positions needs {bytes} bytes of KV cache per layer, above \
+             this GPU's binding limit of {} bytes: ask for a smaller contextLength",
+            gpu.max_binding_bytes
+        )));
+    }
+    Ok(())
 }
 
 /// Any displayable error as a JS `Error`.
