@@ -40,12 +40,12 @@ export async function plan(url, { chunkSize = CHUNK_SIZE, signal } = {}) {
     info = await probe(url, signal);
   } catch (e) {
     if (stored && stored.state === "complete" && !(e && e.name === "AbortError")) {
-      return { record: stored, ranges: false, offline: true };
+      return { record: stored, ranges: false };
     }
     throw e;
   }
   if (stored && stored.size === info.size && stored.etag === info.etag) {
-    return { record: stored, ranges: info.ranges, offline: false };
+    return { record: stored, ranges: info.ranges };
   }
   if (stored) await store.deleteModel(url);
   const nChunks = Math.ceil(info.size / chunkSize);
@@ -61,7 +61,7 @@ export async function plan(url, { chunkSize = CHUNK_SIZE, signal } = {}) {
     storedAt: Date.now(),
   };
   await store.putModel(record);
-  return { record, ranges: info.ranges, offline: false };
+  return { record, ranges: info.ranges };
 }
 
 /** A clear error for a full quota: how many bytes are still needed. */

@@ -20,7 +20,6 @@ test("a killed download resumes without fetching finished chunks again", async (
       if (record && record.hashes.filter((h) => h).length >= 3) break;
     }
     assert.ok(record, "the download started");
-    console.log("stored before the kill:", record.hashes.filter((h) => h).length);
     // killed mid-download: the server dies, then the tab closes
     await server.stop();
     await context.close();
@@ -30,7 +29,6 @@ test("a killed download resumes without fetching finished chunks again", async (
     // what the first visit left, read from a page of the same origin before the app runs
     await page.goto(`${server.url}no-such-page`);
     const before = await storedRecord(page);
-    console.log("stored after the kill:", before?.hashes.filter((h) => h).length);
     const finished = before.hashes.flatMap((h, i) => (h ? [i] : []));
     assert.ok(finished.length >= 3 && finished.length < before.nChunks, `finished: ${finished.length} of ${before.nChunks}`);
     const requests = watchModelRequests(context);

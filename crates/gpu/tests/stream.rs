@@ -10,7 +10,7 @@ mod common;
 use common::{Rng, gpu};
 use hearth_gguf::Gguf;
 use hearth_gpu::kernels::KvType;
-use hearth_gpu::{FileBytes, GpuModel, Session, StreamLoader};
+use hearth_gpu::{FileBytes, Gpu, GpuModel, Session, StreamLoader};
 
 fn fixture(name: &str) -> Vec<u8> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -22,6 +22,18 @@ fn fixture(name: &str) -> Vec<u8> {
         .unwrap_or_else(|e| panic!("{}: {e} (scripts/fetch-model?)", path.display()))
 }
 
+/// A GPU whose sessions use an f32 KV cache (the exact path).
+fn gpu_f32() -> Gpu {
+    let mut g = gpu();
+    g.kv_type = KvType::F32;
+    g
+}
+
+/// The model loaded from the whole file at once, the reference of these tests.
+fn load_whole(gguf: &Gguf, file: &[u8]) -> GpuModel {
+    GpuModel::load(gpu_f32(), gguf, &FileBytes { gguf, file }).unwrap()
+}
+
 fn logits(model: &GpuModel, tokens: &[u32]) -> Vec<f32> {
     let mut s = Session::new(model, tokens.len(), 8).unwrap();
     pollster::block_on(s.logits_all(tokens)).unwrap()
@@ -30,10 +42,8 @@ fn logits(model: &GpuModel, tokens: &[u32]) -> Vec<f32> {
 /// Pushes `file` from byte `from` on in pieces of random sizes up to `max_piece`; every
 /// third piece starts up to 100 bytes before the previous one's end (overlap is skipped).
 fn stream(file: &[u8], max_piece: usize, seed: u64) -> GpuModel {
-    let mut g = gpu();
-    g.kv_type = KvType::F32;
     let header = Gguf::read(file).unwrap();
-    let mut loader = StreamLoader::new(g, header).unwrap();
+    let mut loader = StreamLoader::new(gpu_f32(), header).unwrap();
     let mut rng = Rng::new(seed);
     let mut at = 0u64;
     let mut n = 0u64;
@@ -53,18 +63,8 @@ fn stream(file: &[u8], max_piece: usize, seed: u64) -> GpuModel {
 
 fn check(name: &str, max_pieces: &[usize]) {
     let file = fixture(name);
-    let mut g = gpu();
-    g.kv_type = KvType::F32;
     let gguf = Gguf::read(&file).unwrap();
-    let whole = GpuModel::load(
-        g,
-        &gguf,
-        &FileBytes {
-            gguf: &gguf,
-            file: &file,
-        },
-    )
-    .unwrap();
+    let whole = load_whole(&gguf, &file);
     let tokens: Vec<u32> = (0..6)
         .map(|i| (i * 37 + 1) % whole.config.n_vocab as u32)
         .collect();
@@ -126,23 +126,11 @@ fn split_files_load_as_one_model() {
     let headers: Vec<Gguf> = parts.iter().map(|p| Gguf::read(p).unwrap()).collect();
     assert!(headers.iter().all(|h| !h.tensors.is_empty()));
 
-    let mut g = gpu();
-    g.kv_type = KvType::F32;
-    let whole = GpuModel::load(
-        g,
-        &gguf,
-        &FileBytes {
-            gguf: &gguf,
-            file: &file,
-        },
-    )
-    .unwrap();
+    let whole = load_whole(&gguf, &file);
     let tokens = [1u32, 5, 9, 2];
     let want = logits(&whole, &tokens);
 
-    let mut g = gpu();
-    g.kv_type = KvType::F32;
-    let mut loader = StreamLoader::new_split(g, headers.clone()).unwrap();
+    let mut loader = StreamLoader::new_split(gpu_f32(), headers.clone()).unwrap();
     assert_eq!(loader.file_count(), 3);
     // the files in reverse order, each in pieces of 1000 bytes
     for (i, part) in parts.iter().enumerate().rev() {
