@@ -93,13 +93,19 @@ export interface Completion {
   usage?: Usage;
 }
 
+/** A cached model. A split GGUF is one entry, under its first part's URL, with sizes
+ * summed over its parts. */
 export interface StoredModel {
   url: string;
   name: string;
+  /** Bytes of all its files. */
   size: number;
   /** Bytes stored so far. */
   stored: number;
+  /** Every byte of every part is stored. */
   complete: boolean;
+  /** How many files: 1, or the N of a split GGUF's `-0000k-of-0000N`. */
+  parts: number;
 }
 
 export interface EngineInfo {

@@ -204,7 +204,7 @@ self.onmessage = async (event) => {
         reply(Array.from(engine.tokenize(msg.text)));
         break;
       case "list":
-        reply((await store.listModels()).map(describe));
+        reply(listed(await store.listModels()));
         break;
       case "delete":
         if (msg.url === engineUrl && engine) {
@@ -231,5 +231,27 @@ self.onmessage = async (event) => {
 
 function describe(r) {
   const stored = r.hashes.reduce((n, h, i) => n + (h ? Math.min(r.chunkSize, r.size - i * r.chunkSize) : 0), 0);
-  return { url: r.url, name: r.name, size: r.size, stored, complete: r.state === "complete" };
+  return { url: r.url, name: r.name, size: r.size, stored, complete: r.state === "complete", parts: 1 };
+}
+
+/** Stored records as models: the parts of a split GGUF are one model, under the URL of
+ * its first part, complete when every part is stored. */
+function listed(records) {
+  const models = new Map();
+  for (const r of records) {
+    const urls = partUrls(r.url);
+    const key = urls[0];
+    const d = describe(r);
+    const m = models.get(key);
+    if (!m) {
+      models.set(key, { ...d, url: key, parts: urls.length, seen: 1 });
+    } else {
+      m.size += d.size;
+      m.stored += d.stored;
+      m.complete &&= d.complete;
+      m.seen += 1;
+      if (r.url === key) m.name = d.name;
+    }
+  }
+  return [...models.values()].map(({ seen, ...m }) => ({ ...m, complete: m.complete && seen === m.parts }));
 }

@@ -61,7 +61,14 @@ export async function browser(profile) {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
-    args: ["--headless=new", "--no-sandbox", "--enable-unsafe-webgpu", ...(process.env.HEARTH_TEST_VERBOSE ? ["--enable-logging=stderr"] : [])],
+    args: [
+      "--headless=new",
+      "--no-sandbox",
+      "--enable-unsafe-webgpu",
+      ...(process.env.HEARTH_TEST_VERBOSE ? ["--enable-logging=stderr"] : []),
+      // for experiments, e.g. --enable-dawn-features=disable_robustness
+      ...(process.env.HEARTH_CHROMIUM_ARGS || "").split(" ").filter(Boolean),
+    ],
   });
   const page = context.pages()[0] || (await context.newPage());
   page.on("console", (m) => {

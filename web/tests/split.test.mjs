@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, MODEL_FILE, serve, browser, newProfile, dropProfile, openApp, ask } from "./harness.mjs";
@@ -21,8 +21,15 @@ test("a split GGUF loads as one model", async () => {
     await openApp(page, `${server.url}?model=${encodeURIComponent(first)}`);
     assert.equal((await ask(page, "What is the capital of France?")).text, "The capital of France is Paris.");
     const stored = await page.evaluate(() => window.hearthEngine.models.list());
-    assert.equal(stored.length, 3);
-    assert.ok(stored.every((m) => m.complete));
+    // one model, under its first part's URL, with the three parts' bytes
+    assert.equal(stored.length, 1);
+    assert.ok(stored[0].url.endsWith(first) && stored[0].complete && stored[0].parts === 3);
+    const partsBytes = readdirSync(dir).reduce((n, f) => n + statSync(join(dir, f)).size, 0);
+    assert.equal(stored[0].size, partsBytes);
+    assert.equal(stored[0].stored, partsBytes);
+    // deleting it deletes every part
+    await page.evaluate((url) => window.hearthEngine.models.delete(url), stored[0].url);
+    assert.deepEqual(await page.evaluate(() => window.hearthEngine.models.list()), []);
   } finally {
     await context.close();
     await server.stop();

@@ -40,9 +40,7 @@ const ROOFLINE_BYTES: u64 = 256 << 20;
 /// Runs the benchmark and prints its figures.
 pub fn run(a: &BenchArgs) -> Result<(), String> {
     let e = |e: hearth_gpu::GpuError| e.to_string();
-    let bytes = model_file::read_all(&a.model)?;
-    let gguf =
-        hearth_gguf::Gguf::read(&bytes).map_err(|e| format!("{}: {e}", a.model.display()))?;
+    let (gguf, bytes) = model_file::read_model(&a.model)?;
     let model = GpuModel::load(
         a.kv.gpu()?,
         &gguf,

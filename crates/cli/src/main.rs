@@ -178,8 +178,7 @@ fn load_model(
     backend: Backend,
     kv: Kv,
 ) -> Result<(Engine, Tokenizer, hearth_gguf::Gguf), String> {
-    let bytes = model_file::read_all(path)?;
-    let gguf = hearth_gguf::Gguf::read(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (gguf, bytes) = model_file::read_model(path)?;
     // the architecture is checked first: it is the most telling error
     Config::from_gguf(&gguf).map_err(|e| e.to_string())?;
     let tok = Tokenizer::from_gguf(&gguf.metadata).map_err(|e| e.to_string())?;
@@ -307,11 +306,19 @@ fn logits(path: &Path, ids: &[u32], out: &Path, backend: Backend, kv: Kv) -> Res
 fn info(path: &Path) -> Result<(), String> {
     let gguf = model_file::read_header(path)?;
     let md = &gguf.metadata;
+    let files = model_file::model_files(path);
+    let bytes: u64 = files
+        .iter()
+        .map(|f| std::fs::metadata(f).map(|m| m.len()).unwrap_or(0))
+        .sum();
+    let parts = match files.len() {
+        1 => String::new(),
+        n => format!(" in {n} split files"),
+    };
     println!(
-        "file:          {} (GGUF v{}, {} bytes)",
+        "file:          {} (GGUF v{}, {bytes} bytes{parts})",
         path.display(),
         gguf.version,
-        gguf.file_len
     );
     if let Ok(Some(name)) = md.str("general.name") {
         println!("name:          {name}");
@@ -388,8 +395,7 @@ fn info(path: &Path) -> Result<(), String> {
 }
 
 fn split(path: &Path, parts: usize, out: Option<&Path>) -> Result<(), String> {
-    let bytes = model_file::read_all(path)?;
-    let gguf = hearth_gguf::Gguf::read(&bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (gguf, bytes) = model_file::read_model(path)?;
     let files = hearth_gguf::split::split(&gguf, &bytes, parts).map_err(|e| e.to_string())?;
     let dir = out.or(path.parent()).unwrap_or(Path::new("."));
     let stem = path

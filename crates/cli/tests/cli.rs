@@ -347,3 +347,50 @@ fn a_model_without_template_chats_in_chatml() {
     assert_eq!(v["text"], "The capital of France is Paris.");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn a_split_model_runs_from_any_part() {
+    let dir = std::env::temp_dir().join(format!("hearth-cli-split-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let d = dir.display().to_string();
+    ok(&["split", "--model", &m(), "--parts", "3", "--out", &d]);
+    let part = |k: usize| {
+        dir.join(format!("SmolLM2-135M-Instruct.Q4_1-{k:05}-of-00003.gguf"))
+            .display()
+            .to_string()
+    };
+    let generate = |model: &str| {
+        let out = ok(&[
+            "generate",
+            "--model",
+            model,
+            "--max-tokens",
+            "24",
+            "--json",
+            FRANCE_PROMPT,
+        ]);
+        let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+        (v["ids"].clone(), v["text"].clone())
+    };
+    let whole = generate(&m());
+    assert_eq!(whole.1, "The capital of France is Paris.");
+    assert_eq!(generate(&part(2)), whole);
+    let info = ok(&["info", "--model", &part(1)]);
+    let size = std::fs::metadata(model()).unwrap().len();
+    for want in ["in 3 split files", "Q4_1 ×210", "Q8_0 ×1", "F32 ×61"] {
+        assert!(info.contains(want), "info lacks {want:?}:\n{info}");
+    }
+    // the parts hold the same tensors, so about the same bytes (three headers, padding)
+    let parts: u64 = (1..=3)
+        .map(|k| std::fs::metadata(part(k)).unwrap().len())
+        .sum();
+    assert!(
+        parts >= size && parts < size + (1 << 20),
+        "{parts} vs {size}"
+    );
+    // a missing part is a clear error
+    std::fs::remove_file(part(3)).unwrap();
+    let err = fails(&["generate", "--model", &part(1), "--max-tokens", "1", "hi"]);
+    assert!(err.contains("00003-of-00003.gguf"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -3,7 +3,7 @@
 //! part also holds the model's metadata. Every part carries `split.no` (u16, from 0),
 //! `split.count` (u16) and `split.tensors.count` (i32, the tensors of all parts).
 
-use crate::{Gguf, GgufError, GgufWriter, Result, Value};
+use crate::{DEFAULT_ALIGNMENT, Gguf, GgufError, GgufWriter, Result, Value};
 
 /// Metadata key: this part's index, from 0.
 pub const SPLIT_NO: &str = "split.no";
@@ -90,6 +90,81 @@ pub fn split(gguf: &Gguf, file: &[u8], parts: usize) -> Result<Vec<Vec<u8>>> {
     Ok(out)
 }
 
+/// The model's header from the headers of its files: the first file's metadata, every
+/// file's tensors in order (their offsets stay relative to their own file). One file
+/// without split keys is itself; the files of a split GGUF must say they are parts
+/// 0..n of n, and no tensor may be in two.
+pub fn merge_headers(headers: &[Gguf]) -> Result<Gguf> {
+    let first = headers
+        .first()
+        .ok_or_else(|| GgufError::BadSplit("a model needs at least one file".into()))?;
+    let mut gguf = first.clone();
+    if headers.len() == 1 && first.metadata.get(SPLIT_COUNT).is_none() {
+        return Ok(gguf);
+    }
+    for (i, h) in headers.iter().enumerate() {
+        let no = h.metadata.u64(SPLIT_NO)?;
+        let count = h.metadata.u64(SPLIT_COUNT)?;
+        if no != Some(i as u64) || count != Some(headers.len() as u64) {
+            return Err(GgufError::BadSplit(format!(
+                "file {} of {}: it says it is part {no:?} of {count:?}",
+                i + 1,
+                headers.len()
+            )));
+        }
+        if i > 0 {
+            for t in &h.tensors {
+                if gguf.tensor(&t.name).is_some() {
+                    return Err(GgufError::BadSplit(format!(
+                        "tensor {:?} is in two files",
+                        t.name
+                    )));
+                }
+                gguf.tensors.push(t.clone());
+            }
+        }
+    }
+    if let Some(n) = first.metadata.u64(SPLIT_TENSORS_COUNT)?
+        && n != gguf.tensors.len() as u64
+    {
+        return Err(GgufError::BadSplit(format!(
+            "the parts hold {} tensors, the first says {n}",
+            gguf.tensors.len()
+        )));
+    }
+    Ok(gguf)
+}
+
+/// Joins the `parts` of a split GGUF (each file's bytes, in order) into one GGUF file
+/// without split keys: what [`split`] cut, whole again.
+pub fn join(parts: &[&[u8]]) -> Result<Vec<u8>> {
+    let headers = parts
+        .iter()
+        .map(|p| Gguf::read(p))
+        .collect::<Result<Vec<_>>>()?;
+    merge_headers(&headers)?;
+    let mut w = GgufWriter::new();
+    if headers[0].alignment != DEFAULT_ALIGNMENT {
+        w.set_alignment(headers[0].alignment as u32)?;
+    }
+    for (key, value) in &headers[0].metadata.0 {
+        if !key.starts_with("split.") && key != "general.alignment" {
+            w.add_metadata(key.clone(), value.clone())?;
+        }
+    }
+    for (h, bytes) in headers.iter().zip(parts) {
+        for t in &h.tensors {
+            w.add_tensor(
+                t.name.clone(),
+                &t.dims,
+                t.ty,
+                h.tensor_bytes(bytes, t)?.to_vec(),
+            )?;
+        }
+    }
+    Ok(w.finish())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +183,37 @@ mod tests {
             "m-1-of-3.gguf",
         ] {
             assert!(split_of(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn join_undoes_split_and_checks_the_parts() {
+        let mut w = GgufWriter::new();
+        w.add_metadata("general.name", Value::String("tiny".into()))
+            .unwrap();
+        for i in 0..5 {
+            let v: Vec<f32> = (0..8 * (i + 1)).map(|k| (k * 7 + i) as f32).collect();
+            w.add_f32_tensor(format!("t{i}"), &[8, i as u64 + 1], &v)
+                .unwrap();
+        }
+        let whole = w.finish();
+        let gguf = Gguf::read(&whole).unwrap();
+        let parts = split(&gguf, &whole, 3).unwrap();
+        let refs: Vec<&[u8]> = parts.iter().map(|p| p.as_slice()).collect();
+        assert_eq!(join(&refs).unwrap(), whole);
+        // merged headers: every tensor, the first part's metadata
+        let headers: Vec<Gguf> = refs.iter().map(|p| Gguf::read(p).unwrap()).collect();
+        let merged = merge_headers(&headers).unwrap();
+        let names: Vec<&str> = merged.tensors.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["t0", "t1", "t2", "t3", "t4"]);
+        assert_eq!(merged.metadata.str("general.name").unwrap(), Some("tiny"));
+        // out of order, missing or repeated parts are refused
+        for bad in [
+            vec![refs[1], refs[0], refs[2]],
+            vec![refs[0], refs[1]],
+            vec![refs[0], refs[1], refs[1]],
+        ] {
+            assert!(matches!(join(&bad), Err(GgufError::BadSplit(_))));
         }
     }
 }

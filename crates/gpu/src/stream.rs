@@ -69,7 +69,7 @@ impl StreamLoader {
     /// [`StreamLoader::new`] for a model in several files (`headers` of the parts of a
     /// split GGUF, in order; the first holds the metadata).
     pub fn new_split(gpu: Gpu, headers: Vec<Gguf>) -> Result<StreamLoader> {
-        let gguf = merge(&headers)?;
+        let gguf = hearth_gguf::split::merge_headers(&headers)?;
         let config = Config::from_gguf(&gguf)?;
         hearth_model::check_supported(&gguf)?;
         let mut files: Vec<FileState> = headers
@@ -141,6 +141,21 @@ impl StreamLoader {
     /// The GPU the model is loading onto.
     pub fn gpu(&self) -> &Gpu {
         &self.gpu
+    }
+
+    /// Whether one layer's KV cache of `n_ctx` positions (at most the model's own) fits
+    /// one storage binding of the adapter: checked before the weights come.
+    pub fn check_context(&self, n_ctx: usize) -> Result<()> {
+        let n_ctx = n_ctx.clamp(1, self.config.n_ctx_train.max(1));
+        let bytes = self.gpu.kv_type.words(n_ctx * self.config.kv_dim()) as u64 * 4;
+        if bytes > self.gpu.max_binding_bytes {
+            return Err(GpuError::TooLarge(format!(
+                "a context of {n_ctx} positions needs {bytes} bytes of KV cache per layer, \
+                 above this GPU's binding limit of {} bytes: ask for a smaller context",
+                self.gpu.max_binding_bytes
+            )));
+        }
+        Ok(())
     }
 
     /// How many files the model's bytes come in.
@@ -300,42 +315,6 @@ impl FileState {
         self.next += 1;
         Ok(())
     }
-}
-
-/// The model's header from the headers of its files: the first file's metadata, every
-/// file's tensors. The files of a split GGUF must say they are parts 0..n of n.
-fn merge(headers: &[Gguf]) -> Result<Gguf> {
-    use hearth_gguf::split::{SPLIT_COUNT, SPLIT_NO};
-    let first = headers
-        .first()
-        .ok_or_else(|| GpuError::Shape("a model needs at least one file".into()))?;
-    let mut gguf = first.clone();
-    if headers.len() == 1 && first.metadata.get(SPLIT_COUNT).is_none() {
-        return Ok(gguf);
-    }
-    for (i, h) in headers.iter().enumerate() {
-        let no = h.metadata.u64(SPLIT_NO)?;
-        let count = h.metadata.u64(SPLIT_COUNT)?;
-        if no != Some(i as u64) || count != Some(headers.len() as u64) {
-            return Err(GpuError::Shape(format!(
-                "split file {} of {}: it says it is part {no:?} of {count:?}",
-                i + 1,
-                headers.len()
-            )));
-        }
-        if i > 0 {
-            for t in &h.tensors {
-                if gguf.tensor(&t.name).is_some() {
-                    return Err(GpuError::Shape(format!(
-                        "tensor {:?} is in two split files",
-                        t.name
-                    )));
-                }
-                gguf.tensors.push(t.clone());
-            }
-        }
-    }
-    Ok(gguf)
 }
 
 /// A tensor the model needs: (name, rows × cols of a matrix, or the length of a 1-D tensor).

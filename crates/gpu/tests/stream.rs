@@ -116,6 +116,41 @@ fn bad_streams_are_errors() {
     assert!(err.to_string().contains("incomplete"), "{err}");
 }
 
+/// A context whose KV cache cannot fit one binding is refused while only the header is
+/// known, saying how many bytes it needs; the model's own context bounds the request.
+#[test]
+fn a_context_too_large_for_the_gpu_is_refused_up_front() {
+    let file = fixture("tiny-llama3.gguf");
+    let mut header = Gguf::read_header(&file, file.len() as u64).unwrap();
+    let loader = StreamLoader::new(gpu(), header.clone()).unwrap();
+    let trained = loader.config().n_ctx_train;
+    loader
+        .check_context(trained)
+        .expect("the model's own context fits");
+    loader
+        .check_context(usize::MAX)
+        .expect("a request above the model's context is clamped to it");
+    // the same model claiming a context of 2^28 positions
+    let key = "llama.context_length";
+    assert!(header.metadata.0.contains_key(key));
+    header
+        .metadata
+        .0
+        .insert(key.into(), hearth_gguf::Value::U32(1 << 28));
+    let gpu = gpu();
+    let limit = gpu.max_binding_bytes;
+    let kv_dim = loader.config().kv_dim() as u64;
+    let loader = StreamLoader::new(gpu, header).unwrap();
+    loader.check_context(2048).expect("a small context fits");
+    let err = loader.check_context(1 << 28).unwrap_err().to_string();
+    let bytes = loader.gpu().kv_type.words((1 << 28) * kv_dim as usize) as u64 * 4;
+    assert!(bytes > limit);
+    assert!(
+        err.contains(&format!("needs {bytes} bytes")) && err.contains(&limit.to_string()),
+        "{err}"
+    );
+}
+
 /// A split GGUF (three parts made by `hearth_gguf::split`) loads as one model: the same
 /// logits as the single file; parts out of order are refused.
 #[test]

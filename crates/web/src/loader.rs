@@ -65,7 +65,7 @@ pub async fn create_loader(
         .unwrap_or("")
         .to_string();
     let loader = StreamLoader::new_split(gpu, headers).map_err(js)?;
-    check_context(&loader, n_ctx)?;
+    loader.check_context(n_ctx).map_err(js)?;
     Ok(WebLoader {
         loader: Some(loader),
         tokenizer: Some(tokenizer),
@@ -126,23 +126,6 @@ impl WebLoader {
         let model = loader.finish().map_err(js)?;
         WebEngine::new(model, tok, template, std::mem::take(&mut self.name), n_ctx).map_err(js)
     }
-}
-
-/// Whether one layer's KV cache of `n_ctx` positions (at most the model's own) fits one
-/// storage binding of the adapter.
-fn check_context(loader: &StreamLoader, n_ctx: usize) -> Result<(), JsError> {
-    let c = loader.config();
-    let n_ctx = n_ctx.clamp(1, c.n_ctx_train.max(1));
-    let gpu = loader.gpu();
-    let bytes = gpu.kv_type.words(n_ctx * c.kv_dim()) as u64 * 4;
-    if bytes > gpu.max_binding_bytes {
-        return Err(JsError::new(&format!(
-            "a context of {n_ctx} positions needs {bytes} bytes of KV cache per layer, above \
-             this GPU's binding limit of {} bytes: ask for a smaller contextLength",
-            gpu.max_binding_bytes
-        )));
-    }
-    Ok(())
 }
 
 /// Any displayable error as a JS `Error`.
