@@ -62,7 +62,7 @@ try {
   const warm = await visit(page, server.url);
   await context.close();
   const ship = shipped(join(ROOT, "web/dist"));
-  console.log(`adapter:                      ${warm.info.adapter || "(unnamed)"}, ${warm.info.kv_cache} KV cache`);
+  console.log(`adapter:                      ${warm.info.adapter || "(unnamed)"}, ${warm.info.kv_cache} KV cache, ${warm.info.matvec} matvec`);
   console.log(`first visit, ready:           ${(cold.ready / 1000).toFixed(1)} s (download + load)`);
   console.log(`cached start, ready:          ${(warm.ready / 1000).toFixed(1)} s`);
   console.log(`cached start to first token:  ${(warm.firstToken / 1000).toFixed(1)} s`);

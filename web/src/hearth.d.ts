@@ -116,6 +116,8 @@ export interface EngineInfo {
   n_ctx: number;
   adapter: string;
   kv_cache: "F32" | "F16";
+  /** "rowwise" on CPU rasterisers such as SwiftShader, else "shared". */
+  matvec: "rowwise" | "shared";
   weight_bytes: number;
 }
 

@@ -64,6 +64,19 @@ function partUrls(url) {
   return Array.from({ length: n }, (_, k) => `${m[1]}-${String(k + 1).padStart(5, "0")}-of-${m[3]}.gguf`);
 }
 
+/** Whether the browser's WebGPU adapter is a CPU rasteriser (SwiftShader and kin), which
+ * WebGPU tells through the adapter's info and wgpu does not pass on. */
+async function cpuAdapter() {
+  try {
+    const adapter = await navigator.gpu?.requestAdapter({ powerPreference: "high-performance" });
+    const info = adapter?.info || {};
+    const names = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`;
+    return Boolean(info.isFallbackAdapter) || /swiftshader|llvmpipe|lavapipe|softpipe|warp|basic render/i.test(names);
+  } catch {
+    return false;
+  }
+}
+
 async function load(url, options) {
   await (wasmReady ??= init());
   if (engine) {
@@ -101,7 +114,8 @@ async function load(url, options) {
     prefixes.push(await headerPrefix(record, ranges));
   }
   const nCtx = options.contextLength || 2048;
-  const loader = await create_loader(prefixes, parts.map((p) => p.record.size), options.kv || "auto", nCtx);
+  const sizes = parts.map((p) => p.record.size);
+  const loader = await create_loader(prefixes, sizes, options.kv || "auto", nCtx, await cpuAdapter());
   try {
     for (const { record, ranges } of parts) await download.fetchMissing(record, fetchOptions(ranges));
     // the stored chunks, checked, to the GPU in file order

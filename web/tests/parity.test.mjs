@@ -29,6 +29,9 @@ test("greedy ids in the browser equal the native engine's", async () => {
   const { context, page } = await browser(profile);
   try {
     await openApp(page, server.url);
+    // SwiftShader is seen as the CPU rasteriser it is: the rowwise matvec runs, as on
+    // lavapipe natively
+    assert.equal(await page.evaluate(() => window.hearthEngine.info.matvec), "rowwise");
     for (const w of want) {
       const got = await page.evaluate(
         async (prompt) => {

@@ -496,6 +496,7 @@ impl<'m> Session<'m> {
             sample,
         };
         step.write(g, &self.step);
+        self.partials.set_kv_len(g, pos + n);
         let mut encoder = g.device.create_command_encoder(&Default::default());
         for cmds in programs {
             kernels::encode(&mut encoder, cmds);

@@ -253,7 +253,8 @@ impl WebEngine {
         self.tok.encode(text, self.tok.add_bos(), false).map_err(js)
     }
 
-    /// JSON facts about the engine: model name, sizes, adapter, KV cache type, context.
+    /// JSON facts about the engine: model name, sizes, adapter, KV cache type, matvec
+    /// kernel, context.
     pub fn info(&self) -> String {
         let c = &self.model.config;
         serde_json::json!({
@@ -264,6 +265,8 @@ impl WebEngine {
             "n_ctx": self.session.capacity(),
             "adapter": self.model.gpu.adapter_name(),
             "kv_cache": format!("{:?}", self.model.gpu.kv_type),
+            // matvec_rowwise.wgsl (CPU drivers) or matvec.wgsl
+            "matvec": if self.model.gpu.matvec_row_threads == 1 { "rowwise" } else { "shared" },
             "weight_bytes": self.model.weight_bytes_per_token(),
         })
         .to_string()

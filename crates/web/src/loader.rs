@@ -24,13 +24,17 @@ pub fn header_needed(prefix: &[u8], file_len: f64) -> Result<f64, JsError> {
 /// (one Uint8Array per file: one, or each part of a split GGUF in order; file `i` is
 /// `file_lens[i]` bytes): architecture, tensor shapes and GPU limits are checked here,
 /// before the weights are fetched, and so is a KV cache of `n_ctx` positions. `kv` is
-/// "auto", "f32" or "f16".
+/// "auto", "f32" or "f16". `cpu_driver` says the adapter is a CPU rasteriser
+/// (SwiftShader): WebGPU does not tell wgpu, and such drivers want matvec_rowwise.wgsl,
+/// whose invocations share no workgroup memory (the browser zeroes that memory and
+/// waits on a barrier in every workgroup, costly on a CPU).
 #[wasm_bindgen]
 pub async fn create_loader(
     prefixes: js_sys::Array,
     file_lens: Vec<f64>,
     kv: &str,
     n_ctx: usize,
+    cpu_driver: bool,
 ) -> Result<WebLoader, JsError> {
     if prefixes.length() as usize != file_lens.len() || file_lens.is_empty() {
         return Err(JsError::new("one header prefix and one length per file"));
@@ -47,6 +51,9 @@ pub async fn create_loader(
     let tokenizer = Tokenizer::from_gguf(&gguf.metadata).map_err(js)?;
     let template = ChatTemplate::from_gguf(&gguf.metadata).map_err(js)?;
     let mut gpu = Gpu::new().await.map_err(js)?;
+    if cpu_driver {
+        gpu.matvec_row_threads = 1;
+    }
     match kv {
         "auto" => {}
         "f32" => gpu.kv_type = KvType::F32,

@@ -37,5 +37,6 @@ pub fn add(gpu: &Gpu, x: &GpuTensor, y: &GpuTensor, n: usize) -> Result<Vec<Op>>
         bind_group: bind(gpu, &pipeline, "add", &[&x.buffer, &y.buffer, &p]),
         pipeline,
         groups: groups_2d((n as u32).div_ceil(WG_SIZE)),
+        indirect: None,
     }])
 }

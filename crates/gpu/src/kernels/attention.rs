@@ -5,14 +5,13 @@
 
 use super::{KvType, MAX_GROUPS, Op, bind, uniform};
 use crate::{Gpu, GpuError, GpuTensor, Kernel, Result};
+use wgpu::util::DeviceExt;
 
 /// Cache positions per flash-decoding split (attn_decode's `SPLIT`). The decode dispatch is
-/// made once for the whole cache, n_head · n_ctx / SPLIT workgroups, and while the cache is
-/// short most of them only find that out and return; each still costs a launch, about
-/// 1.5 µs on lavapipe (SmolLM2, n_ctx 8192: 1152 idle workgroups with SPLIT 64 cost ~1.7 ms
-/// more per layer than 288 with 256). Larger splits cut that further but leave a GPU
+/// recorded once for the whole cache and launched indirectly over the filled splits
+/// ([`AttnPartials::set_kv_len`]). Larger splits launch fewer workgroups but leave a GPU
 /// underfed at moderate lengths (9 heads, 2048 positions: 72 workgroups with 256, 36 with
-/// 512), and make each workgroup's serial work longer. 256 balances the two.
+/// 512) and make each workgroup's serial work longer. 256 balances the two.
 pub const ATTN_SPLIT: u32 = 256;
 
 /// Invocations per workgroup of attn_decode and attn_combine; a head is at most
@@ -99,13 +98,24 @@ pub struct AttnPartials {
     pub n_ctx: usize,
     /// Splits per head: ceil(n_ctx / ATTN_SPLIT).
     pub n_splits: usize,
+    /// attn_decode's workgroup counts (n_head, splits, 1), read when it runs: every
+    /// split until [`AttnPartials::set_kv_len`] narrows them to the filled ones.
+    pub dispatch: wgpu::Buffer,
 }
 
 impl AttnPartials {
     /// A zeroed partials buffer for caches of `n_ctx` rows.
     pub fn new(gpu: &Gpu, heads: AttnHeads, n_ctx: usize) -> AttnPartials {
         let n_splits = n_ctx.div_ceil(ATTN_SPLIT as usize).max(1);
+        let dispatch = gpu
+            .device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some("attn_decode workgroups"),
+                contents: bytemuck::cast_slice(&[heads.n_head as u32, n_splits as u32, 1]),
+                usage: wgpu::BufferUsages::INDIRECT | wgpu::BufferUsages::COPY_DST,
+            });
         AttnPartials {
+            dispatch,
             tensor: GpuTensor::zeros(
                 gpu,
                 heads.n_head * n_splits * (4 + heads.head_dim),
@@ -115,6 +125,20 @@ impl AttnPartials {
             n_ctx,
             n_splits,
         }
+    }
+
+    /// Makes the next attn_decode dispatches (in queue order) cover only the splits that
+    /// hold some of `kv_len` positions: a short cache launches a few workgroups, not
+    /// n_ctx / ATTN_SPLIT per head (each of which would otherwise start, find nothing,
+    /// and on a browser first zero its workgroup memory). attn_combine reads no further.
+    pub fn set_kv_len(&self, gpu: &Gpu, kv_len: usize) {
+        let used = kv_len
+            .min(self.n_ctx)
+            .div_ceil(ATTN_SPLIT as usize)
+            .clamp(1, self.n_splits);
+        let counts = [self.heads.n_head as u32, used as u32, 1];
+        gpu.queue
+            .write_buffer(&self.dispatch, 0, bytemuck::cast_slice(&counts));
     }
 }
 
@@ -212,6 +236,7 @@ pub fn attn_decode(
         ),
         pipeline,
         groups: [h.n_head as u32, partials.n_splits as u32, 1],
+        indirect: Some(partials.dispatch.clone()),
     }])
 }
 
@@ -252,6 +277,7 @@ pub fn attn_combine(
         ),
         pipeline,
         groups: [h.n_head as u32, 1, 1],
+        indirect: None,
     }])
 }
 
@@ -334,6 +360,7 @@ pub fn attn_prefill(
         ),
         pipeline,
         groups: [heads.n_head as u32, blocks as u32, 1],
+        indirect: None,
     }])
 }
 

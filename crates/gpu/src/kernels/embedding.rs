@@ -48,6 +48,7 @@ pub fn embedding(
                 ),
                 pipeline: pipeline.clone(),
                 groups: [chunks.div_ceil(WG_SIZE), n_tokens as u32, 1],
+                indirect: None,
             })
         })
         .collect()

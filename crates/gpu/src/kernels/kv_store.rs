@@ -115,5 +115,6 @@ pub fn kv_store(
         ),
         pipeline,
         groups: groups_2d((n as u32 / 4).div_ceil(WG_SIZE)),
+        indirect: None,
     }])
 }

@@ -94,6 +94,7 @@ pub fn matmul(
                     n_tokens.div_ceil(TILE_T as usize) as u32,
                     1,
                 ],
+                indirect: None,
             })
         })
         .collect()

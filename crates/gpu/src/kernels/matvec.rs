@@ -101,6 +101,7 @@ pub fn matvec(
                 bind_group,
                 pipeline: pipeline.clone(),
                 groups: groups_2d((part.rows as u32).div_ceil(rows_per_group)),
+                indirect: None,
             })
         })
         .collect()

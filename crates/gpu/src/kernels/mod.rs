@@ -67,6 +67,9 @@ pub struct Op {
     pipeline: Arc<crate::context::Pipeline>,
     bind_group: wgpu::BindGroup,
     groups: [u32; 3],
+    /// Workgroup counts read from this buffer when the op runs (three u32), instead of
+    /// `groups`: for dispatches whose size follows the cache length.
+    indirect: Option<wgpu::Buffer>,
 }
 
 impl Op {
@@ -79,7 +82,10 @@ impl Op {
     pub fn encode(&self, pass: &mut wgpu::ComputePass) {
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, &self.bind_group, &[]);
-        pass.dispatch_workgroups(self.groups[0], self.groups[1], self.groups[2]);
+        match &self.indirect {
+            Some(counts) => pass.dispatch_workgroups_indirect(counts, 0),
+            None => pass.dispatch_workgroups(self.groups[0], self.groups[1], self.groups[2]),
+        }
     }
 }
 

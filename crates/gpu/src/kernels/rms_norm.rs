@@ -55,5 +55,6 @@ pub fn rms_norm(
         ),
         pipeline,
         groups: groups_2d(n_tokens as u32),
+        indirect: None,
     }])
 }

@@ -117,5 +117,6 @@ pub fn rope(
         ),
         pipeline,
         groups: groups_2d(pairs.div_ceil(WG_SIZE)),
+        indirect: None,
     }])
 }

@@ -247,6 +247,7 @@ impl GpuSampler {
             ),
             pipeline: prep,
             groups: [n_groups, 1, 1],
+            indirect: None,
         }];
         let select = gpu.pipeline(Kernel::SampleSelect, None, &[])?;
         for k in 1..=n_passes {
@@ -265,6 +266,7 @@ impl GpuSampler {
                 ),
                 pipeline: select.clone(),
                 groups: [n_groups, 1, 1],
+                indirect: None,
             });
         }
         let last = gpu.pipeline(Kernel::Sample, None, &[])?;
@@ -285,6 +287,7 @@ impl GpuSampler {
             ),
             pipeline: last,
             groups: [1, 1, 1],
+            indirect: None,
         });
         Ok(ops)
     }

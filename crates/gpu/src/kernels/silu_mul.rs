@@ -48,5 +48,6 @@ pub fn silu_mul(
         ),
         pipeline,
         groups: groups_2d((n as u32).div_ceil(WG_SIZE)),
+        indirect: None,
     }])
 }

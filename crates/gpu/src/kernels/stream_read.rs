@@ -32,6 +32,7 @@ pub fn stream_read(gpu: &Gpu, src: &GpuTensor, out: &GpuTensor) -> Result<Op> {
         ),
         pipeline,
         groups: groups_2d(n_vec4.div_ceil(WG * PER_THREAD)),
+        indirect: None,
     })
 }
 

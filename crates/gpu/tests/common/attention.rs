@@ -188,7 +188,11 @@ impl Decoder {
         }
     }
 
-    pub async fn attend(&self, g: &Gpu, kv_len: usize) -> Vec<f32> {
+    /// Runs the ops for `kv_len`, attn_decode dispatched over every split of the cache, or
+    /// with `narrow` over the filled splits only (as the model runs it).
+    pub async fn attend(&self, g: &Gpu, kv_len: usize, narrow: bool) -> Vec<f32> {
+        let splits_for = if narrow { kv_len } else { self.partials.n_ctx };
+        self.partials.set_kv_len(g, splits_for);
         run(g, &self.ops, &self.step, decode_step(kv_len));
         self.out.read(g).await.unwrap()
     }
@@ -213,7 +217,8 @@ impl Decoder {
 }
 
 /// The same prepared decode ops for growing kv_len, then a short one again (whose stale
-/// split records from the longer runs must not be read).
+/// split records from the longer runs must not be read), over every split and then over
+/// the filled ones only.
 pub async fn decode_lengths(g: &Gpu, heads: AttnHeads, n_ctx: usize, lens: &[usize], seed: u64) {
     decode_lengths_of(g, heads, n_ctx, lens, seed, KvType::F32).await;
 }
@@ -232,10 +237,17 @@ pub async fn decode_lengths_of(
     let q = queries(&mut rng, heads.q_dim(), 4.0);
     let dec = Decoder::new(g, &cache, &q);
     for &len in lens {
-        let got = dec.attend(g, len).await;
+        let got = dec.attend(g, len, false).await;
         let what = format!("attn_decode+combine {heads:?}, n_ctx {n_ctx}, {kv:?} cache");
         check_token(&cache, &q, &got, len, TOL, &what);
         dec.check_empty_splits(g, len).await;
+    }
+    // launched over the filled splits only: the records past them are stale, from the
+    // longer lengths above, and must not be read
+    for &len in lens {
+        let got = dec.attend(g, len, true).await;
+        let what = format!("attn_decode+combine (narrowed) {heads:?}, n_ctx {n_ctx}, {kv:?} cache");
+        check_token(&cache, &q, &got, len, TOL, &what);
     }
 }
 
@@ -318,7 +330,7 @@ pub async fn last_prompt_token_decode_matches_prefill(g: &Gpu) {
 
     let q_last = &q[(n_tokens - 1) * q_dim..];
     let dec = Decoder::new(g, &cache, q_last);
-    let decode = dec.attend(g, n_tokens).await;
+    let decode = dec.attend(g, n_tokens, true).await;
     check_token(
         &cache,
         q_last,
@@ -346,7 +358,7 @@ pub async fn peaked_scores(g: &Gpu) {
     let cache = Cache::random(g, &mut rng, GQA, n_ctx);
     let q = queries(&mut rng, GQA.q_dim() * 3, 300.0);
     let dec = Decoder::new(g, &cache, &q[..GQA.q_dim()]);
-    let got = dec.attend(g, n_ctx).await;
+    let got = dec.attend(g, n_ctx, true).await;
     check_token(
         &cache,
         &q,
