@@ -1,4 +1,4 @@
-// demo.js: the page until the chat app (<hearth-chat>) lands: loads the default model
+// demo.js: the JS API demo page (demo.html), which the API tests drive: loads the default model
 // (or ?model=URL) with createEngine and streams answers into the page as text.
 import { createEngine } from "./hearth.js";
 

@@ -80,7 +80,10 @@ export async function browser(profile) {
 
 /** Opens the app at `url` and waits until the engine is ready (or fails). */
 export async function openApp(page, url, timeout = 600_000) {
-  await page.goto(url);
+  // the API demo page (the app's own page is the chat element: see chat.test.mjs)
+  const demo = new URL(url);
+  if (demo.pathname === "/") demo.pathname = "/demo.html";
+  await page.goto(demo.href);
   await page.waitForFunction(
     () => window.hearthEngine || /^Error/.test(document.getElementById("status")?.textContent || ""),
     null,

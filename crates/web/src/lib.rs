@@ -1,11 +1,14 @@
-//! hearth-web: the GPU engine compiled to WebAssembly, for the browser's Worker
-//! (`web/src/worker.js`). The Worker fetches and stores the model's bytes; this crate
-//! parses the untrusted GGUF header, streams the bytes to the GPU without holding the
-//! model ([`WebLoader`]), and runs chats and completions ([`WebEngine`]). Requests and
-//! answers cross the boundary as JSON strings.
+//! hearth-web: hearth in the browser, one wasm module with two entry points. In the
+//! engine's Worker (`web/src/worker.js`), it parses the untrusted GGUF header, streams the
+//! model's bytes to the GPU without holding the model ([`WebLoader`]), and runs chats and
+//! completions ([`WebEngine`]); requests and answers cross as JSON strings. On the page,
+//! it renders the chat UI of `<hearth-chat>` ([`ChatUi`], Markdown through [`markdown`]).
 
 mod engine;
 mod loader;
+pub mod markdown;
+pub mod ui;
 
 pub use engine::WebEngine;
 pub use loader::{WebLoader, create_loader, header_needed};
+pub use ui::ChatUi;

@@ -1,0 +1,115 @@
+// hearth-chat.js: the <hearth-chat> custom element. An embedding page needs only
+//   <script type="module" src=".../hearth-chat.js"></script>
+//   <hearth-chat model="URL of a GGUF"></hearth-chat>
+// Attributes: model, system-prompt, theme (light | dark | auto). Events (bubbling,
+// composed): ready {info}, progress {phase, loaded, total, rate}, message {role, content},
+// error {message}. The UI is rendered by hearth-web's ChatUi (Rust, wasm) into the
+// element's shadow root, so page styles and the chat's styles stay apart; the engine runs
+// in a Worker through hearth.js. Types: hearth.d.ts.
+import { createEngine } from "./hearth.js";
+import init, { ChatUi } from "./pkg/hearth_web.js";
+
+let wasm = null;
+
+class HearthChat extends HTMLElement {
+  static observedAttributes = ["model", "system-prompt", "theme"];
+
+  #ui = null;
+  #engine = null;
+  #abort = null;
+  #loading = null;
+
+  connectedCallback() {
+    if (this.shadowRoot) return;
+    this.#start(this.attachShadow({ mode: "open" }));
+  }
+
+  disconnectedCallback() {
+    // a move within the page reconnects at once; only a real removal frees the GPU
+    queueMicrotask(() => {
+      if (this.isConnected) return;
+      this.#engine?.unload();
+      this.#engine = null;
+    });
+  }
+
+  attributeChangedCallback(name, old, value) {
+    if (!this.#ui) return;
+    if (name === "theme") this.#ui.set_theme(value || "auto");
+    if (name === "system-prompt") this.#ui.set_system_prompt(value || "");
+    if (name === "model" && old !== value) this.#load();
+  }
+
+  /** The loaded engine (hearth.js's API), for pages that want it too; null until ready. */
+  get engine() {
+    return this.#engine;
+  }
+
+  #emit(name, detail) {
+    this.dispatchEvent(new CustomEvent(name, { detail, bubbles: true, composed: true }));
+  }
+
+  async #start(root) {
+    await (wasm ??= init({ module_or_path: new URL("./pkg/hearth_web_bg.wasm", import.meta.url) }));
+    const host = {
+      chat: (request, onDelta) => this.#chat(request, onDelta),
+      stop: () => this.#abort?.abort(),
+      emit: (name, detail) => this.#emit(name, JSON.parse(detail)),
+    };
+    this.#ui = ChatUi.mount(root, host, new URL("./hearth-chat.css", import.meta.url).href);
+    this.#ui.set_theme(this.getAttribute("theme") || "auto");
+    this.#ui.set_system_prompt(this.getAttribute("system-prompt") || "");
+    await this.#load();
+  }
+
+  async #load() {
+    const model = this.getAttribute("model");
+    const fail = (message) => {
+      this.#ui.failed(message);
+      this.#emit("error", { message });
+    };
+    if (!model) return fail("No model: set the element's model attribute to a GGUF URL.");
+    if (!navigator.gpu) {
+      return fail("This browser has no WebGPU, which hearth needs: try a recent Chrome, Edge or Safari.");
+    }
+    const previous = this.#loading;
+    const loading = (this.#loading = (async () => {
+      await previous?.catch(() => {});
+      await this.#engine?.unload();
+      this.#engine = null;
+      const engine = await createEngine({
+        model: new URL(model, document.baseURI).href,
+        onProgress: (p) => {
+          if (this.#loading !== loading) return;
+          this.#ui.progress(p.phase, p.loaded, p.total, p.rate);
+          this.#emit("progress", p);
+        },
+      });
+      if (this.#loading !== loading) return engine.unload();
+      this.#engine = engine;
+      this.#ui.ready(JSON.stringify(engine.info));
+      this.#emit("ready", engine.info);
+    })());
+    try {
+      await loading;
+    } catch (e) {
+      if (this.#loading === loading) fail(`The model could not be loaded: ${e.message}`);
+    }
+  }
+
+  /** Runs a chat request for the UI, streaming pieces to `onDelta`. */
+  async #chat(request, onDelta) {
+    if (!this.#engine) throw new Error("no model is loaded");
+    const abort = (this.#abort = new AbortController());
+    const stream = await this.#engine.chat.completions.create({ ...JSON.parse(request), stream: true, signal: abort.signal });
+    let final = {};
+    for await (const chunk of stream) {
+      const c = chunk.choices[0];
+      if (c.delta?.content) onDelta(c.delta.content);
+      if (c.finish_reason) final = { finish_reason: c.finish_reason, ...chunk.usage };
+    }
+    return JSON.stringify(final);
+  }
+}
+
+if (!customElements.get("hearth-chat")) customElements.define("hearth-chat", HearthChat);

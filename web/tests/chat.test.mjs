@@ -1,0 +1,119 @@
+// The chat app as a person uses it: the <hearth-chat> element on the app's page, driven
+// through its accessible names. A typed question gets the France answer (greedy, set in
+// Settings); the element's events fire; a second question is stopped mid-answer; HTML in
+// the user's text stays text. Saves screenshots (desktop and 360 px wide) to
+// HEARTH_SCREENSHOTS (default target/screenshots; docs/screenshots is what the README shows).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, serve, browser, newProfile, dropProfile } from "./harness.mjs";
+
+const SHOTS = process.env.HEARTH_SCREENSHOTS || join(ROOT, "target/screenshots");
+
+/** Waits until the element says it is ready (or fails with what it says). */
+async function ready(page) {
+  const app = page.locator("hearth-chat .app");
+  await page.waitForFunction(
+    () => {
+      const s = document.querySelector("hearth-chat")?.shadowRoot?.querySelector(".app")?.dataset.state;
+      return s === "ready" || s === "error";
+    },
+    null,
+    { timeout: 600_000, polling: 500 },
+  );
+  const state = await app.getAttribute("data-state");
+  if (state !== "ready") throw new Error(await page.locator("hearth-chat .status").textContent());
+}
+
+/** Sends `text` from the composer with Enter. */
+async function send(page, text) {
+  const box = page.getByLabel("Message");
+  await box.fill(text);
+  await box.press("Enter");
+}
+
+/** The stats line once the answer is done (it is written at the end of each answer). */
+async function answered(page, count) {
+  await page.waitForFunction(
+    (n) => {
+      const root = document.querySelector("hearth-chat").shadowRoot;
+      return root.querySelectorAll(".message.assistant").length === n && root.querySelector(".app").getAttribute("aria-busy") === "false" && root.querySelector(".stats").textContent !== "";
+    },
+    count,
+    { timeout: 300_000, polling: 250 },
+  );
+  return page.locator("hearth-chat .stats").textContent();
+}
+
+test("the chat app answers, streams, stops, and shows HTML as text", async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  const server = await serve();
+  const profile = newProfile();
+  const { context, page } = await browser(profile);
+  try {
+    await page.setViewportSize({ width: 1100, height: 760 });
+    await page.goto(server.url);
+    await page.evaluate(() => {
+      window.__events = [];
+      for (const name of ["ready", "progress", "message", "error"]) {
+        document.querySelector("hearth-chat").addEventListener(name, (e) => window.__events.push({ name, detail: e.detail }));
+      }
+    });
+    await ready(page);
+
+    // greedy, through the Settings panel
+    await page.getByRole("button", { name: "Settings" }).click();
+    await page.getByLabel("Temperature").fill("0");
+    await page.getByLabel("Max tokens").fill("48");
+    await page.getByRole("button", { name: "Settings" }).click();
+
+    await send(page, "What is the capital of France?");
+    const stats = await answered(page, 1);
+    assert.match(stats, /^\d+ tokens · [\d.]+ tokens\/s · context \d+\/2048$/);
+    const answer = page.locator("hearth-chat .message.assistant .body").last();
+    assert.equal((await answer.textContent()).trim(), "The capital of France is Paris.");
+    assert.equal(await page.locator("hearth-chat .message.user .body").first().textContent(), "What is the capital of France?");
+    const events = await page.evaluate(() => window.__events);
+    const messages = events.filter((e) => e.name === "message").map((e) => e.detail);
+    assert.deepEqual(messages[0], { role: "user", content: "What is the capital of France?" });
+    assert.equal(messages[1].role, "assistant");
+    assert.equal(messages[1].content.trim(), "The capital of France is Paris.");
+    assert.ok(!events.some((e) => e.name === "error"), JSON.stringify(events.filter((e) => e.name === "error")));
+    await page.screenshot({ path: join(SHOTS, "chat-desktop.png") });
+
+    // HTML in the user's text is shown as text and runs nothing; the answer is stopped
+    // once it has begun
+    const payload = `<img src=x onerror="window.__xss=1"><script>window.__xss=2</script> Tell me a long story about a lighthouse.`;
+    await send(page, payload);
+    await page.getByRole("button", { name: "Stop" }).waitFor({ state: "visible" });
+    await page.waitForFunction(
+      () => document.querySelector("hearth-chat").shadowRoot.querySelectorAll(".message.assistant .body")[1]?.textContent.length > 0,
+      null,
+      { timeout: 300_000, polling: 100 },
+    );
+    await page.getByRole("button", { name: "Stop" }).click();
+    const stopped = await answered(page, 2);
+    assert.match(stopped, /stopped$/);
+    assert.ok(await page.getByRole("button", { name: "Send" }).isVisible());
+    assert.equal(await page.locator("hearth-chat .message.user .body").last().textContent(), payload);
+    assert.equal(await page.locator("hearth-chat img, hearth-chat script").count(), 0);
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+
+    // a phone's width: every control still there
+    await page.setViewportSize({ width: 360, height: 720 });
+    for (const name of ["Send", "Settings", "New chat"]) {
+      const box = await page.getByRole("button", { name }).boundingBox();
+      assert.ok(box && box.x >= 0 && box.x + box.width <= 360, `${name} at ${JSON.stringify(box)}`);
+    }
+    await page.screenshot({ path: join(SHOTS, "chat-360.png") });
+
+    // New chat empties the conversation
+    await page.getByRole("button", { name: "New chat" }).click();
+    assert.equal(await page.locator("hearth-chat .message").count(), 0);
+  } finally {
+    await context.close();
+    await server.stop();
+    dropProfile(profile);
+  }
+});
