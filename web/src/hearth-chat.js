@@ -7,6 +7,7 @@
 // element's shadow root, so page styles and the chat's styles stay apart; the engine runs
 // in a Worker through hearth.js. Types: hearth.d.ts.
 import { createEngine } from "./hearth.js";
+import * as store from "./store.js";
 import init, { ChatUi } from "./pkg/hearth_web.js";
 
 let wasm = null;
@@ -55,6 +56,9 @@ class HearthChat extends HTMLElement {
       chat: (request, onDelta) => this.#chat(request, onDelta),
       stop: () => this.#abort?.abort(),
       emit: (name, detail) => this.#emit(name, JSON.parse(detail)),
+      conversations: async () => JSON.stringify(await store.listConversations()),
+      save_conversation: (json) => store.putConversation(JSON.parse(json)),
+      delete_conversation: (id) => store.deleteConversation(id),
     };
     this.#ui = ChatUi.mount(root, host, new URL("./hearth-chat.css", import.meta.url).href);
     this.#ui.set_theme(this.getAttribute("theme") || "auto");
@@ -87,7 +91,7 @@ class HearthChat extends HTMLElement {
       });
       if (this.#loading !== loading) return engine.unload();
       this.#engine = engine;
-      this.#ui.ready(JSON.stringify(engine.info));
+      this.#ui.ready(JSON.stringify({ ...engine.info, url: new URL(model, document.baseURI).href }));
       this.#emit("ready", engine.info);
     })());
     try {

@@ -2,7 +2,8 @@
 //   models:  { url, size, etag, chunkSize, nChunks, hashes: [hex | null], state, name,
 //              storedAt } keyed by url. state: "partial" until every chunk is stored.
 //   chunks:  { bytes: ArrayBuffer } keyed by [url, index].
-//   conversations: kept for the chat app (issue 5), keyed by id.
+//   conversations: { id, title, model, messages: [{role, content}], settings: {system,
+//              temperature, …}, createdAt, updatedAt } keyed by id (the chat app's).
 // A chunk counts only once its bytes and its SHA-256 are written in one transaction, so
 // an interrupted download never leaves a chunk that looks finished but is not.
 
@@ -124,6 +125,29 @@ export async function dropChunk(url, index) {
     record.state = "partial";
     models.put(record);
   }
+  await done(tx);
+}
+
+/** Every conversation, newest change first. */
+export async function listConversations() {
+  const db = await openDb();
+  const all = await request(db.transaction("conversations").objectStore("conversations").getAll());
+  return all.sort((a, b) => (b.updatedAt || 0) - (a.updatedAt || 0));
+}
+
+/** Writes a conversation (a new one, or a changed one under its id). */
+export async function putConversation(record) {
+  const db = await openDb();
+  const tx = db.transaction("conversations", "readwrite");
+  tx.objectStore("conversations").put(record);
+  await done(tx);
+}
+
+/** Deletes the conversation `id`. */
+export async function deleteConversation(id) {
+  const db = await openDb();
+  const tx = db.transaction("conversations", "readwrite");
+  tx.objectStore("conversations").delete(id);
   await done(tx);
 }
 

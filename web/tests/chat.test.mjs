@@ -1,7 +1,7 @@
 // The chat app as a person uses it: the <hearth-chat> element on the app's page, driven
 // through its accessible names. A typed question gets the France answer (greedy, set in
 // Settings); the element's events fire; a second question is stopped mid-answer; HTML in
-// the user's text stays text. Saves screenshots (desktop and 360 px wide) to
+// the user's text stays text; a reload brings the conversation back. Saves screenshots (desktop and 360 px wide) to
 // HEARTH_SCREENSHOTS (default target/screenshots; docs/screenshots is what the README shows).
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -108,9 +108,22 @@ test("the chat app answers, streams, stops, and shows HTML as text", async () =>
     }
     await page.screenshot({ path: join(SHOTS, "chat-360.png") });
 
-    // New chat empties the conversation
+    // New chat empties the screen; a reload brings the conversation back
     await page.getByRole("button", { name: "New chat" }).click();
     assert.equal(await page.locator("hearth-chat .message").count(), 0);
+    await page.setViewportSize({ width: 1100, height: 760 });
+    await page.waitForFunction(async () => {
+      const store = await import("/store.js");
+      return (await store.listConversations())[0]?.messages.length === 4;
+    }, null, { polling: 100, timeout: 10_000 });
+    await page.reload();
+    await page.locator("hearth-chat .message.assistant").nth(1).waitFor();
+    const restored = await page.locator("hearth-chat .message .body").allTextContents();
+    assert.equal(restored.length, 4);
+    assert.equal(restored[0], "What is the capital of France?");
+    assert.equal(restored[1].trim(), "The capital of France is Paris.");
+    assert.equal(restored[2], payload);
+    assert.deepEqual(await page.locator("hearth-chat .conversations .open").allTextContents(), ["What is the capital of France?"]);
   } finally {
     await context.close();
     await server.stop();

@@ -3,19 +3,22 @@
 //! its Worker, and the element's events). Messages stream in as Markdown rendered through
 //! [`crate::markdown`] into DOM nodes; nothing is ever parsed as HTML.
 
+mod chat;
+mod conversations;
 mod dom;
 pub mod settings;
+mod view;
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{Element, Event, HtmlElement, HtmlInputElement, HtmlTextAreaElement, KeyboardEvent};
+use web_sys::{Element, Event, HtmlElement, KeyboardEvent};
 
-use dom::{add, el, render_into};
+use conversations::Record;
+use view::View;
 
 #[wasm_bindgen]
 extern "C" {
@@ -39,6 +42,18 @@ extern "C" {
     /// Dispatches the element's event `name` with `detail` (a JSON string).
     #[wasm_bindgen(method)]
     fn emit(this: &Host, name: &str, detail: &str);
+
+    /// The saved conversations: resolves to a JSON array of records.
+    #[wasm_bindgen(method, catch)]
+    fn conversations(this: &Host) -> Result<js_sys::Promise, JsValue>;
+
+    /// Saves one conversation (a JSON record, see [`Record`]).
+    #[wasm_bindgen(method, catch)]
+    fn save_conversation(this: &Host, record: &str) -> Result<js_sys::Promise, JsValue>;
+
+    /// Deletes the saved conversation `id`.
+    #[wasm_bindgen(method, catch)]
+    fn delete_conversation(this: &Host, id: &str) -> Result<js_sys::Promise, JsValue>;
 }
 
 /// One message of the conversation and the element that shows its text.
@@ -48,27 +63,17 @@ struct Message {
     body: HtmlElement,
 }
 
-/// The UI's elements.
-struct View {
-    app: HtmlElement,
-    status: HtmlElement,
-    progress: web_sys::HtmlProgressElement,
-    messages: HtmlElement,
-    input: HtmlTextAreaElement,
-    send: HtmlElement,
-    stop: HtmlElement,
-    settings: HtmlElement,
-    settings_button: HtmlElement,
-    system: HtmlTextAreaElement,
-    fields: Vec<HtmlInputElement>,
-    stats: HtmlElement,
-}
-
 struct State {
     messages: Vec<Message>,
     ready: bool,
     busy: bool,
     n_ctx: u64,
+    /// The URL of the loaded model.
+    model: String,
+    /// The saved record of the conversation on screen (None until its first message).
+    current: Option<Record>,
+    /// Every saved conversation, newest change first.
+    list: Vec<Record>,
 }
 
 /// An event handler kept alive while the UI lives.
@@ -95,7 +100,7 @@ impl ChatUi {
         let root: &Element = root
             .unchecked_ref::<web_sys::DocumentFragment>()
             .unchecked_ref();
-        let view = build(root, css_url)?;
+        let view = view::build(root, css_url)?;
         let ui = Rc::new(Ui {
             host,
             view,
@@ -104,10 +109,14 @@ impl ChatUi {
                 ready: false,
                 busy: false,
                 n_ctx: 0,
+                model: String::new(),
+                current: None,
+                list: Vec::new(),
             }),
             listeners: RefCell::new(Vec::new()),
         });
         wire(&ui)?;
+        conversations::restore(&ui);
         Ok(ChatUi { ui })
     }
 
@@ -142,7 +151,8 @@ impl ChatUi {
         v.status.set_text_content(Some(&text));
     }
 
-    /// The model is loaded: `info` is the engine's JSON facts (name, n_ctx, …).
+    /// The model is loaded: `info` is the engine's JSON facts (name, n_ctx, …) and the
+    /// model's `url`.
     pub fn ready(&self, info: &str) {
         let info: Value = serde_json::from_str(info).unwrap_or(Value::Null);
         let name = info["name"].as_str().unwrap_or("the model");
@@ -150,6 +160,7 @@ impl ChatUi {
             let mut s = self.ui.state.borrow_mut();
             s.ready = true;
             s.n_ctx = info["n_ctx"].as_u64().unwrap_or(0);
+            s.model = info["url"].as_str().unwrap_or("").to_string();
         }
         let v = &self.ui.view;
         v.progress.set_hidden(true);
@@ -192,180 +203,6 @@ fn duration(seconds: f64) -> String {
     }
 }
 
-fn build(root: &Element, css_url: &str) -> Result<View, JsValue> {
-    add(
-        root,
-        el("link", &[("rel", "stylesheet"), ("href", css_url)], "")?,
-    )?;
-    let app = add(
-        root,
-        el(
-            "div",
-            &[
-                ("class", "app"),
-                ("data-theme", "auto"),
-                ("data-state", "loading"),
-            ],
-            "",
-        )?,
-    )?;
-
-    let header = add(&app, el("header", &[], "")?)?;
-    let new_chat = add(
-        &header,
-        el(
-            "button",
-            &[
-                ("type", "button"),
-                ("class", "new"),
-                ("aria-label", "New chat"),
-            ],
-            "New chat",
-        )?,
-    )?;
-    new_chat.set_attribute("data-action", "new")?;
-    add(&header, el("span", &[("class", "title")], "hearth")?)?;
-    let status = add(
-        &header,
-        el(
-            "span",
-            &[("class", "status"), ("role", "status")],
-            "Starting…",
-        )?,
-    )?;
-    let settings_button = add(
-        &header,
-        el(
-            "button",
-            &[
-                ("type", "button"),
-                ("class", "settings-button"),
-                ("aria-label", "Settings"),
-                ("aria-expanded", "false"),
-                ("aria-controls", "settings"),
-            ],
-            "Settings",
-        )?,
-    )?;
-
-    let progress: web_sys::HtmlProgressElement =
-        add(&app, el("progress", &[("class", "progress")], "")?)?.unchecked_into();
-    progress.set_hidden(true);
-
-    let settings = add(
-        &app,
-        el(
-            "form",
-            &[
-                ("class", "settings"),
-                ("id", "settings"),
-                ("aria-label", "Settings"),
-            ],
-            "",
-        )?,
-    )?;
-    settings.set_hidden(true);
-    let label = add(&settings, el("label", &[], "System prompt")?)?;
-    let system: HtmlTextAreaElement = add(
-        &label,
-        el("textarea", &[("name", "system"), ("rows", "2")], "")?,
-    )?
-    .unchecked_into();
-    let mut fields = Vec::new();
-    for f in settings::FIELDS.iter() {
-        let label = add(&settings, el("label", &[], f.label)?)?;
-        let input: HtmlInputElement = add(
-            &label,
-            el(
-                "input",
-                &[
-                    ("type", "number"),
-                    ("name", f.key),
-                    ("step", f.step),
-                    ("min", &f.min.to_string()),
-                    ("max", &f.max.to_string()),
-                    ("inputmode", "decimal"),
-                ],
-                "",
-            )?,
-        )?
-        .unchecked_into();
-        input.set_value(f.default);
-        fields.push(input);
-    }
-
-    let messages = add(
-        &app,
-        el(
-            "main",
-            &[
-                ("class", "messages"),
-                ("role", "log"),
-                ("aria-live", "polite"),
-                ("aria-label", "Conversation"),
-            ],
-            "",
-        )?,
-    )?;
-
-    let composer = add(&app, el("form", &[("class", "composer")], "")?)?;
-    let input: HtmlTextAreaElement = add(
-        &composer,
-        el(
-            "textarea",
-            &[
-                ("aria-label", "Message"),
-                ("placeholder", "Message"),
-                ("rows", "2"),
-                ("name", "message"),
-            ],
-            "",
-        )?,
-    )?
-    .unchecked_into();
-    let send = add(
-        &composer,
-        el(
-            "button",
-            &[
-                ("type", "submit"),
-                ("class", "send"),
-                ("aria-label", "Send"),
-            ],
-            "Send",
-        )?,
-    )?;
-    let stop = add(
-        &composer,
-        el(
-            "button",
-            &[
-                ("type", "button"),
-                ("class", "stop"),
-                ("aria-label", "Stop"),
-            ],
-            "Stop",
-        )?,
-    )?;
-    stop.set_hidden(true);
-    let stats = add(&app, el("footer", &[("class", "stats")], "")?)?;
-
-    Ok(View {
-        app,
-        status,
-        progress,
-        messages,
-        input,
-        send,
-        stop,
-        settings,
-        settings_button,
-        system,
-        fields,
-        stats,
-    })
-}
-
 /// Adds an event listener whose handler gets the UI (while it lives) and the event.
 fn listen(
     ui: &Rc<Ui>,
@@ -386,10 +223,9 @@ fn listen(
 
 fn wire(ui: &Rc<Ui>) -> Result<(), JsValue> {
     let v = &ui.view;
-    let composer = v.input.parent_element().ok_or("no composer")?;
-    listen(ui, &composer, "submit", |ui, e| {
+    listen(ui, &v.composer, "submit", |ui, e| {
         e.prevent_default();
-        send(ui);
+        chat::send(ui);
     })?;
     listen(ui, &v.input, "keydown", |ui, e| {
         let Some(k) = e.dyn_ref::<KeyboardEvent>() else {
@@ -397,7 +233,7 @@ fn wire(ui: &Rc<Ui>) -> Result<(), JsValue> {
         };
         if k.key() == "Enter" && !k.shift_key() && !k.is_composing() {
             e.prevent_default();
-            send(ui);
+            chat::send(ui);
         }
     })?;
     listen(ui, &v.stop, "click", |ui, _| ui.host.stop())?;
@@ -411,14 +247,37 @@ fn wire(ui: &Rc<Ui>) -> Result<(), JsValue> {
             .ok();
     })?;
     listen(ui, &v.settings, "submit", |_, e| e.prevent_default())?;
-    let header = v.status.parent_element().ok_or("no header")?;
-    listen(ui, &header, "click", |ui, e| {
+    // settings are kept per conversation
+    listen(ui, &v.settings, "change", |ui, _| conversations::save(ui))?;
+    listen(ui, &v.sidebar_button, "click", |ui, _| {
+        let app = &ui.view.app;
+        // shown by default on wide screens, hidden on narrow ones: flip what is seen
+        let shown = ui
+            .view
+            .conversations
+            .parent_element()
+            .and_then(|nav| nav.dyn_into::<HtmlElement>().ok())
+            .is_some_and(|nav| nav.offset_width() > 0);
+        let open = !shown;
+        app.set_attribute("data-sidebar", if open { "open" } else { "closed" })
+            .ok();
+        ui.view
+            .sidebar_button
+            .set_attribute("aria-expanded", if open { "true" } else { "false" })
+            .ok();
+    })?;
+    listen(ui, &v.header, "click", |ui, e| {
         let target = e.target().and_then(|t| t.dyn_into::<Element>().ok());
         if target
             .and_then(|t| t.closest("[data-action=new]").ok().flatten())
             .is_some()
         {
-            new_chat(ui);
+            chat::new_chat(ui);
+        }
+    })?;
+    listen(ui, &v.conversations, "click", |ui, e| {
+        if let Some(t) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) {
+            conversations::clicked(ui, &t);
         }
     })?;
     // the copy buttons of code blocks, delegated
@@ -457,6 +316,7 @@ fn copy_text(text: &str) {
     }
 }
 
+/// Send or Stop, and whether the model is ready for a message.
 fn update_controls(ui: &Ui) {
     let s = ui.state.borrow();
     let v = &ui.view;
@@ -468,160 +328,4 @@ fn update_controls(ui: &Ui) {
     v.app
         .set_attribute("aria-busy", if s.busy { "true" } else { "false" })
         .ok();
-}
-
-fn new_chat(ui: &Rc<Ui>) {
-    if ui.state.borrow().busy {
-        ui.host.stop();
-    }
-    ui.state.borrow_mut().messages.clear();
-    ui.view.messages.set_text_content(None);
-    ui.view.stats.set_text_content(None);
-    ui.view.input.focus().ok();
-}
-
-/// Appends a message's element; the user's text is shown as typed, the model's as
-/// Markdown.
-fn add_message(ui: &Ui, role: &'static str, content: &str) -> Result<HtmlElement, JsValue> {
-    let who = if role == "user" { "You" } else { "hearth" };
-    let article = add(
-        &ui.view.messages,
-        el(
-            "article",
-            &[("class", &format!("message {role}")), ("aria-label", who)],
-            "",
-        )?,
-    )?;
-    let body = add(&article, el("div", &[("class", "body")], "")?)?;
-    show(role, &body, content);
-    Ok(body)
-}
-
-fn show(role: &str, body: &HtmlElement, content: &str) {
-    if role == "user" {
-        body.set_text_content(Some(content));
-    } else {
-        let _ = render_into(body, &crate::markdown::render(content));
-    }
-}
-
-/// Sends the composer's text as the next user turn and streams the answer.
-fn send(ui: &Rc<Ui>) {
-    let text = ui.view.input.value();
-    let text = text.trim();
-    {
-        let s = ui.state.borrow();
-        if text.is_empty() || s.busy || !s.ready {
-            return;
-        }
-    }
-    let Ok(user_body) = add_message(ui, "user", text) else {
-        return;
-    };
-    let Ok(answer_body) = add_message(ui, "assistant", "") else {
-        return;
-    };
-    ui.view.input.set_value("");
-    let request = {
-        let mut s = ui.state.borrow_mut();
-        s.busy = true;
-        s.messages.push(Message {
-            role: "user",
-            content: text.to_string(),
-            body: user_body,
-        });
-        let mut messages = Vec::new();
-        let system = ui.view.system.value();
-        if !system.trim().is_empty() {
-            messages.push(json!({"role": "system", "content": system}));
-        }
-        for m in &s.messages {
-            messages.push(json!({"role": m.role, "content": m.content}));
-        }
-        s.messages.push(Message {
-            role: "assistant",
-            content: String::new(),
-            body: answer_body,
-        });
-        let values: Vec<String> = ui.view.fields.iter().map(|f| f.value()).collect();
-        let mut req = settings::sampling(&values);
-        req.insert("messages".into(), Value::Array(messages));
-        Value::Object(req).to_string()
-    };
-    update_controls(ui);
-    ui.host.emit(
-        "message",
-        &json!({"role": "user", "content": text}).to_string(),
-    );
-    let ui = ui.clone();
-    wasm_bindgen_futures::spawn_local(async move {
-        let first = Rc::new(RefCell::new(None::<f64>));
-        let weak = Rc::downgrade(&ui);
-        let seen = first.clone();
-        let on_delta = Closure::<dyn FnMut(String)>::new(move |piece: String| {
-            seen.borrow_mut().get_or_insert_with(js_sys::Date::now);
-            if let Some(ui) = weak.upgrade() {
-                let mut s = ui.state.borrow_mut();
-                if let Some(m) = s.messages.last_mut() {
-                    m.content.push_str(&piece);
-                    show(m.role, &m.body, &m.content);
-                }
-            }
-        });
-        let result = match ui.host.chat(&request, on_delta.as_ref().unchecked_ref()) {
-            Ok(p) => JsFuture::from(p).await,
-            Err(e) => Err(e),
-        };
-        drop(on_delta);
-        let end = js_sys::Date::now();
-        finish(&ui, result, first.borrow().map(|t| (end - t) / 1000.0));
-    });
-}
-
-/// After a request: the stats line, or the error in the answer's place.
-fn finish(ui: &Rc<Ui>, result: Result<JsValue, JsValue>, streamed_s: Option<f64>) {
-    ui.state.borrow_mut().busy = false;
-    update_controls(ui);
-    match result {
-        Ok(r) => {
-            let r: Value = r
-                .as_string()
-                .and_then(|s| serde_json::from_str(&s).ok())
-                .unwrap_or(Value::Null);
-            let done = r["completion_tokens"].as_u64().unwrap_or(0);
-            let prompt = r["prompt_tokens"].as_u64().unwrap_or(0);
-            let mut line = format!("{done} tokens");
-            if let Some(s) = streamed_s.filter(|&s| s > 0.0 && done > 1) {
-                line.push_str(&format!(" · {:.1} tokens/s", (done - 1) as f64 / s));
-            }
-            let n_ctx = ui.state.borrow().n_ctx;
-            if n_ctx > 0 {
-                line.push_str(&format!(" · context {}/{n_ctx}", prompt + done));
-            }
-            if r["finish_reason"] == "abort" {
-                line.push_str(" · stopped");
-            }
-            ui.view.stats.set_text_content(Some(&line));
-            let content = ui
-                .state
-                .borrow()
-                .messages
-                .last()
-                .map(|m| m.content.clone())
-                .unwrap_or_default();
-            ui.host.emit("message", &json!({"role": "assistant", "content": content, "finish_reason": r["finish_reason"]}).to_string());
-        }
-        Err(e) => {
-            let msg = e
-                .dyn_ref::<js_sys::Error>()
-                .map(|e| String::from(e.message()))
-                .or_else(|| e.as_string())
-                .unwrap_or_else(|| "the request failed".into());
-            if let Some(m) = ui.state.borrow().messages.last() {
-                m.body.set_text_content(Some(&format!("Error: {msg}")));
-                m.body.set_attribute("class", "body error").ok();
-            }
-            ui.host.emit("error", &json!({"message": msg}).to_string());
-        }
-    }
 }

@@ -1,0 +1,220 @@
+//! The chat UI's elements, built once into the shadow root:
+//!
+//! ```text
+//! header: [Conversations] hearth  status…  [New chat] [Settings]
+//! progress bar (while the model loads)
+//! nav (Conversations) | settings form (hidden until asked)
+//!                     | main role=log (the messages)
+//!                     | notice (context policy, errors)
+//!                     | form: textarea "Message" [Send] [Stop]
+//!                     | footer: tokens · tokens/s · context
+//! ```
+
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use web_sys::{Element, HtmlElement, HtmlInputElement, HtmlProgressElement, HtmlTextAreaElement};
+
+use super::dom::{add, el};
+use super::settings;
+
+/// The UI's elements.
+pub struct View {
+    pub app: HtmlElement,
+    pub header: HtmlElement,
+    pub status: HtmlElement,
+    pub progress: HtmlProgressElement,
+    pub sidebar_button: HtmlElement,
+    pub conversations: HtmlElement,
+    pub settings: HtmlElement,
+    pub settings_button: HtmlElement,
+    pub system: HtmlTextAreaElement,
+    pub fields: Vec<HtmlInputElement>,
+    pub messages: HtmlElement,
+    pub notice: HtmlElement,
+    pub composer: HtmlElement,
+    pub input: HtmlTextAreaElement,
+    pub send: HtmlElement,
+    pub stop: HtmlElement,
+    pub stats: HtmlElement,
+}
+
+fn button(parent: &Element, class: &str, label: &str, text: &str) -> Result<HtmlElement, JsValue> {
+    add(
+        parent,
+        el(
+            "button",
+            &[("type", "button"), ("class", class), ("aria-label", label)],
+            text,
+        )?,
+    )
+}
+
+/// Builds the UI into `root`, styled by the sheet at `css_url`.
+pub fn build(root: &Element, css_url: &str) -> Result<View, JsValue> {
+    add(
+        root,
+        el("link", &[("rel", "stylesheet"), ("href", css_url)], "")?,
+    )?;
+    let app = add(
+        root,
+        el(
+            "div",
+            &[
+                ("class", "app"),
+                ("data-theme", "auto"),
+                ("data-state", "loading"),
+            ],
+            "",
+        )?,
+    )?;
+
+    let header = add(&app, el("header", &[], "")?)?;
+    let sidebar_button = button(&header, "sidebar-button", "Conversations", "☰")?;
+    sidebar_button.set_attribute("aria-expanded", "false")?;
+    sidebar_button.set_attribute("aria-controls", "conversations")?;
+    add(&header, el("span", &[("class", "title")], "hearth")?)?;
+    let status = add(
+        &header,
+        el(
+            "span",
+            &[("class", "status"), ("role", "status")],
+            "Starting…",
+        )?,
+    )?;
+    button(&header, "new", "New chat", "New chat")?.set_attribute("data-action", "new")?;
+    let settings_button = button(&header, "settings-button", "Settings", "Settings")?;
+    settings_button.set_attribute("aria-expanded", "false")?;
+    settings_button.set_attribute("aria-controls", "settings")?;
+
+    let progress: HtmlProgressElement =
+        add(&app, el("progress", &[("class", "progress")], "")?)?.unchecked_into();
+    progress.set_hidden(true);
+
+    let row = add(&app, el("div", &[("class", "row")], "")?)?;
+    let nav = add(
+        &row,
+        el(
+            "nav",
+            &[
+                ("class", "sidebar"),
+                ("id", "conversations"),
+                ("aria-label", "Conversations"),
+            ],
+            "",
+        )?,
+    )?;
+    let conversations = add(&nav, el("ul", &[("class", "conversations")], "")?)?;
+    let column = add(&row, el("div", &[("class", "column")], "")?)?;
+
+    let settings = add(
+        &column,
+        el(
+            "form",
+            &[
+                ("class", "settings"),
+                ("id", "settings"),
+                ("aria-label", "Settings"),
+            ],
+            "",
+        )?,
+    )?;
+    settings.set_hidden(true);
+    let label = add(&settings, el("label", &[], "System prompt")?)?;
+    let system: HtmlTextAreaElement = add(
+        &label,
+        el("textarea", &[("name", "system"), ("rows", "2")], "")?,
+    )?
+    .unchecked_into();
+    let mut fields = Vec::new();
+    for f in settings::FIELDS.iter() {
+        let label = add(&settings, el("label", &[], f.label)?)?;
+        let input: HtmlInputElement = add(
+            &label,
+            el(
+                "input",
+                &[
+                    ("type", "number"),
+                    ("name", f.key),
+                    ("step", f.step),
+                    ("min", &f.min.to_string()),
+                    ("max", &f.max.to_string()),
+                    ("inputmode", "decimal"),
+                ],
+                "",
+            )?,
+        )?
+        .unchecked_into();
+        input.set_value(f.default);
+        fields.push(input);
+    }
+
+    let messages = add(
+        &column,
+        el(
+            "main",
+            &[
+                ("class", "messages"),
+                ("role", "log"),
+                ("aria-live", "polite"),
+                ("aria-label", "Conversation"),
+            ],
+            "",
+        )?,
+    )?;
+    let notice = add(
+        &column,
+        el("p", &[("class", "notice"), ("role", "note")], "")?,
+    )?;
+    notice.set_hidden(true);
+
+    let composer = add(&column, el("form", &[("class", "composer")], "")?)?;
+    let input: HtmlTextAreaElement = add(
+        &composer,
+        el(
+            "textarea",
+            &[
+                ("aria-label", "Message"),
+                ("placeholder", "Message"),
+                ("rows", "2"),
+                ("name", "message"),
+            ],
+            "",
+        )?,
+    )?
+    .unchecked_into();
+    let send = add(
+        &composer,
+        el(
+            "button",
+            &[
+                ("type", "submit"),
+                ("class", "send"),
+                ("aria-label", "Send"),
+            ],
+            "Send",
+        )?,
+    )?;
+    let stop = button(&composer, "stop", "Stop", "Stop")?;
+    stop.set_hidden(true);
+    let stats = add(&column, el("footer", &[("class", "stats")], "")?)?;
+
+    Ok(View {
+        app,
+        header,
+        status,
+        progress,
+        sidebar_button,
+        conversations,
+        settings,
+        settings_button,
+        system,
+        fields,
+        messages,
+        notice,
+        composer,
+        input,
+        send,
+        stop,
+        stats,
+    })
+}
