@@ -110,7 +110,7 @@ class HearthChat extends HTMLElement {
     for await (const chunk of stream) {
       const c = chunk.choices[0];
       if (c.delta?.content) onDelta(c.delta.content);
-      if (c.finish_reason) final = { finish_reason: c.finish_reason, ...chunk.usage };
+      if (c.finish_reason) final = { finish_reason: c.finish_reason, ...chunk.usage, dropped_messages: chunk.dropped_messages };
     }
     return JSON.stringify(final);
   }

@@ -67,6 +67,9 @@ export interface ChatCompletion {
     token_ids: number[];
   }[];
   usage: Usage;
+  /** hearth's extension: messages left out (oldest turns first; never the system
+   * messages or the last turn) for the conversation to fit the context. */
+  dropped_messages: number;
 }
 
 export interface ChatCompletionChunk {
@@ -82,6 +85,8 @@ export interface ChatCompletionChunk {
   }[];
   /** On the last chunk. */
   usage?: Usage;
+  /** On the last chunk: as ChatCompletion's. */
+  dropped_messages?: number;
 }
 
 export interface Completion {

@@ -190,6 +190,7 @@ export async function createEngine(options) {
               },
             ],
             usage: usage(a),
+            dropped_messages: a.dropped_messages,
           }), (item, final) => ({
             id,
             object: "chat.completion.chunk",
@@ -200,7 +201,7 @@ export async function createEngine(options) {
                 ? { index: 0, delta: {}, finish_reason: final.finish_reason }
                 : { index: 0, delta: { content: item.piece }, finish_reason: null, token_id: item.token },
             ],
-            ...(final ? { usage: usage(final) } : {}),
+            ...(final ? { usage: usage(final), dropped_messages: final.dropped_messages } : {}),
           }));
         },
       },

@@ -1,5 +1,6 @@
 // The JS API beyond a plain chat: streaming (the chunks add up to the whole answer),
-// abort through an AbortSignal, tokenize (as `hearth tokenize`), models.list/delete.
+// abort through an AbortSignal, tokenize (as `hearth tokenize`), the context policy of a
+// long chat, models.list/delete.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -60,6 +61,23 @@ test("streaming, abort, tokenize, models.list and models.delete", async () => {
       }),
     );
     assert.deepEqual(r.ids, native);
+
+    // a conversation longer than the context: its oldest turns are left out, the
+    // system prompt and the last turn kept (a second engine with a 96-token context)
+    const long = await page.evaluate(async () => {
+      const { createEngine } = await import("/hearth.js");
+      const small = await createEngine({ model: "/models/SmolLM2-135M-Instruct.Q4_1.gguf", contextLength: 96 });
+      const turn = (i) => [
+        { role: "user", content: `Question ${i}: what is ${i} plus ${i}, and why is that so?` },
+        { role: "assistant", content: `${i} plus ${i} is ${2 * i}, because adding a number to itself doubles it.` },
+      ];
+      const messages = [{ role: "system", content: "Answer briefly." }, ...[1, 2, 3, 4].flatMap(turn), { role: "user", content: "And 5 plus 5?" }];
+      const r = await small.chat.completions.create({ messages, max_tokens: 4, temperature: 0 });
+      await small.unload();
+      return { dropped: r.dropped_messages, prompt: r.usage.prompt_tokens, text: r.choices[0].message.content };
+    });
+    assert.ok(long.dropped >= 2 && long.dropped % 2 === 0 && long.dropped < 8, JSON.stringify(long));
+    assert.ok(long.prompt <= 96 - 4 && long.text.length > 0, JSON.stringify(long));
 
     const listed = await page.evaluate(() => window.hearthEngine.models.list());
     assert.equal(listed.length, 1);

@@ -322,6 +322,45 @@ pub fn encode_chat(
     tok.encode(&text, add_bos, true)
 }
 
+/// The chat prompt of `messages` that fits `budget` tokens, by the policy a long
+/// conversation needs: system messages are always kept, and whole turns are dropped from
+/// the oldest (a turn starts at a user message) until the prompt fits, the last turn
+/// never. `encode` makes the prompt of some messages (e.g. [`encode_chat`]). Returns the
+/// prompt and how many messages were left out; an error when even the system messages
+/// and the last turn do not fit.
+pub fn fit_chat(
+    messages: &[Message],
+    budget: usize,
+    encode: impl Fn(&[Message]) -> Result<Vec<u32>>,
+) -> Result<(Vec<u32>, usize)> {
+    let (system, rest): (Vec<&Message>, Vec<&Message>) =
+        messages.iter().partition(|m| m.role == "system");
+    let mut start = 0;
+    loop {
+        let kept: Vec<Message> = system
+            .iter()
+            .chain(&rest[start..])
+            .map(|m| (*m).clone())
+            .collect();
+        let prompt = encode(&kept)?;
+        if prompt.len() <= budget {
+            return Ok((prompt, start));
+        }
+        // drop the oldest turn: its first message and what follows up to the next user's
+        let mut next = start + 1;
+        while next < rest.len() && rest[next].role != "user" {
+            next += 1;
+        }
+        if next >= rest.len() {
+            return Err(ModelError::Request(format!(
+                "the last message needs a prompt of {} tokens; the context leaves room for {budget}",
+                prompt.len()
+            )));
+        }
+        start = next;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,5 +394,33 @@ mod tests {
         .unwrap();
         let out = t.render(&[Message::user("x")], false, "", "").unwrap();
         assert_eq!(out, "None|True|False|1.0|1e+20|[1, 'a', None]|{'k': 0.5}|3");
+    }
+
+    #[test]
+    fn long_chats_drop_their_oldest_turns_and_keep_the_system_prompt() {
+        let m = |role: &str, text: &str| Message::new(role, text);
+        let chat = [
+            m("system", "sys"),
+            m("user", "u1"),
+            m("assistant", "a1"),
+            m("user", "u2"),
+            m("assistant", "a2"),
+            m("assistant", "a2b"),
+            m("user", "u3"),
+        ];
+        // one "token" per message, so a budget is a count of messages
+        let encode = |ms: &[Message]| -> Result<Vec<u32>> {
+            Ok(ms.iter().map(|m| m.content.len() as u32).collect())
+        };
+        let roles = |budget| {
+            let (p, dropped) = fit_chat(&chat, budget, encode).unwrap();
+            (p.len(), dropped)
+        };
+        assert_eq!(roles(7), (7, 0));
+        assert_eq!(roles(6), (5, 2)); // sys u2 a2 a2b u3
+        assert_eq!(roles(3), (2, 5)); // sys u3
+        assert_eq!(roles(2), (2, 5));
+        let err = fit_chat(&chat, 1, encode).unwrap_err().to_string();
+        assert!(err.contains("room for 1"), "{err}");
     }
 }

@@ -6,7 +6,7 @@ use std::rc::Rc;
 
 use hearth_gpu::{GpuModel, Result as GpuResult, Session};
 use hearth_model::StopRule;
-use hearth_model::chat_template::{ChatTemplate, Message, encode_chat};
+use hearth_model::chat_template::{ChatTemplate, Message, encode_chat, fit_chat};
 use hearth_model::sampler::{Sampler, SamplerConfig};
 use hearth_model::tokenizer::{StreamDecoder, Tokenizer};
 use serde::{Deserialize, Serialize};
@@ -75,7 +75,13 @@ struct Answer {
     completion_tokens: usize,
     /// "stop" (end of generation), "length" (max_tokens or the context's end) or "abort".
     finish_reason: &'static str,
+    /// Chat messages left out, oldest first, for the prompt to fit the context.
+    dropped_messages: usize,
 }
+
+/// Tokens a chat keeps free for its answer when the request names no max_tokens (at
+/// most half the context).
+const ANSWER_ROOM: usize = 256;
 
 impl WebEngine {
     pub(crate) fn new(
@@ -190,6 +196,7 @@ impl WebEngine {
             completion_tokens: ids.len(),
             token_ids: ids,
             finish_reason,
+            dropped_messages: 0,
         })
     }
 }
@@ -206,7 +213,9 @@ fn answer(a: &Answer) -> Result<String, JsError> {
 impl WebEngine {
     /// A chat turn: `request` is JSON with `messages` [{role, content}] and the sampling
     /// options; the answer is JSON {text, token_ids, prompt_tokens, completion_tokens,
-    /// finish_reason}.
+    /// finish_reason, dropped_messages}. A conversation too long for the context loses
+    /// its oldest turns (never the system messages or the last turn): dropped_messages
+    /// says how many messages.
     pub async fn chat(
         &mut self,
         request_json: String,
@@ -221,8 +230,18 @@ impl WebEngine {
             .iter()
             .map(|m| Message::new(m.role.clone(), m.content.clone()))
             .collect();
-        let prompt = encode_chat(&self.template, &self.tok, &messages).map_err(js)?;
-        answer(&self.run(prompt, &r, &on_token).await?)
+        // a conversation longer than the context drops its oldest turns, keeping the
+        // system prompt and room for the answer
+        let capacity = self.session.capacity();
+        let reserve = r.max_tokens.unwrap_or(ANSWER_ROOM).clamp(1, capacity / 2);
+        let (template, tok) = (&self.template, &self.tok);
+        let (prompt, dropped) = fit_chat(&messages, capacity - reserve, |ms| {
+            encode_chat(template, tok, ms)
+        })
+        .map_err(js)?;
+        let mut a = self.run(prompt, &r, &on_token).await?;
+        a.dropped_messages = dropped;
+        answer(&a)
     }
 
     /// A plain completion of `prompt` (text, tokenized as written with special tokens
