@@ -120,6 +120,19 @@ function usage(a) {
 }
 
 /**
+ * A module Worker running `url`. A page on another origin than hearth's files (one that
+ * embeds <hearth-chat>) may not start a worker from them directly: it starts one of its
+ * own that imports them (hearth's server allows any origin to read them).
+ */
+function startWorker(url) {
+  const href = new URL(url, location.href);
+  if (href.origin === location.origin) return new Worker(href, { type: "module" });
+  const source = `import ${JSON.stringify(href.href)};`;
+  const blob = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+  return new Worker(blob, { type: "module" });
+}
+
+/**
  * Starts the engine in a Worker and loads `options.model` (a GGUF URL): from IndexedDB
  * when stored, else downloaded in chunks (resumable) and stored.
  */
@@ -127,8 +140,7 @@ export async function createEngine(options) {
   if (!options || !options.model) throw new HearthError("createEngine needs { model: URL }");
   const opts = { ...DEFAULTS, ...options };
   const model = new URL(opts.model, location.href).href;
-  const workerUrl = opts.workerUrl || new URL("./worker.js", import.meta.url);
-  const worker = new Worker(workerUrl, { type: "module" });
+  const worker = startWorker(opts.workerUrl || new URL("./worker.js", import.meta.url));
   const channel = new Channel(worker, opts.onProgress);
   const loadOptions = {
     contextLength: opts.contextLength,

@@ -2,7 +2,10 @@
 //! app (at `/`) and a models folder (at `/models/<name>`).
 //!
 //! What it does, and the decisions taken:
-//! * GET and HEAD only (405 otherwise). One thread per connection, at most
+//! * GET and HEAD, and OPTIONS for CORS preflights (405 otherwise). Every response allows
+//!   any origin (`Access-Control-Allow-Origin: *`, no credentials): the app and models are
+//!   public files, and a page on another origin that embeds `<hearth-chat>` loads the
+//!   element's modules, wasm and model from here. One thread per connection, at most
 //!   [`MAX_CONNECTIONS`] at once (more are closed unanswered). Every response carries
 //!   `Connection: close`: no keep-alive, so no request bodies or pipelining to get right;
 //!   on loopback a new connection per request costs next to nothing.
@@ -20,7 +23,9 @@
 //!   400), and the file found is canonicalized and must lie inside its folder (404
 //!   otherwise), so no symbolic link leads out. Folders are never listed.
 //! * `X-Content-Type-Options: nosniff` and `Cache-Control: no-cache` (a new build or model
-//!   is picked up; the ETag makes revalidating cheap) on every file, and [`CSP`] on HTML.
+//!   is picked up; the ETag makes revalidating cheap) on every file, and [`CSP`] on HTML
+//!   and JavaScript (a worker's script carries its own policy: the Worker that downloads
+//!   models is held to it too).
 
 mod files;
 mod http;
@@ -221,7 +226,16 @@ fn respond(stream: &mut TcpStream, site: &Site, request: &Request) -> io::Result
     let head_only = match request.method.as_str() {
         "GET" => false,
         "HEAD" => true,
-        _ => return plain(stream, 405, &[("Allow", "GET, HEAD".into())], false),
+        // a CORS preflight (a cross-origin Range fetch with If-Range, say)
+        "OPTIONS" => return preflight(stream),
+        _ => {
+            return plain(
+                stream,
+                405,
+                &[("Allow", "GET, HEAD, OPTIONS".into())],
+                false,
+            );
+        }
     };
     if request.version == "HTTP/1.1" && request.count("host") != 1 {
         return plain(stream, 400, &[], head_only); // RFC 9112 §3.2
@@ -260,7 +274,7 @@ fn respond(stream: &mut TcpStream, site: &Site, request: &Request) -> io::Result
     if site.ranges {
         headers.push(("Accept-Ranges", "bytes".to_owned()));
     }
-    if files::is_html(mime) {
+    if files::is_html(mime) || mime.starts_with("text/javascript") {
         headers.push(("Content-Security-Policy", site.csp.clone()));
     }
     if let Some(tags) = request.header("if-none-match")
@@ -362,6 +376,21 @@ fn plain(
     Ok(())
 }
 
+/// Answers a CORS preflight: GET and HEAD from any origin, with the headers that range
+/// and conditional requests use.
+fn preflight(stream: &mut TcpStream) -> io::Result<()> {
+    let headers = [
+        ("Access-Control-Allow-Methods", "GET, HEAD".to_owned()),
+        (
+            "Access-Control-Allow-Headers",
+            "Range, If-Range, If-None-Match".to_owned(),
+        ),
+        ("Access-Control-Max-Age", "600".to_owned()),
+        ("Content-Length", "0".to_owned()),
+    ];
+    write_head(stream, 204, &headers)
+}
+
 /// Writes the status line and `headers`, plus those every response has.
 fn write_head(
     stream: &mut TcpStream,
@@ -375,6 +404,11 @@ fn write_head(
         ("Server", "hearth"),
         ("Connection", "close"),
         ("X-Content-Type-Options", "nosniff"),
+        ("Access-Control-Allow-Origin", "*"),
+        (
+            "Access-Control-Expose-Headers",
+            "Content-Range, Content-Length, Accept-Ranges, ETag",
+        ),
     ];
     let all = common
         .into_iter()
@@ -390,6 +424,7 @@ fn write_head(
 fn reason(code: u16) -> &'static str {
     match code {
         200 => "OK",
+        204 => "No Content",
         206 => "Partial Content",
         304 => "Not Modified",
         400 => "Bad Request",

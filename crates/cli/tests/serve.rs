@@ -286,7 +286,26 @@ fn start_line_and_whole_files() {
     }
     let r = server.request("POST", "/", &[]);
     assert_eq!(r.status, 405);
-    assert_eq!(r.header("allow"), Some("GET, HEAD"));
+    assert_eq!(r.header("allow"), Some("GET, HEAD, OPTIONS"));
+    // a CORS preflight for a cross-origin range request
+    let r = server.request(
+        "OPTIONS",
+        "/models/m.gguf",
+        &[
+            ("Origin", "http://127.0.0.1:1"),
+            ("Access-Control-Request-Method", "GET"),
+            ("Access-Control-Request-Headers", "range, if-range"),
+        ],
+    );
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(r.header("access-control-allow-methods"), Some("GET, HEAD"));
+    let allowed = r.header("access-control-allow-headers").unwrap_or("");
+    assert!(
+        allowed.contains("Range") && allowed.contains("If-Range"),
+        "{allowed}"
+    );
+    assert!(r.body.is_empty());
 }
 
 fn r_etag(server: &Server, path: &str) -> Option<String> {
@@ -450,8 +469,9 @@ fn mime_types_and_security_headers() {
         );
         assert_eq!(r.header("cache-control"), Some("no-cache"), "{path}");
         assert_eq!(r.header("connection"), Some("close"), "{path}");
+        assert_eq!(r.header("access-control-allow-origin"), Some("*"), "{path}");
         let csp = r.header("content-security-policy");
-        if mime.starts_with("text/html") {
+        if mime.starts_with("text/html") || mime.starts_with("text/javascript") {
             assert_eq!(
                 csp,
                 Some(
