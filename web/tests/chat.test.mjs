@@ -1,8 +1,10 @@
 // The chat app as a person uses it: the <hearth-chat> element on the app's page, driven
 // through its accessible names. A typed question gets the France answer (greedy, set in
-// Settings); the element's events fire; a second question is stopped mid-answer; HTML in
-// the user's text stays text; a reload brings the conversation back. Saves screenshots (desktop and 360 px wide) to
-// HEARTH_SCREENSHOTS (default target/screenshots; docs/screenshots is what the README shows).
+// Settings); the element's events fire; the answer is regenerated, and the question
+// edited and sent again; a second question is stopped mid-answer; HTML in the user's text
+// stays text; a reload brings the conversation back. Saves screenshots (desktop and
+// 360 px wide) to HEARTH_SCREENSHOTS (default target/screenshots; docs/screenshots is what
+// the README shows).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
@@ -81,6 +83,18 @@ test("the chat app answers, streams, stops, and shows HTML as text", async () =>
     assert.equal(messages[1].content.trim(), "The capital of France is Paris.");
     assert.ok(!events.some((e) => e.name === "error"), JSON.stringify(events.filter((e) => e.name === "error")));
     await page.screenshot({ path: join(SHOTS, "chat-desktop.png") });
+
+    // regenerate the last answer (greedy: the same again), then edit the question and
+    // send it again
+    await page.getByRole("button", { name: "Regenerate" }).click();
+    await answered(page, 1);
+    assert.equal((await answer.textContent()).trim(), "The capital of France is Paris.");
+    await page.getByRole("button", { name: "Edit" }).click();
+    assert.equal(await page.locator("hearth-chat .message").count(), 0);
+    assert.equal(await page.getByLabel("Message").inputValue(), "What is the capital of France?");
+    await page.getByLabel("Message").press("Enter");
+    await answered(page, 1);
+    assert.equal((await answer.textContent()).trim(), "The capital of France is Paris.");
 
     // HTML in the user's text is shown as text and runs nothing; the answer is stopped
     // once it has begun

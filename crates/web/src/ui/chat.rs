@@ -131,6 +131,7 @@ fn answer(ui: &Rc<Ui>) {
         Value::Object(req).to_string()
     };
     update_controls(ui);
+    turn_actions(ui);
     let ui = ui.clone();
     wasm_bindgen_futures::spawn_local(async move {
         let first = Rc::new(RefCell::new(None::<f64>));
@@ -215,4 +216,91 @@ fn finish(ui: &Rc<Ui>, result: Result<JsValue, JsValue>, streamed_s: Option<f64>
         }
     }
     conversations::save(ui);
+    turn_actions(ui);
+}
+
+/// Puts Edit on the last user message and Regenerate on the answer after it (and takes
+/// them off every other message).
+pub fn turn_actions(ui: &Ui) {
+    if let Ok(old) = ui.view.messages.query_selector_all(".actions") {
+        for i in 0..old.length() {
+            if let Some(Ok(e)) = old.item(i).map(|n| n.dyn_into::<web_sys::Element>()) {
+                e.remove();
+            }
+        }
+    }
+    let s = ui.state.borrow();
+    if s.busy {
+        return;
+    }
+    let n = s.messages.len();
+    let last_user = s.messages.iter().rposition(|m| m.role == "user");
+    let put = |i: usize, action: &str, label: &str| {
+        let article = s.messages[i].body.parent_element();
+        if let Some(article) = article
+            && let Ok(bar) = add(&article, el("div", &[("class", "actions")], "")?)
+        {
+            add(
+                &bar,
+                el(
+                    "button",
+                    &[
+                        ("type", "button"),
+                        ("data-action", action),
+                        ("aria-label", label),
+                    ],
+                    label,
+                )?,
+            )?;
+        }
+        Ok::<(), JsValue>(())
+    };
+    if let Some(u) = last_user {
+        let _ = put(u, "edit", "Edit");
+        if u + 1 < n {
+            let _ = put(n - 1, "regenerate", "Regenerate");
+        }
+    }
+}
+
+/// Regenerate: a new answer to the last user message, in place of the last answer.
+pub fn regenerate(ui: &Rc<Ui>) {
+    {
+        let s = ui.state.borrow();
+        if s.busy || !s.ready || s.messages.last().is_none_or(|m| m.role == "user") {
+            return;
+        }
+    }
+    drop_last(ui, 1);
+    answer(ui);
+}
+
+/// Edit: the last user message goes back into the composer, and it and its answer leave
+/// the conversation until it is sent again.
+pub fn edit(ui: &Rc<Ui>) {
+    let (text, from_end) = {
+        let s = ui.state.borrow();
+        if s.busy {
+            return;
+        }
+        let Some(u) = s.messages.iter().rposition(|m| m.role == "user") else {
+            return;
+        };
+        (s.messages[u].content.clone(), s.messages.len() - u)
+    };
+    drop_last(ui, from_end);
+    ui.view.input.set_value(&text);
+    ui.view.input.focus().ok();
+    conversations::save(ui);
+    turn_actions(ui);
+}
+
+/// Removes the last `n` messages from the screen and the state.
+fn drop_last(ui: &Ui, n: usize) {
+    let mut s = ui.state.borrow_mut();
+    for _ in 0..n {
+        if let Some(article) = s.messages.pop().and_then(|m| m.body.parent_element()) {
+            article.remove();
+        }
+    }
 }

@@ -206,6 +206,7 @@ pub fn open(ui: &Rc<Ui>, id: &str) {
     }
     ui.state.borrow_mut().current = Some(record);
     render(ui);
+    chat::turn_actions(ui);
 }
 
 /// Redraws the sidebar's list.

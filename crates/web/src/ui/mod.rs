@@ -280,11 +280,19 @@ fn wire(ui: &Rc<Ui>) -> Result<(), JsValue> {
             conversations::clicked(ui, &t);
         }
     })?;
-    // the copy buttons of code blocks, delegated
-    listen(ui, &v.messages, "click", |_, e| {
+    // the copy buttons of code blocks and the last turn's actions, delegated
+    listen(ui, &v.messages, "click", |ui, e| {
         let Some(t) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
             return;
         };
+        if let Ok(Some(b)) = t.closest("button[data-action]") {
+            match b.get_attribute("data-action").as_deref() {
+                Some("regenerate") => chat::regenerate(ui),
+                Some("edit") => chat::edit(ui),
+                _ => {}
+            }
+            return;
+        }
         let Ok(Some(button)) = t.closest("button.copy") else {
             return;
         };
