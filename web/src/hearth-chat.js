@@ -19,6 +19,7 @@ class HearthChat extends HTMLElement {
   #engine = null;
   #abort = null;
   #loading = null;
+  #loadAbort = null;
 
   connectedCallback() {
     if (this.shadowRoot) return;
@@ -59,6 +60,26 @@ class HearthChat extends HTMLElement {
       conversations: async () => JSON.stringify(await store.listConversations()),
       save_conversation: (json) => store.putConversation(JSON.parse(json)),
       delete_conversation: (id) => store.deleteConversation(id),
+      models: async () => {
+        const [models, estimate] = await Promise.all([
+          store.listStoredModels(),
+          navigator.storage?.estimate?.().catch(() => ({})) ?? {},
+        ]);
+        return JSON.stringify({ models, usage: estimate.usage ?? null, quota: estimate.quota ?? null, current: this.#modelUrl() });
+      },
+      use_model: (url) => (this.getAttribute("model") === url ? this.#load() : this.setAttribute("model", url)),
+      delete_model: async (url) => {
+        if (url === this.#modelUrl()) {
+          this.#loading = null;
+          this.#loadAbort?.abort();
+          await this.#engine?.unload();
+          this.#engine = null;
+          this.#ui.failed("The model in use was deleted: pick or add one in Models.");
+        }
+        await store.deleteStoredModel(url);
+      },
+      pause: () => this.#loadAbort?.abort(),
+      resume: () => this.#load(),
     };
     this.#ui = ChatUi.mount(root, host, new URL("./hearth-chat.css", import.meta.url).href);
     this.#ui.set_theme(this.getAttribute("theme") || "auto");
@@ -66,38 +87,53 @@ class HearthChat extends HTMLElement {
     await this.#load();
   }
 
-  async #load() {
+  /** The absolute URL of the model attribute ("" without one). */
+  #modelUrl() {
     const model = this.getAttribute("model");
+    return model ? new URL(model, document.baseURI).href : "";
+  }
+
+  async #load() {
+    const url = this.#modelUrl();
     const fail = (message) => {
       this.#ui.failed(message);
       this.#emit("error", { message });
     };
-    if (!model) return fail("No model: set the element's model attribute to a GGUF URL.");
+    if (!url) return fail("No model: set the element's model attribute to a GGUF URL.");
     if (!navigator.gpu) {
       return fail("This browser has no WebGPU, which hearth needs: try a recent Chrome, Edge or Safari.");
     }
+    // one load at a time: a new one (another model, or Resume) stops the one running
+    this.#loadAbort?.abort();
+    const abort = (this.#loadAbort = new AbortController());
+    this.#ui.loading();
+    let downloaded = { loaded: 0, total: 0 };
     const previous = this.#loading;
     const loading = (this.#loading = (async () => {
       await previous?.catch(() => {});
       await this.#engine?.unload();
       this.#engine = null;
       const engine = await createEngine({
-        model: new URL(model, document.baseURI).href,
+        model: url,
+        signal: abort.signal,
         onProgress: (p) => {
           if (this.#loading !== loading) return;
+          if (p.phase === "download") downloaded = p;
           this.#ui.progress(p.phase, p.loaded, p.total, p.rate);
           this.#emit("progress", p);
         },
       });
       if (this.#loading !== loading) return engine.unload();
       this.#engine = engine;
-      this.#ui.ready(JSON.stringify({ ...engine.info, url: new URL(model, document.baseURI).href }));
+      this.#ui.ready(JSON.stringify({ ...engine.info, url }));
       this.#emit("ready", engine.info);
     })());
     try {
       await loading;
     } catch (e) {
-      if (this.#loading === loading) fail(`The model could not be loaded: ${e.message}`);
+      if (this.#loading !== loading) return;
+      if (e.name === "AbortError") this.#ui.paused(downloaded.loaded, downloaded.total);
+      else fail(`The model could not be loaded: ${e.message}`);
     }
   }
 

@@ -24,6 +24,9 @@ export interface EngineOptions {
   kv?: "auto" | "f32" | "f16";
   /** Where worker.js is, if not next to hearth.js. */
   workerUrl?: string | URL;
+  /** Aborting it stops the download or load (createEngine rejects with an AbortError);
+   * the chunks stored so far stay, and the next createEngine resumes from them. */
+  signal?: AbortSignal;
 }
 
 export interface Sampling {

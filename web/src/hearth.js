@@ -148,7 +148,20 @@ export async function createEngine(options) {
     parallel: opts.parallel,
     kv: opts.kv,
   };
-  const info = await channel.call({ type: "load", url: model, options: loadOptions }).promise;
+  const loading = channel.call({ type: "load", url: model, options: loadOptions }).promise;
+  // aborting the load stops the worker: what it stored stays, and a later load resumes
+  const stop = () => {
+    worker.terminate();
+    channel.failAll(new DOMException("the model's load was aborted", "AbortError"));
+  };
+  if (opts.signal?.aborted) stop();
+  opts.signal?.addEventListener("abort", stop);
+  let info;
+  try {
+    info = await loading;
+  } finally {
+    opts.signal?.removeEventListener("abort", stop);
+  }
   const created = () => Math.floor(Date.now() / 1000);
 
   /**

@@ -156,3 +156,49 @@ export async function sha256(bytes) {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
   return Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join("");
 }
+
+/** The URLs of a model's files: the one file, or every part of a split GGUF. */
+export function partUrls(url) {
+  const m = /^(.*)-(\d{5})-of-(\d{5})\.gguf$/.exec(url);
+  if (!m || Number(m[2]) < 1 || Number(m[2]) > Number(m[3])) return [url];
+  const n = Number(m[3]);
+  return Array.from({ length: n }, (_, k) => `${m[1]}-${String(k + 1).padStart(5, "0")}-of-${m[3]}.gguf`);
+}
+
+function describe(r) {
+  const stored = r.hashes.reduce((n, h, i) => n + (h ? Math.min(r.chunkSize, r.size - i * r.chunkSize) : 0), 0);
+  return { url: r.url, name: r.name, size: r.size, stored, complete: r.state === "complete", parts: 1 };
+}
+
+/** Stored records as models: the parts of a split GGUF are one model, under the URL of
+ * its first part, complete when every part is stored. */
+function listed(records) {
+  const models = new Map();
+  for (const r of records) {
+    const urls = partUrls(r.url);
+    const key = urls[0];
+    const d = describe(r);
+    const m = models.get(key);
+    if (!m) {
+      models.set(key, { ...d, url: key, parts: urls.length, seen: 1 });
+    } else {
+      m.size += d.size;
+      m.stored += d.stored;
+      m.complete &&= d.complete;
+      m.seen += 1;
+      if (r.url === key) m.name = d.name;
+    }
+  }
+  return [...models.values()].map(({ seen, ...m }) => ({ ...m, complete: m.complete && seen === m.parts }));
+}
+
+/** The stored models as models (a split GGUF's parts as one): {url, name, size, stored,
+ * complete, parts}. */
+export async function listStoredModels() {
+  return listed(await listModels());
+}
+
+/** Deletes a stored model: every part of a split GGUF. */
+export async function deleteStoredModel(url) {
+  for (const u of partUrls(url)) await deleteModel(u);
+}

@@ -56,14 +56,6 @@ function concat(parts) {
   return out;
 }
 
-/** The URLs of a model's files: the one file, or every part of a split GGUF. */
-function partUrls(url) {
-  const m = /^(.*)-(\d{5})-of-(\d{5})\.gguf$/.exec(url);
-  if (!m || Number(m[2]) < 1 || Number(m[2]) > Number(m[3])) return [url];
-  const n = Number(m[3]);
-  return Array.from({ length: n }, (_, k) => `${m[1]}-${String(k + 1).padStart(5, "0")}-of-${m[3]}.gguf`);
-}
-
 /** Whether the browser's WebGPU adapter is a CPU rasteriser (SwiftShader and kin), which
  * WebGPU tells through the adapter's info and wgpu does not pass on. */
 async function cpuAdapter() {
@@ -92,7 +84,7 @@ async function load(url, options) {
     }
   }
   const parts = [];
-  for (const u of partUrls(url)) parts.push(await download.plan(u, { chunkSize: options.chunkSize }));
+  for (const u of store.partUrls(url)) parts.push(await download.plan(u, { chunkSize: options.chunkSize }));
   const size = (r, i) => Math.min(r.chunkSize, r.size - i * r.chunkSize);
   const total = parts.reduce((n, p) => n + p.record.size, 0);
   let loaded = parts.reduce((n, p) => n + p.record.hashes.reduce((m, h, i) => m + (h ? size(p.record, i) : 0), 0), 0);
@@ -218,7 +210,7 @@ self.onmessage = async (event) => {
         reply(Array.from(engine.tokenize(msg.text)));
         break;
       case "list":
-        reply(listed(await store.listModels()));
+        reply(await store.listStoredModels());
         break;
       case "delete":
         if (msg.url === engineUrl && engine) {
@@ -226,7 +218,7 @@ self.onmessage = async (event) => {
           engine = null;
           engineUrl = null;
         }
-        for (const u of partUrls(msg.url)) await store.deleteModel(u);
+        await store.deleteStoredModel(msg.url);
         reply(true);
         break;
       case "unload":
@@ -242,30 +234,3 @@ self.onmessage = async (event) => {
     post({ type: "error", id: msg.id, message: String(e && e.message ? e.message : e), name: e?.name });
   }
 };
-
-function describe(r) {
-  const stored = r.hashes.reduce((n, h, i) => n + (h ? Math.min(r.chunkSize, r.size - i * r.chunkSize) : 0), 0);
-  return { url: r.url, name: r.name, size: r.size, stored, complete: r.state === "complete", parts: 1 };
-}
-
-/** Stored records as models: the parts of a split GGUF are one model, under the URL of
- * its first part, complete when every part is stored. */
-function listed(records) {
-  const models = new Map();
-  for (const r of records) {
-    const urls = partUrls(r.url);
-    const key = urls[0];
-    const d = describe(r);
-    const m = models.get(key);
-    if (!m) {
-      models.set(key, { ...d, url: key, parts: urls.length, seen: 1 });
-    } else {
-      m.size += d.size;
-      m.stored += d.stored;
-      m.complete &&= d.complete;
-      m.seen += 1;
-      if (r.url === key) m.name = d.name;
-    }
-  }
-  return [...models.values()].map(({ seen, ...m }) => ({ ...m, complete: m.complete && seen === m.parts }));
-}

@@ -215,6 +215,11 @@ pub fn render(ui: &Rc<Ui>) {
     list.set_text_content(None);
     let s = ui.state.borrow();
     let current = s.current.as_ref().map(|r| r.id.as_str());
+    if s.list.is_empty()
+        && let Ok(empty) = el("li", &[("class", "empty")], "No saved conversations yet.")
+    {
+        list.append_child(&empty).ok();
+    }
     for r in &s.list {
         let _ = item(list, r, current == Some(r.id.as_str()));
     }

@@ -6,6 +6,7 @@
 mod chat;
 mod conversations;
 mod dom;
+mod models;
 pub mod settings;
 mod view;
 
@@ -54,6 +55,27 @@ extern "C" {
     /// Deletes the saved conversation `id`.
     #[wasm_bindgen(method, catch)]
     fn delete_conversation(this: &Host, id: &str) -> Result<js_sys::Promise, JsValue>;
+
+    /// The stored models and storage: resolves to JSON {models: [{url, name, size,
+    /// stored, complete}], usage, quota, current}.
+    #[wasm_bindgen(method, catch)]
+    fn models(this: &Host) -> Result<js_sys::Promise, JsValue>;
+
+    /// Switches the element to the model at `url` (downloading it if need be).
+    #[wasm_bindgen(method)]
+    fn use_model(this: &Host, url: &str);
+
+    /// Deletes a stored model (unloading it first if it is in use).
+    #[wasm_bindgen(method, catch)]
+    fn delete_model(this: &Host, url: &str) -> Result<js_sys::Promise, JsValue>;
+
+    /// Pauses the model's download (what is stored stays).
+    #[wasm_bindgen(method)]
+    fn pause(this: &Host);
+
+    /// Resumes a paused download.
+    #[wasm_bindgen(method)]
+    fn resume(this: &Host);
 }
 
 /// One message of the conversation and the element that shows its text.
@@ -120,10 +142,22 @@ impl ChatUi {
         Ok(ChatUi { ui })
     }
 
+    /// A model starts loading (the first, or another one): no chat until it is ready.
+    pub fn loading(&self) {
+        self.ui.state.borrow_mut().ready = false;
+        let v = &self.ui.view;
+        v.app.set_attribute("data-state", "loading").ok();
+        v.status.set_text_content(Some("Opening the model…"));
+        update_controls(&self.ui);
+    }
+
     /// Shows the model's download or load progress.
     pub fn progress(&self, phase: &str, loaded: f64, total: f64, rate: f64) {
         let v = &self.ui.view;
         v.progress.set_hidden(false);
+        v.pause.set_hidden(phase != "download");
+        v.pause.set_text_content(Some("Pause"));
+        v.pause.set_attribute("aria-label", "Pause download").ok();
         if total > 0.0 {
             v.progress.set_max(total);
             v.progress.set_value(loaded);
@@ -164,16 +198,38 @@ impl ChatUi {
         }
         let v = &self.ui.view;
         v.progress.set_hidden(true);
+        v.pause.set_hidden(true);
         v.status.set_text_content(Some(&format!("{name} · ready")));
         v.app.set_attribute("data-state", "ready").ok();
         update_controls(&self.ui);
+        if !v.models.hidden() {
+            models::refresh(&self.ui);
+        }
         v.input.focus().ok();
     }
 
-    /// The model could not be loaded (or the browser cannot run it): says why.
+    /// The download is paused with `stored` of `total` bytes stored: Resume goes on.
+    pub fn paused(&self, stored: f64, total: f64) {
+        let v = &self.ui.view;
+        v.status.set_text_content(Some(&format!(
+            "Download paused: {} of {} stored",
+            models::megabytes(stored),
+            models::megabytes(total)
+        )));
+        v.pause.set_hidden(false);
+        v.pause.set_text_content(Some("Resume"));
+        v.pause.set_attribute("aria-label", "Resume download").ok();
+        v.app.set_attribute("data-state", "paused").ok();
+    }
+
+    /// The model could not be loaded (or the browser cannot run it, or it was deleted):
+    /// says why.
     pub fn failed(&self, message: &str) {
+        self.ui.state.borrow_mut().ready = false;
+        update_controls(&self.ui);
         let v = &self.ui.view;
         v.progress.set_hidden(true);
+        v.pause.set_hidden(true);
         v.status.set_text_content(Some(message));
         v.app.set_attribute("data-state", "error").ok();
     }
@@ -247,6 +303,34 @@ fn wire(ui: &Rc<Ui>) -> Result<(), JsValue> {
             .ok();
     })?;
     listen(ui, &v.settings, "submit", |_, e| e.prevent_default())?;
+    listen(ui, &v.models_button, "click", |ui, _| {
+        let panel = &ui.view.models;
+        let open = panel.hidden();
+        panel.set_hidden(!open);
+        ui.view
+            .models_button
+            .set_attribute("aria-expanded", if open { "true" } else { "false" })
+            .ok();
+        if open {
+            models::refresh(ui);
+        }
+    })?;
+    listen(ui, &v.model_list, "click", |ui, e| {
+        if let Some(t) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) {
+            models::clicked(ui, &t);
+        }
+    })?;
+    listen(ui, &v.add_model, "submit", |ui, e| {
+        e.prevent_default();
+        models::add_by_url(ui);
+    })?;
+    listen(ui, &v.pause, "click", |ui, _| {
+        if ui.view.pause.text_content().as_deref() == Some("Resume") {
+            ui.host.resume();
+        } else {
+            ui.host.pause();
+        }
+    })?;
     // settings are kept per conversation
     listen(ui, &v.settings, "change", |ui, _| conversations::save(ui))?;
     listen(ui, &v.sidebar_button, "click", |ui, _| {

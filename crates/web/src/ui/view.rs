@@ -1,9 +1,10 @@
 //! The chat UI's elements, built once into the shadow root:
 //!
 //! ```text
-//! header: [Conversations] hearth  status…  [New chat] [Settings]
+//! header: [Conversations] hearth  status…  [Pause/Resume] [New chat] [Models] [Settings]
 //! progress bar (while the model loads)
-//! nav (Conversations) | settings form (hidden until asked)
+//! nav (Conversations) | models panel (hidden until asked): storage, models, add by URL
+//!                     | settings form (hidden until asked)
 //!                     | main role=log (the messages)
 //!                     | notice (context policy, errors)
 //!                     | form: textarea "Message" [Send] [Stop]
@@ -23,6 +24,13 @@ pub struct View {
     pub header: HtmlElement,
     pub status: HtmlElement,
     pub progress: HtmlProgressElement,
+    pub pause: HtmlElement,
+    pub models_button: HtmlElement,
+    pub models: HtmlElement,
+    pub storage: HtmlElement,
+    pub model_list: HtmlElement,
+    pub add_model: HtmlElement,
+    pub model_url: HtmlInputElement,
     pub sidebar_button: HtmlElement,
     pub conversations: HtmlElement,
     pub settings: HtmlElement,
@@ -81,7 +89,12 @@ pub fn build(root: &Element, css_url: &str) -> Result<View, JsValue> {
             "Starting…",
         )?,
     )?;
+    let pause = button(&header, "pause", "Pause download", "Pause")?;
+    pause.set_hidden(true);
     button(&header, "new", "New chat", "New chat")?.set_attribute("data-action", "new")?;
+    let models_button = button(&header, "models-button", "Models", "Models")?;
+    models_button.set_attribute("aria-expanded", "false")?;
+    models_button.set_attribute("aria-controls", "models")?;
     let settings_button = button(&header, "settings-button", "Settings", "Settings")?;
     settings_button.set_attribute("aria-expanded", "false")?;
     settings_button.set_attribute("aria-controls", "settings")?;
@@ -105,6 +118,45 @@ pub fn build(root: &Element, css_url: &str) -> Result<View, JsValue> {
     )?;
     let conversations = add(&nav, el("ul", &[("class", "conversations")], "")?)?;
     let column = add(&row, el("div", &[("class", "column")], "")?)?;
+
+    let models = add(
+        &column,
+        el(
+            "section",
+            &[
+                ("class", "models"),
+                ("id", "models"),
+                ("aria-label", "Models"),
+            ],
+            "",
+        )?,
+    )?;
+    models.set_hidden(true);
+    let storage = add(&models, el("p", &[("class", "storage")], "")?)?;
+    let model_list = add(&models, el("ul", &[("class", "model-list")], "")?)?;
+    let add_model = add(&models, el("form", &[("class", "add-model")], "")?)?;
+    let model_url: HtmlInputElement = add(
+        &add_model,
+        el(
+            "input",
+            &[
+                ("type", "url"),
+                ("aria-label", "Model URL"),
+                ("placeholder", "https://…/model.gguf"),
+                ("required", ""),
+            ],
+            "",
+        )?,
+    )?
+    .unchecked_into();
+    add(
+        &add_model,
+        el(
+            "button",
+            &[("type", "submit"), ("aria-label", "Add model")],
+            "Add model",
+        )?,
+    )?;
 
     let settings = add(
         &column,
@@ -203,6 +255,13 @@ pub fn build(root: &Element, css_url: &str) -> Result<View, JsValue> {
         header,
         status,
         progress,
+        pause,
+        models_button,
+        models,
+        storage,
+        model_list,
+        add_model,
+        model_url,
         sidebar_button,
         conversations,
         settings,

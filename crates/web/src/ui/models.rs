@@ -1,0 +1,240 @@
+//! The model manager: the models stored in this browser with their sizes, the storage
+//! used and available, Use and Delete for each, and a model added by URL. The host does
+//! the work (IndexedDB, the engine); this draws what it reports, as text.
+
+use std::rc::Rc;
+
+use serde::Deserialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::Element;
+
+use super::Ui;
+use super::chat::{message_of, notice};
+use super::dom::{add, el};
+
+/// What the host reports (see hearth-chat.js).
+#[derive(Deserialize, Default)]
+struct Report {
+    #[serde(default)]
+    models: Vec<Stored>,
+    usage: Option<f64>,
+    quota: Option<f64>,
+    /// The model the element is set to.
+    #[serde(default)]
+    current: String,
+}
+
+#[derive(Deserialize)]
+struct Stored {
+    url: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    size: f64,
+    #[serde(default)]
+    stored: f64,
+    #[serde(default)]
+    complete: bool,
+}
+
+/// "98.4 MB".
+pub fn megabytes(bytes: f64) -> String {
+    if bytes >= 1e9 {
+        format!("{:.2} GB", bytes / 1e9)
+    } else {
+        format!("{:.1} MB", bytes / 1e6)
+    }
+}
+
+/// The last segment of a URL's path: a model's file name.
+fn file_name(url: &str) -> &str {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    path.rsplit('/').find(|s| !s.is_empty()).unwrap_or(url)
+}
+
+/// Asks the host for the stored models and redraws the panel.
+pub fn refresh(ui: &Rc<Ui>) {
+    let ui = ui.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let report = match ui.host.models() {
+            Ok(p) => JsFuture::from(p).await,
+            Err(e) => Err(e),
+        };
+        match report {
+            Ok(json) => {
+                let report: Report = json
+                    .as_string()
+                    .and_then(|j| serde_json::from_str(&j).ok())
+                    .unwrap_or_default();
+                let _ = draw(&ui, &report);
+            }
+            Err(e) => notice(
+                &ui,
+                &format!("The stored models cannot be read: {}", message_of(&e)),
+            ),
+        }
+    });
+}
+
+fn draw(ui: &Ui, r: &Report) -> Result<(), JsValue> {
+    let v = &ui.view;
+    let storage = match (r.usage, r.quota) {
+        (Some(used), Some(quota)) if quota > 0.0 => format!(
+            "This site stores {} of the {} the browser allows it ({} free).",
+            megabytes(used),
+            megabytes(quota),
+            megabytes((quota - used).max(0.0))
+        ),
+        _ => "The browser does not say how much it can store.".into(),
+    };
+    v.storage.set_text_content(Some(&storage));
+    let list = &v.model_list;
+    list.set_text_content(None);
+    if r.models.is_empty() {
+        add(
+            list,
+            el("li", &[("class", "empty")], "No model is stored yet.")?,
+        )?;
+    }
+    for m in &r.models {
+        item(list, m, m.url == r.current)?;
+    }
+    Ok(())
+}
+
+fn item(list: &Element, m: &Stored, current: bool) -> Result<(), JsValue> {
+    let li = add(list, el("li", &[("data-url", &m.url)], "")?)?;
+    let name = if m.name.is_empty() {
+        file_name(&m.url)
+    } else {
+        &m.name
+    };
+    add(
+        &li,
+        el("span", &[("class", "name"), ("title", &m.url)], name)?,
+    )?;
+    let state = if m.complete {
+        megabytes(m.size)
+    } else {
+        format!("{} of {} stored", megabytes(m.stored), megabytes(m.size))
+    };
+    let state = if current {
+        format!("{state} · in use")
+    } else {
+        state
+    };
+    add(&li, el("span", &[("class", "size")], &state)?)?;
+    if !current {
+        let label = format!("Use {name}");
+        add(
+            &li,
+            el(
+                "button",
+                &[
+                    ("type", "button"),
+                    ("data-action", "use"),
+                    ("aria-label", &label),
+                ],
+                "Use",
+            )?,
+        )?;
+    }
+    let label = format!("Delete {name}");
+    add(
+        &li,
+        el(
+            "button",
+            &[
+                ("type", "button"),
+                ("data-action", "delete"),
+                ("aria-label", &label),
+            ],
+            "Delete",
+        )?,
+    )?;
+    Ok(())
+}
+
+/// Handles a click in the list: Use or Delete.
+pub fn clicked(ui: &Rc<Ui>, target: &Element) {
+    let Ok(Some(button)) = target.closest("button[data-action]") else {
+        return;
+    };
+    let Some(url) = button
+        .closest("li[data-url]")
+        .ok()
+        .flatten()
+        .and_then(|li| li.get_attribute("data-url"))
+    else {
+        return;
+    };
+    match button.get_attribute("data-action").as_deref() {
+        Some("use") => ui.host.use_model(&url),
+        Some("delete") => {
+            let sure = web_sys::window()
+                .and_then(|w| {
+                    w.confirm_with_message(&format!(
+                        "Delete the stored model {}? It would have to be downloaded again.",
+                        file_name(&url)
+                    ))
+                    .ok()
+                })
+                .unwrap_or(false);
+            if sure {
+                let ui = ui.clone();
+                wasm_bindgen_futures::spawn_local(async move {
+                    let done = match ui.host.delete_model(&url) {
+                        Ok(p) => JsFuture::from(p).await,
+                        Err(e) => Err(e),
+                    };
+                    if let Err(e) = done {
+                        notice(
+                            &ui,
+                            &format!("The model could not be deleted: {}", message_of(&e)),
+                        );
+                    }
+                    refresh(&ui);
+                });
+            }
+        }
+        _ => {}
+    }
+}
+
+/// The Add form: loads the model at the URL typed (http or https only).
+pub fn add_by_url(ui: &Rc<Ui>) {
+    let url = ui.view.model_url.value();
+    let url = url.trim();
+    let ok = url.starts_with("https://") || url.starts_with("http://");
+    if !ok {
+        notice(
+            ui,
+            "A model's URL starts with https:// (or http://) and names a GGUF file.",
+        );
+        return;
+    }
+    ui.view.model_url.set_value("");
+    ui.host.use_model(url);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_and_names() {
+        assert_eq!(megabytes(98_362_432.0), "98.4 MB");
+        assert_eq!(megabytes(4.2e9), "4.20 GB");
+        assert_eq!(
+            file_name("https://h/x/m-00001-of-00003.gguf?download=1"),
+            "m-00001-of-00003.gguf"
+        );
+        assert_eq!(file_name("https://h/"), "h");
+        let r: Report =
+            serde_json::from_str(r#"{"models": [{"url": "u", "size": 5}], "usage": null}"#)
+                .unwrap();
+        assert_eq!(r.models[0].url, "u");
+        assert!(r.usage.is_none() && !r.models[0].complete);
+    }
+}
