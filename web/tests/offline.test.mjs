@@ -1,5 +1,5 @@
 // The app as an offline PWA, private by construction: once the model is stored a whole
-// chat makes no request at all; after one visit the app starts and chats with the
+// chat makes no request at all, and the page's CSP stops one to another origin; after one visit the app starts and chats with the
 // network off and its server gone; the manifest names its icons; a new build's service
 // worker waits, the page offers a reload, and the old shell's cache goes.
 import { test } from "node:test";
@@ -77,6 +77,13 @@ test("a chat makes no request; the app starts and chats offline", async () => {
     context.on("request", (r) => requests.push(r.url()));
     assert.equal(await ask(page, "What is the capital of France?"), "The capital of France is Paris.");
     assert.deepEqual(requests, []);
+    // and the page could not send anything elsewhere: its CSP names no other origin
+    const attempt = await page.evaluate(async () => {
+      const seen = new Promise((r) => document.addEventListener("securitypolicyviolation", (e) => r(e.effectiveDirective), { once: true }));
+      const sent = await fetch("http://127.0.0.1:9/collect", { method: "POST", body: "a secret" }).then(() => "sent", () => "failed");
+      return { sent, directive: await Promise.race([seen, new Promise((r) => setTimeout(() => r(null), 2000))]) };
+    });
+    assert.deepEqual(attempt, { sent: "failed", directive: "connect-src" });
 
     // network off and the server gone: the app starts from the service worker's cache,
     // the model from IndexedDB, and chats
