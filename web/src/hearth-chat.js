@@ -100,8 +100,11 @@ class HearthChat extends HTMLElement {
       this.#emit("error", { message });
     };
     if (!url) return fail("No model: set the element's model attribute to a GGUF URL.");
-    if (!navigator.gpu) {
-      return fail("This browser has no WebGPU, which hearth needs: try a recent Chrome, Edge or Safari.");
+    const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
+    if (!adapter) {
+      return fail(
+        "This browser offers no WebGPU (it is switched off, or this GPU is not supported), and hearth needs it: try a recent Chrome, Edge or Safari.",
+      );
     }
     // one load at a time: a new one (another model, or Resume) stops the one running
     this.#loadAbort?.abort();

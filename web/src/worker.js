@@ -56,18 +56,26 @@ function concat(parts) {
   return out;
 }
 
-/** Whether the browser's WebGPU adapter is a CPU rasteriser (SwiftShader and kin), which
- * WebGPU tells through the adapter's info and wgpu does not pass on. */
-async function cpuAdapter() {
+/** The browser's WebGPU adapter: whether there is one, and whether it is a CPU
+ * rasteriser (SwiftShader and kin), which WebGPU tells through the adapter's info and
+ * wgpu does not pass on. */
+async function adapterKind() {
+  let adapter = null;
   try {
-    const adapter = await navigator.gpu?.requestAdapter({ powerPreference: "high-performance" });
-    const info = adapter?.info || {};
-    const names = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`;
-    return Boolean(info.isFallbackAdapter) || /swiftshader|llvmpipe|lavapipe|softpipe|warp|basic render/i.test(names);
+    adapter = await navigator.gpu?.requestAdapter({ powerPreference: "high-performance" });
   } catch {
-    return false;
+    // as no adapter
   }
+  if (!adapter) return { found: false, cpu: false };
+  const info = adapter.info || {};
+  const names = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`;
+  const cpu = Boolean(info.isFallbackAdapter) || /swiftshader|llvmpipe|lavapipe|softpipe|warp|basic render/i.test(names);
+  return { found: true, cpu };
 }
+
+/** The message for a browser without a WebGPU adapter. */
+const NO_WEBGPU =
+  "this browser offers no WebGPU adapter (WebGPU is switched off, or this GPU is not supported), and hearth needs one";
 
 async function load(url, options) {
   await (wasmReady ??= init());
@@ -75,6 +83,9 @@ async function load(url, options) {
     engine.free();
     engine = null;
   }
+  // before any byte is fetched: can this browser run a model at all?
+  const adapter = await adapterKind();
+  if (!adapter.found) throw new Error(NO_WEBGPU);
   const started = performance.now();
   if (navigator.storage && navigator.storage.persist) {
     try {
@@ -107,7 +118,7 @@ async function load(url, options) {
   }
   const nCtx = options.contextLength || 2048;
   const sizes = parts.map((p) => p.record.size);
-  const loader = await create_loader(prefixes, sizes, options.kv || "auto", nCtx, await cpuAdapter());
+  const loader = await create_loader(prefixes, sizes, options.kv || "auto", nCtx, adapter.cpu);
   try {
     for (const { record, ranges } of parts) await download.fetchMissing(record, fetchOptions(ranges));
     // the stored chunks, checked, to the GPU in file order

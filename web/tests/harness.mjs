@@ -56,15 +56,16 @@ export function dropProfile(dir) {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** Chromium with WebGPU on `profile` (persistent: IndexedDB survives a relaunch). */
-export async function browser(profile) {
+/** Chromium with WebGPU on `profile` (persistent: IndexedDB survives a relaunch);
+ * `{ webgpu: false }` leaves WebGPU off, as a browser without it. */
+export async function browser(profile, { webgpu = true } = {}) {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
     headless: true,
     args: [
       "--headless=new",
       "--no-sandbox",
-      "--enable-unsafe-webgpu",
+      ...(webgpu ? ["--enable-unsafe-webgpu"] : ["--disable-features=WebGPU"]),
       ...(process.env.HEARTH_TEST_VERBOSE ? ["--enable-logging=stderr"] : []),
       // for experiments, e.g. --enable-dawn-features=disable_robustness
       ...(process.env.HEARTH_CHROMIUM_ARGS || "").split(" ").filter(Boolean),
