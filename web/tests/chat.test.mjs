@@ -116,7 +116,7 @@ test("the chat app answers, streams, stops, and shows HTML as text", async () =>
 
     // a phone's width: every control still there
     await page.setViewportSize({ width: 360, height: 720 });
-    for (const name of ["Send", "Settings", "New chat"]) {
+    for (const name of ["Send", "Settings", "New chat", "Models", "Conversations"]) {
       const box = await page.getByRole("button", { name }).boundingBox();
       assert.ok(box && box.x >= 0 && box.x + box.width <= 360, `${name} at ${JSON.stringify(box)}`);
     }
