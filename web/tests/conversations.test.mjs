@@ -12,6 +12,8 @@ const ATTACK = [
   "<iframe src=\"javascript:window.__xss=5\"></iframe>",
   "![pic](https://example.com/p.png)",
   "**bold** and a [real link](https://example.com/page)",
+  "| a | b |\n|---|---|\n| 1 | <b>2</b> |",
+  "```js\nconst x = \"<b>\" + 1;\n```",
 ].join("\n\n");
 
 /** The app's page with its element mounted (the model may still be loading). */
@@ -87,9 +89,23 @@ test("conversations are restored, renamed and deleted; their HTML stays text", a
     await answer.getByText("or me", { exact: false }).click();
     await user.hover();
     assert.equal(await page.evaluate(() => window.__xss), undefined);
+    // a table, and a code block whose Copy button copies its text
+    assert.deepEqual(await answer.locator("table th").allTextContents(), ["a", "b"]);
+    assert.deepEqual(await answer.locator("table td").allTextContents(), ["1", "<b>2</b>"]);
+    await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+    await answer.getByRole("button", { name: "Copy code" }).click();
+    assert.equal(await answer.getByRole("button", { name: "Copy code" }).textContent(), "Copied");
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), 'const x = "<b>" + 1;\n');
     // the conversation's settings came back with it
     assert.equal(await page.getByLabel("Temperature").inputValue(), "0");
     assert.equal(await page.getByLabel("Max tokens").inputValue(), "99");
+    // Escape closes a panel and gives focus back to its button
+    const settings = page.getByRole("button", { name: "Settings" });
+    await settings.click();
+    assert.equal(await settings.getAttribute("aria-expanded"), "true");
+    await page.getByLabel("Temperature").press("Escape");
+    assert.equal(await settings.getAttribute("aria-expanded"), "false");
+    assert.ok(await page.locator("hearth-chat form.settings").isHidden());
 
     // the other conversation, opened from the sidebar, with its settings
     await page.locator("hearth-chat .conversations .open", { hasText: "An older chat" }).click();

@@ -303,6 +303,29 @@ fn wire(ui: &Rc<Ui>) -> Result<(), JsValue> {
             .ok();
     })?;
     listen(ui, &v.settings, "submit", |_, e| e.prevent_default())?;
+    // Escape closes the open panels and the drawer
+    listen(ui, &v.app, "keydown", |ui, e| {
+        if e.dyn_ref::<KeyboardEvent>().map(|k| k.key()).as_deref() != Some("Escape") {
+            return;
+        }
+        let v = &ui.view;
+        for (panel, button) in [
+            (&v.settings, &v.settings_button),
+            (&v.models, &v.models_button),
+        ] {
+            if !panel.hidden() {
+                panel.set_hidden(true);
+                button.set_attribute("aria-expanded", "false").ok();
+                button.focus().ok();
+            }
+        }
+        if v.app.get_attribute("data-sidebar").as_deref() == Some("open") {
+            v.app.set_attribute("data-sidebar", "closed").ok();
+            v.sidebar_button
+                .set_attribute("aria-expanded", "false")
+                .ok();
+        }
+    })?;
     listen(ui, &v.models_button, "click", |ui, _| {
         let panel = &ui.view.models;
         let open = panel.hidden();
