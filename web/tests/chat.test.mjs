@@ -55,14 +55,25 @@ test("the chat app answers, streams, stops, and shows HTML as text", async () =>
   const { context, page } = await browser(profile);
   try {
     await page.setViewportSize({ width: 1100, height: 760 });
-    await page.goto(server.url);
-    await page.evaluate(() => {
+    // the element's events, from the start (they bubble out of it)
+    await page.addInitScript(() => {
       window.__events = [];
       for (const name of ["ready", "progress", "message", "error"]) {
-        document.querySelector("hearth-chat").addEventListener(name, (e) => window.__events.push({ name, detail: e.detail }));
+        document.addEventListener(name, (e) => {
+          if (e.target.localName === "hearth-chat") window.__events.push({ name, detail: e.detail });
+        });
       }
     });
+    await page.goto(server.url);
     await ready(page);
+
+    // Shift+Enter is a new line, not a send
+    const box = page.getByLabel("Message");
+    await box.fill("one");
+    await box.press("Shift+Enter");
+    await box.type("two");
+    assert.equal(await box.inputValue(), "one\ntwo");
+    assert.equal(await page.locator("hearth-chat .message").count(), 0);
 
     // greedy, through the Settings panel
     await page.getByRole("button", { name: "Settings" }).click();
@@ -82,6 +93,9 @@ test("the chat app answers, streams, stops, and shows HTML as text", async () =>
     assert.equal(messages[1].role, "assistant");
     assert.equal(messages[1].content.trim(), "The capital of France is Paris.");
     assert.ok(!events.some((e) => e.name === "error"), JSON.stringify(events.filter((e) => e.name === "error")));
+    assert.ok(events.some((e) => e.name === "progress" && e.detail.phase === "download" && e.detail.total > 0));
+    const readyEvent = events.find((e) => e.name === "ready");
+    assert.ok(readyEvent && readyEvent.detail.n_ctx === 2048, JSON.stringify(readyEvent));
     await page.screenshot({ path: join(SHOTS, "chat-desktop.png") });
 
     // regenerate the last answer (greedy: the same again), then edit the question and
