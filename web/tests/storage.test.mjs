@@ -67,7 +67,8 @@ test("a full quota is a clear error, and the download resumes once there is room
     const cdp = await context.newCDPSession(page);
     const origin = server.url.replace(/\/$/, "");
     await cdp.send("Storage.overrideQuotaForOrigin", { origin, quotaSize: 40 * 2 ** 20 });
-    await page.goto(server.url);
+    // the API demo page, which shows the engine's error as it is
+    await page.goto(`${server.url}demo.html`);
     await page.waitForFunction(() => /^Error/.test(document.getElementById("status")?.textContent || ""), null, {
       timeout: 300_000,
       polling: 250,
