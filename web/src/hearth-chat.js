@@ -20,18 +20,29 @@ class HearthChat extends HTMLElement {
   #abort = null;
   #loading = null;
   #loadAbort = null;
+  #unloaded = false;
 
   connectedCallback() {
-    if (this.shadowRoot) return;
-    this.#start(this.attachShadow({ mode: "open" }));
+    if (!this.shadowRoot) {
+      this.#start(this.attachShadow({ mode: "open" }));
+    } else if (this.#unloaded) {
+      // back in a page after a removal: the model comes back from IndexedDB
+      this.#unloaded = false;
+      this.#load();
+    }
   }
 
   disconnectedCallback() {
     // a move within the page reconnects at once; only a real removal frees the GPU
     queueMicrotask(() => {
-      if (this.isConnected) return;
+      if (this.isConnected || !this.#ui) return;
+      this.#unloaded = true;
+      this.#loading = null;
+      this.#loadAbort?.abort();
+      this.#abort?.abort();
       this.#engine?.unload();
       this.#engine = null;
+      this.#ui.failed("Unloaded: the element left the page.");
     });
   }
 

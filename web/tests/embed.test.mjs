@@ -98,6 +98,19 @@ test("the element embedded in a page of another origin works, its styles apart",
     );
     const answer = await page.locator("hearth-chat .message.assistant .body").textContent();
     assert.equal(answer.trim(), "The capital of France is Paris.");
+    // taken out of the page, the element frees its engine; put back, it loads again
+    await page.evaluate(() => {
+      const el = document.querySelector("hearth-chat");
+      el.remove();
+      window.__away = el;
+    });
+    await page.waitForFunction(() => window.__away.shadowRoot.querySelector(".app").dataset.state === "error");
+    assert.equal(await page.evaluate(() => window.__away.engine), null);
+    await page.evaluate(() => document.body.append(window.__away));
+    await page.waitForFunction(() => document.querySelector("hearth-chat")?.shadowRoot.querySelector(".app").dataset.state === "ready", null, {
+      timeout: 120_000,
+      polling: 250,
+    });
     assert.deepEqual(errors, []);
   } finally {
     await context.close();
