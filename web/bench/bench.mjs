@@ -56,10 +56,12 @@ const server = await serve();
 const profile = newProfile();
 try {
   let { context, page } = await browser(profile);
-  const cold = await visit(page, server.url);
+  // the API demo page: window.hearthEngine is what the figures are read from
+  const demo = `${server.url}demo.html`;
+  const cold = await visit(page, demo);
   await context.close();
   ({ context, page } = await browser(profile));
-  const warm = await visit(page, server.url);
+  const warm = await visit(page, demo);
   await context.close();
   const ship = shipped(join(ROOT, "web/dist"));
   console.log(`adapter:                      ${warm.info.adapter || "(unnamed)"}, ${warm.info.kv_cache} KV cache, ${warm.info.matvec} matvec`);
