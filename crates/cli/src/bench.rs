@@ -1,5 +1,6 @@
-//! `hearth bench`: prefill and decode speed of the GPU engine on a model, the weight bytes
-//! a decoded token reads, and the bandwidth roofline of the same adapter.
+//! `hearth bench`: prefill and decode speed of the GPU engine or the CPU engine on a
+//! model, the weight bytes a decoded token reads, and the bandwidth roofline of the same
+//! adapter (or of the CPU's memory, read by the same threads).
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -9,7 +10,7 @@ use hearth_gpu::{FileBytes, GpuModel, Session, roofline};
 use hearth_model::StopRule;
 use hearth_model::sampler::{Sampler, SamplerConfig};
 
-use crate::engine::{Kv, N_BATCH};
+use crate::engine::{Backend, Kv, N_BATCH, resolve};
 use crate::model_file;
 
 /// Options of `hearth bench`.
@@ -32,6 +33,19 @@ pub struct BenchArgs {
     /// KV cache type.
     #[arg(long, value_enum, default_value_t = Kv::Auto)]
     kv: Kv,
+    /// The engine to measure (`reference` is not benchmarked).
+    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    backend: Backend,
+    /// Threads of the CPU engine (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+}
+
+/// A fixed pseudo-random prompt of `n` ids (Knuth's multiplicative hash over the vocabulary).
+fn bench_prompt(n: usize, n_vocab: u64) -> Vec<u32> {
+    (0..n.max(1) as u64)
+        .map(|i| ((i * 2_654_435_761) % n_vocab) as u32)
+        .collect()
 }
 
 /// Bytes the roofline kernel streams per measurement.
@@ -39,6 +53,87 @@ const ROOFLINE_BYTES: u64 = 256 << 20;
 
 /// Runs the benchmark and prints its figures.
 pub fn run(a: &BenchArgs) -> Result<(), String> {
+    match resolve(a.backend).0 {
+        Backend::Gpu => run_gpu(a),
+        Backend::Cpu | Backend::Auto => run_cpu(a),
+        Backend::Reference => Err("bench measures the gpu or cpu engine".into()),
+    }
+}
+
+/// The CPU engine: prefill of the prompt in one call, then greedy decode token by token.
+fn run_cpu(a: &BenchArgs) -> Result<(), String> {
+    let e = |e: hearth_cpu::CpuError| e.to_string();
+    let (gguf, bytes) = model_file::read_model(&a.model)?;
+    let model = hearth_cpu::CpuModel::load(&gguf, &bytes, a.threads).map_err(e)?;
+    drop(bytes);
+    let prompt = bench_prompt(a.prompt_tokens, model.config.n_vocab as u64);
+    let n_ctx = prompt.len() + a.gen_tokens + 1;
+    // warm-up: touch every weight once
+    hearth_cpu::CpuSession::new(&model, n_ctx)
+        .forward_last(&prompt[..prompt.len().min(8)])
+        .map_err(e)?;
+    let mut session = hearth_cpu::CpuSession::new(&model, n_ctx);
+    let t0 = Instant::now();
+    let mut logits = session.forward_last(&prompt).map_err(e)?;
+    let prefill_s = t0.elapsed().as_secs_f64();
+    let argmax = |v: &[f32]| (0..v.len()).fold(0, |m, j| if v[j] > v[m] { j } else { m });
+    let t1 = Instant::now();
+    let n_gen = a.gen_tokens.max(1);
+    for _ in 0..n_gen {
+        let id = argmax(&logits) as u32;
+        logits = session.forward_last(&[id]).map_err(e)?;
+    }
+    let decode_s = t1.elapsed().as_secs_f64();
+    let prefill_tps = prompt.len() as f64 / prefill_s;
+    let decode_tps = n_gen as f64 / decode_s;
+    let bytes_per_token = model.weight_bytes_per_token();
+    let roofline =
+        hearth_cpu::roofline::stream_read_bandwidth(model.pool(), ROOFLINE_BYTES as usize, 5);
+    let achieved = bytes_per_token as f64 * decode_tps;
+    let isa = hearth_cpu::kernel::isa();
+    if a.json {
+        let obj = serde_json::json!({
+            "backend": "cpu",
+            "threads": model.threads(),
+            "isa": isa,
+            "prompt_tokens": prompt.len(),
+            "gen_tokens": n_gen,
+            "prefill_tokens_per_s": prefill_tps,
+            "decode_tokens_per_s": decode_tps,
+            "weight_bytes_per_token": bytes_per_token,
+            "achieved_bandwidth_bytes_per_s": achieved,
+            "roofline_bandwidth_bytes_per_s": roofline,
+            "roofline_tokens_per_s": roofline / bytes_per_token as f64,
+        });
+        println!("{obj}");
+    } else {
+        println!(
+            "backend:            CPU engine, {} threads, {isa}",
+            model.threads()
+        );
+        println!(
+            "prefill:            {prefill_tps:.1} tokens/s ({} tokens in {prefill_s:.3} s)",
+            prompt.len()
+        );
+        println!("decode:             {decode_tps:.1} tokens/s ({n_gen} tokens)");
+        println!("weights per token:  {:.1} MB", bytes_per_token as f64 / 1e6);
+        println!(
+            "achieved bandwidth: {:.2} GB/s ({:.0}% of the roofline)",
+            achieved / 1e9,
+            100.0 * achieved / roofline
+        );
+        println!(
+            "roofline bandwidth: {:.2} GB/s (streaming read of {} MB on {} threads)",
+            roofline / 1e9,
+            ROOFLINE_BYTES >> 20,
+            model.threads()
+        );
+    }
+    Ok(())
+}
+
+/// The GPU engine: prefill and decode through `Session::generate` (sampling on the GPU).
+fn run_gpu(a: &BenchArgs) -> Result<(), String> {
     let e = |e: hearth_gpu::GpuError| e.to_string();
     let (gguf, bytes) = model_file::read_model(&a.model)?;
     let model = GpuModel::load(
@@ -50,11 +145,7 @@ pub fn run(a: &BenchArgs) -> Result<(), String> {
         },
     )
     .map_err(e)?;
-    let n_vocab = model.config.n_vocab as u64;
-    // a fixed pseudo-random prompt (Knuth's multiplicative hash over the vocabulary)
-    let prompt: Vec<u32> = (0..a.prompt_tokens.max(1) as u64)
-        .map(|i| ((i * 2_654_435_761) % n_vocab) as u32)
-        .collect();
+    let prompt = bench_prompt(a.prompt_tokens, model.config.n_vocab as u64);
     let n_ctx = prompt.len() + a.gen_tokens + 1;
 
     // warm-up: compile every pipeline, touch every buffer

@@ -1,6 +1,8 @@
-//! The two backends behind one face: the CPU reference and the GPU engine.
+//! The backends behind one face: the f32 reference, the CPU engine and the GPU engine,
+//! and how `auto` chooses between the last two.
 
 use clap::ValueEnum;
+use hearth_cpu::{CpuModel, CpuSession};
 use hearth_gguf::Gguf;
 use hearth_gpu::kernels::KvType;
 use hearth_gpu::{FileBytes, Gpu, GpuModel, Session};
@@ -10,10 +12,14 @@ use hearth_model::{Model, StopRule, generate};
 /// Where the forward pass runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Backend {
-    /// WGSL kernels through wgpu (Vulkan, Metal or DX12).
+    /// The GPU on a hardware adapter, else the CPU engine (no adapter, or a software one).
+    Auto,
+    /// WGSL kernels through wgpu (Vulkan, Metal or DX12), whatever the adapter.
     Gpu,
-    /// The f32 reference implementation on the CPU.
+    /// The CPU engine: quantized SIMD kernels on every core.
     Cpu,
+    /// The f32 reference implementation (the oracle of the tests), one thread.
+    Reference,
 }
 
 /// How the GPU's KV cache holds keys and values.
@@ -43,33 +49,66 @@ impl Kv {
 /// Prompt tokens the GPU processes per batch.
 pub const N_BATCH: usize = 256;
 
-/// A loaded model on one backend.
-pub enum Engine {
-    Cpu(Box<Model>),
+/// What `auto` resolves to, and why (for --verbose and `hearth bench`).
+pub fn resolve(backend: Backend) -> (Backend, String) {
+    match backend {
+        Backend::Auto => match Gpu::probe_blocking() {
+            Ok((name, false)) => (Backend::Gpu, format!("hardware adapter {name}")),
+            Ok((name, true)) => (Backend::Cpu, format!("{name} is a software adapter")),
+            Err(e) => (Backend::Cpu, format!("no GPU adapter ({e})")),
+        },
+        b => (b, "chosen with --backend".into()),
+    }
+}
+
+/// A loaded model on one backend, and why that backend.
+pub struct Engine {
+    loaded: Loaded,
+    /// Why this backend runs (`auto`'s reason, or the flag).
+    pub why: String,
+}
+
+enum Loaded {
+    Reference(Box<Model>),
+    Cpu(Box<CpuModel>),
     Gpu(Box<GpuModel>),
 }
 
 impl Engine {
-    /// Loads the model of `gguf` (whose whole file is `bytes`) on `backend` (with a KV
-    /// cache of type `kv` on the GPU).
-    pub fn load(backend: Backend, kv: Kv, gguf: &Gguf, bytes: &[u8]) -> Result<Engine, String> {
-        match backend {
-            Backend::Cpu => Ok(Engine::Cpu(Box::new(
-                Model::from_gguf(gguf, bytes).map_err(|e| e.to_string())?,
-            ))),
+    /// Loads the model of `gguf` (whose whole file is `bytes`) on `backend` (`auto`
+    /// resolved first; a KV cache of type `kv` on the GPU; `threads` for the CPU engine,
+    /// 0 for one per core).
+    pub fn load(
+        backend: Backend,
+        kv: Kv,
+        threads: usize,
+        gguf: &Gguf,
+        bytes: &[u8],
+    ) -> Result<Engine, String> {
+        let e = |e: &dyn std::fmt::Display| e.to_string();
+        let (backend, why) = resolve(backend);
+        let loaded = match backend {
+            Backend::Reference => {
+                Loaded::Reference(Box::new(Model::from_gguf(gguf, bytes).map_err(|x| e(&x))?))
+            }
+            Backend::Cpu | Backend::Auto => Loaded::Cpu(Box::new(
+                CpuModel::load(gguf, bytes, threads).map_err(|x| e(&x))?,
+            )),
             Backend::Gpu => {
                 let model = GpuModel::load(kv.gpu()?, gguf, &FileBytes { gguf, file: bytes })
-                    .map_err(|e| e.to_string())?;
-                Ok(Engine::Gpu(Box::new(model)))
+                    .map_err(|x| e(&x))?;
+                Loaded::Gpu(Box::new(model))
             }
-        }
+        };
+        Ok(Engine { loaded, why })
     }
 
     /// What runs the model, for --verbose.
     pub fn describe(&self) -> String {
-        match self {
-            Engine::Cpu(_) => "CPU reference (f32)".into(),
-            Engine::Gpu(m) => format!(
+        match &self.loaded {
+            Loaded::Reference(_) => "CPU reference (f32)".into(),
+            Loaded::Cpu(m) => format!("CPU engine, {} threads", m.threads()),
+            Loaded::Gpu(m) => format!(
                 "GPU: {}, {:?} KV cache",
                 m.gpu.adapter_name(),
                 m.gpu.kv_type
@@ -86,8 +125,8 @@ impl Engine {
         n_ctx: usize,
         on_token: impl FnMut(u32) -> hearth_model::Result<bool>,
     ) -> Result<Vec<u32>, String> {
-        match self {
-            Engine::Cpu(model) => {
+        match &self.loaded {
+            Loaded::Reference(model) => {
                 let mut cache = model.new_cache(n_ctx);
                 generate(
                     prompt,
@@ -98,7 +137,22 @@ impl Engine {
                 )
                 .map_err(|e| e.to_string())
             }
-            Engine::Gpu(model) => {
+            Loaded::Cpu(model) => {
+                let mut session = CpuSession::new(model, n_ctx);
+                generate(
+                    prompt,
+                    sampler,
+                    stop,
+                    |t| {
+                        session
+                            .forward_last(t)
+                            .map_err(|e| hearth_model::ModelError::Request(e.to_string()))
+                    },
+                    on_token,
+                )
+                .map_err(|e| e.to_string())
+            }
+            Loaded::Gpu(model) => {
                 let mut session = Session::new(model, n_ctx, N_BATCH).map_err(|e| e.to_string())?;
                 pollster::block_on(session.generate(prompt, sampler, stop, on_token))
                     .map_err(|e| e.to_string())
@@ -108,12 +162,15 @@ impl Engine {
 
     /// Logits of every position of `ids`: (ids.len(), n_vocab), row-major.
     pub fn logits(&self, ids: &[u32]) -> Result<Vec<f32>, String> {
-        match self {
-            Engine::Cpu(model) => {
+        match &self.loaded {
+            Loaded::Reference(model) => {
                 let mut cache = model.new_cache(ids.len());
                 model.forward(ids, &mut cache).map_err(|e| e.to_string())
             }
-            Engine::Gpu(model) => {
+            Loaded::Cpu(model) => CpuSession::new(model, ids.len())
+                .forward_all(ids)
+                .map_err(|e| e.to_string()),
+            Loaded::Gpu(model) => {
                 let mut session =
                     Session::new(model, ids.len(), N_BATCH).map_err(|e| e.to_string())?;
                 pollster::block_on(session.logits_all(ids)).map_err(|e| e.to_string())
@@ -123,9 +180,10 @@ impl Engine {
 
     /// Vocabulary size of the model.
     pub fn n_vocab(&self) -> usize {
-        match self {
-            Engine::Cpu(m) => m.config.n_vocab,
-            Engine::Gpu(m) => m.config.n_vocab,
+        match &self.loaded {
+            Loaded::Reference(m) => m.config.n_vocab,
+            Loaded::Cpu(m) => m.config.n_vocab,
+            Loaded::Gpu(m) => m.config.n_vocab,
         }
     }
 }

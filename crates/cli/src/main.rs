@@ -51,8 +51,11 @@ enum Command {
         ids: Vec<u32>,
         #[arg(long)]
         out: PathBuf,
-        #[arg(long, value_enum, default_value_t = Backend::Gpu)]
+        #[arg(long, value_enum, default_value_t = Backend::Auto)]
         backend: Backend,
+        /// Threads of the CPU engine (0: one per core).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
         /// KV cache type on the GPU: f32 by default here, since logits are for checking.
         #[arg(long, value_enum, default_value_t = Kv::F32)]
         kv: Kv,
@@ -114,8 +117,11 @@ struct GenerateArgs {
     /// Keep generating past end-of-generation tokens.
     #[arg(long)]
     ignore_eos: bool,
-    #[arg(long, value_enum, default_value_t = Backend::Gpu)]
+    #[arg(long, value_enum, default_value_t = Backend::Auto)]
     backend: Backend,
+    /// Threads of the CPU engine (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
     /// KV cache type on the GPU.
     #[arg(long, value_enum, default_value_t = Kv::Auto)]
     kv: Kv,
@@ -144,8 +150,9 @@ fn main() -> ExitCode {
             ids,
             out,
             backend,
+            threads,
             kv,
-        } => logits(&model, &ids, &out, backend, kv),
+        } => logits(&model, &ids, &out, backend, threads, kv),
         Command::Bench(args) => bench::run(&args),
         Command::Serve(args) => serve::run(&args),
         Command::Info { model } => info(&model),
@@ -177,19 +184,20 @@ fn load_model(
     path: &Path,
     backend: Backend,
     kv: Kv,
+    threads: usize,
 ) -> Result<(Engine, Tokenizer, hearth_gguf::Gguf), String> {
     let (gguf, bytes) = model_file::read_model(path)?;
     // the architecture is checked first: it is the most telling error
     Config::from_gguf(&gguf).map_err(|e| e.to_string())?;
     let tok = Tokenizer::from_gguf(&gguf.metadata).map_err(|e| e.to_string())?;
-    let engine = Engine::load(backend, kv, &gguf, &bytes)?;
+    let engine = Engine::load(backend, kv, threads, &gguf, &bytes)?;
     Ok((engine, tok, gguf))
 }
 
 fn run_generate(a: &GenerateArgs) -> Result<(), String> {
     let err = |e: hearth_model::ModelError| e.to_string();
     let t0 = Instant::now();
-    let (engine, tok, gguf) = load_model(&a.model, a.backend, a.kv)?;
+    let (engine, tok, gguf) = load_model(&a.model, a.backend, a.kv, a.threads)?;
     let prompt_ids = match (&a.ids, &a.prompt) {
         (Some(ids), _) => ids.clone(),
         (None, Some(prompt)) if a.chat => {
@@ -221,8 +229,9 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
     };
     if a.verbose {
         eprintln!(
-            "hearth: {} loaded in {:.2}s; prompt of {} tokens",
+            "hearth: {} ({}) loaded in {:.2}s; prompt of {} tokens",
             engine.describe(),
+            engine.why,
             t0.elapsed().as_secs_f64(),
             prompt_ids.len()
         );
@@ -290,8 +299,15 @@ fn eos_text(tok: &Tokenizer) -> &str {
     tok.eos_id().and_then(|id| tok.token_text(id)).unwrap_or("")
 }
 
-fn logits(path: &Path, ids: &[u32], out: &Path, backend: Backend, kv: Kv) -> Result<(), String> {
-    let (engine, _, _) = load_model(path, backend, kv)?;
+fn logits(
+    path: &Path,
+    ids: &[u32],
+    out: &Path,
+    backend: Backend,
+    threads: usize,
+    kv: Kv,
+) -> Result<(), String> {
+    let (engine, _, _) = load_model(path, backend, kv, threads)?;
     let logits = engine.logits(ids)?;
     let file =
         std::fs::File::create(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;

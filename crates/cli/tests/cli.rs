@@ -159,51 +159,112 @@ fn seeded_sampling_is_reproducible() {
     assert_ne!(run("7"), run("8"));
 }
 
+/// `hearth logits` on each engine against the NumPy reference logits: the GPU (f32 KV
+/// cache, f32 math) tightly, the CPU engine within its 16-bit activation rounding.
 #[test]
 fn logits_writes_npy_matching_the_reference() {
     let dir = std::env::temp_dir().join(format!("hearth-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("logits.npy");
     let ids = "1,4093,198,1780,314,260,3575,282,4649,47";
-    ok(&[
-        "logits",
-        "--model",
-        &m(),
-        "--ids",
-        ids,
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let bytes = std::fs::read(&out).unwrap();
-    assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
-    let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-    let header = std::str::from_utf8(&bytes[10..10 + hlen]).unwrap();
-    assert!(
-        header.contains("'descr': '<f4'") && header.contains("'shape': (10, 49152)"),
-        "{header}"
-    );
-    assert_eq!((10 + hlen) % 64, 0);
-    let data: Vec<f32> = bytes[10 + hlen..]
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-        .collect();
-    assert_eq!(data.len(), 10 * 49152);
     let want = std::fs::read(root().join("tests/fixtures/reference/smollm2.logits.f32")).unwrap();
     let want: Vec<f32> = want
         .chunks_exact(4)
         .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
         .collect();
-    for (row, pos) in [0usize, 5, 9].into_iter().enumerate() {
-        let got = &data[pos * 49152..][..49152];
-        let want = &want[row * 49152..][..49152];
-        let err = got
-            .iter()
-            .zip(want)
-            .map(|(g, w)| (g - w).abs())
-            .fold(0f32, f32::max);
-        assert!(err < 1e-3, "position {pos}: max |diff| {err}");
+    for (backend, tolerance) in [("gpu", 1e-3), ("cpu", 5e-2), ("reference", 1e-3)] {
+        ok(&[
+            "logits",
+            "--model",
+            &m(),
+            "--ids",
+            ids,
+            "--backend",
+            backend,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let bytes = std::fs::read(&out).unwrap();
+        assert_eq!(&bytes[..8], b"\x93NUMPY\x01\x00");
+        let hlen = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+        let header = std::str::from_utf8(&bytes[10..10 + hlen]).unwrap();
+        assert!(
+            header.contains("'descr': '<f4'") && header.contains("'shape': (10, 49152)"),
+            "{header}"
+        );
+        assert_eq!((10 + hlen) % 64, 0);
+        let data: Vec<f32> = bytes[10 + hlen..]
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        assert_eq!(data.len(), 10 * 49152);
+        for (row, pos) in [0usize, 5, 9].into_iter().enumerate() {
+            let got = &data[pos * 49152..][..49152];
+            let want = &want[row * 49152..][..49152];
+            let err = got
+                .iter()
+                .zip(want)
+                .map(|(g, w)| (g - w).abs())
+                .fold(0f32, f32::max);
+            assert!(
+                err < tolerance,
+                "{backend} position {pos}: max |diff| {err}"
+            );
+        }
     }
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `--backend auto` runs the CPU engine on a software adapter (CI's lavapipe) or none,
+/// and says why; each backend can be asked for by name and answers the same.
+#[test]
+fn backend_choice_is_reported_and_every_backend_answers() {
+    let run = |backend: &str| {
+        let out = hearth(&[
+            "generate",
+            "--model",
+            &m(),
+            "--backend",
+            backend,
+            "--chat",
+            "--verbose",
+            "--max-tokens",
+            "16",
+            "What is the capital of France?",
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (text, err) = run("auto");
+    assert_eq!(text.trim_end(), "The capital of France is Paris.");
+    assert!(err.contains("CPU engine"), "{err}");
+    assert!(
+        err.contains("is a software adapter") || err.contains("no GPU adapter"),
+        "{err}"
+    );
+    for (backend, says) in [
+        ("cpu", "CPU engine"),
+        ("gpu", "GPU: "),
+        ("reference", "CPU reference"),
+    ] {
+        let (text, err) = run(backend);
+        assert_eq!(
+            text.trim_end(),
+            "The capital of France is Paris.",
+            "{backend}"
+        );
+        assert!(
+            err.contains(says) && err.contains("chosen with --backend"),
+            "{err}"
+        );
+    }
 }
 
 #[test]

@@ -40,17 +40,7 @@ impl Gpu {
     /// Opens the first high-performance adapter with its full limits. No adapter is an
     /// error, never a silent CPU fallback.
     pub async fn new() -> Result<Gpu> {
-        // WGPU_BACKEND etc. may narrow the choice; by default every backend is tried
-        let instance =
-            wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
-        let adapter = instance
-            .request_adapter(&wgpu::RequestAdapterOptions {
-                power_preference: wgpu::PowerPreference::HighPerformance,
-                force_fallback_adapter: false,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+        let adapter = request_adapter().await?;
         let info = adapter.get_info();
         let cpu_driver = info.device_type == wgpu::DeviceType::Cpu;
         let wanted = wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY;
@@ -102,6 +92,21 @@ impl Gpu {
         })
     }
 
+    /// The name of the adapter [`Gpu::new`] would open, and whether it is a software
+    /// rasteriser, without opening it: for choosing a backend.
+    pub async fn probe() -> Result<(String, bool)> {
+        let adapter = request_adapter().await?;
+        let info = adapter.get_info();
+        let software = is_software_adapter(&info.name, info.device_type == wgpu::DeviceType::Cpu);
+        Ok((info.name, software))
+    }
+
+    /// [`Gpu::probe`], blocking (native only).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn probe_blocking() -> Result<(String, bool)> {
+        pollster::block_on(Gpu::probe())
+    }
+
     /// [`Gpu::new`], blocking (native only).
     #[cfg(not(target_arch = "wasm32"))]
     pub fn new_blocking() -> Result<Gpu> {
@@ -117,6 +122,14 @@ impl Gpu {
             Some(e) => Err(GpuError::Validation(e)),
             None => Ok(()),
         }
+    }
+
+    /// True when this adapter is a software rasteriser (see [`is_software_adapter`]).
+    pub fn is_software(&self) -> bool {
+        is_software_adapter(
+            &self.info.name,
+            self.info.device_type == wgpu::DeviceType::Cpu,
+        )
     }
 
     /// A one-line description of the adapter, e.g. "llvmpipe (LLVM 15.0.6, 256 bits) on Vulkan".
@@ -185,4 +198,36 @@ impl std::ops::Deref for Pipeline {
     fn deref(&self) -> &wgpu::ComputePipeline {
         &self.compute
     }
+}
+
+/// The first high-performance adapter (backends narrowed by `WGPU_BACKEND` etc.).
+async fn request_adapter() -> Result<wgpu::Adapter> {
+    let instance =
+        wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
+    instance
+        .request_adapter(&wgpu::RequestAdapterOptions {
+            power_preference: wgpu::PowerPreference::HighPerformance,
+            force_fallback_adapter: false,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| GpuError::NoAdapter(e.to_string()))
+}
+
+/// True for adapters that run on the CPU: a device type of CPU, or the name of a known
+/// software rasteriser (llvmpipe/lavapipe, SwiftShader, WARP). `backend auto` runs the CPU
+/// engine on these, natively and in the browser (which reports the name only).
+pub fn is_software_adapter(name: &str, cpu_type: bool) -> bool {
+    let name = name.to_ascii_lowercase();
+    cpu_type
+        || [
+            "llvmpipe",
+            "lavapipe",
+            "swiftshader",
+            "softpipe",
+            "warp",
+            "basic render",
+        ]
+        .iter()
+        .any(|s| name.contains(s))
 }

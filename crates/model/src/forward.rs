@@ -1,10 +1,12 @@
-//! The CPU reference forward pass of a Llama model: plain f32, one token at a time, in
-//! the order of `docs/gguf.md` §4. It is the oracle that every GPU test compares with.
+//! The CPU reference backend: plain f32, one row at a time in each op of the
+//! architecture's block (`arch::llama::forward`). It is the oracle that every other
+//! backend is compared with.
 
 use hearth_gguf::Gguf;
 
+use crate::arch::{Act, Backend, llama};
 use crate::ops::{RopeParams, add, attention, matvec, rms_norm, rope, silu_mul};
-use crate::{Config, ModelError, Result, Weights};
+use crate::{Config, Matrix, ModelError, Result, Weights};
 
 /// A Llama model on the CPU: config and f32 weights, immutable once loaded.
 #[derive(Debug, Clone)]
@@ -53,23 +55,6 @@ impl KvCache {
     }
 }
 
-/// Activations of the current token (llama2.c's names), allocated once per model.
-#[derive(Debug, Clone)]
-struct Scratch {
-    x: Vec<f32>,       // (n_embd) residual stream
-    xb: Vec<f32>,      // (n_embd) normed input of a sublayer
-    q: Vec<f32>,       // (q_dim)
-    k: Vec<f32>,       // (kv_dim)
-    v: Vec<f32>,       // (kv_dim)
-    att_out: Vec<f32>, // (q_dim) concatenated head outputs
-    proj: Vec<f32>,    // (n_embd) attention or FFN output before the residual add
-    gate: Vec<f32>,    // (n_ff)
-    up: Vec<f32>,      // (n_ff)
-    hb: Vec<f32>,      // (n_ff) silu(gate) · up
-    att: Vec<f32>,     // (n_ctx) attention scores of one head
-    logits: Vec<f32>,  // (n_vocab)
-}
-
 impl Model {
     /// Loads the model in `file` (a whole GGUF in memory) with f32 weights.
     pub fn load(file: &[u8]) -> Result<Model> {
@@ -80,7 +65,7 @@ impl Model {
     /// Builds the model from an already-parsed header and the file's bytes.
     pub fn from_gguf(gguf: &Gguf, file: &[u8]) -> Result<Model> {
         let config = Config::from_gguf(gguf)?;
-        let weights = Weights::load(gguf, file, &config)?;
+        let weights = Weights::dequantized(gguf, file, &config)?;
         let rope = RopeParams {
             dim: config.rope_dim,
             base: config.rope_base,
@@ -108,99 +93,183 @@ impl Model {
     /// Runs `tokens` through the model after what `cache` holds, appending to the cache,
     /// and returns the logits of every new position: (tokens.len(), n_vocab), row-major.
     pub fn forward(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Vec<f32>> {
-        let mut s = self.scratch(cache.len + tokens.len());
-        let mut out = Vec::with_capacity(tokens.len() * self.config.n_vocab);
-        for &t in tokens {
-            self.forward_token(t, cache, &mut s)?;
-            out.extend_from_slice(&s.logits);
-        }
-        Ok(out)
+        self.run(tokens, cache, true)
     }
 
     /// Like [`Model::forward`], but returns only the last position's logits.
     pub fn forward_last(&self, tokens: &[u32], cache: &mut KvCache) -> Result<Vec<f32>> {
-        let mut s = self.scratch(cache.len + tokens.len());
-        for &t in tokens {
-            self.forward_token(t, cache, &mut s)?;
-        }
-        Ok(s.logits)
+        self.run(tokens, cache, false)
     }
 
-    fn scratch(&self, n_ctx: usize) -> Scratch {
+    /// One pass of the architecture's block over `tokens`, token by token in each op (the
+    /// reference keeps the plain one-row loops); logits of every row or of the last.
+    fn run(&self, tokens: &[u32], cache: &mut KvCache, all: bool) -> Result<Vec<f32>> {
         let c = &self.config;
-        Scratch {
-            x: vec![0.0; c.n_embd],
-            xb: vec![0.0; c.n_embd],
-            q: vec![0.0; c.q_dim()],
-            k: vec![0.0; c.kv_dim()],
-            v: vec![0.0; c.kv_dim()],
-            att_out: vec![0.0; c.q_dim()],
-            proj: vec![0.0; c.n_embd],
-            gate: vec![0.0; c.n_ff],
-            up: vec![0.0; c.n_ff],
-            hb: vec![0.0; c.n_ff],
-            att: vec![0.0; n_ctx],
-            logits: vec![0.0; c.n_vocab],
-        }
-    }
-
-    /// One token at position `cache.len()`: fills `s.logits` and appends to the cache.
-    fn forward_token(&self, token: u32, cache: &mut KvCache, s: &mut Scratch) -> Result<()> {
-        let (c, w) = (&self.config, &self.weights);
-        let pos = cache.len;
-        if pos >= cache.n_ctx {
+        if cache.len + tokens.len() > cache.n_ctx {
             return Err(ModelError::Request(format!(
                 "the context is full ({} tokens)",
                 cache.n_ctx
             )));
         }
-        if token as usize >= c.n_vocab {
+        if let Some(t) = tokens.iter().find(|&&t| t as usize >= c.n_vocab) {
             return Err(ModelError::Request(format!(
-                "token id {token} is outside the vocabulary of {}",
+                "token id {t} is outside the vocabulary of {}",
                 c.n_vocab
             )));
         }
-        let (hd, kv_dim) = (c.head_dim, c.kv_dim());
+        if tokens.is_empty() {
+            return Ok(Vec::new());
+        }
+        let att = vec![0.0; cache.n_ctx];
+        let mut pass = Pass {
+            c,
+            rope: &self.rope,
+            pos: cache.len,
+            cache,
+            tokens,
+            n_out: if all { tokens.len() } else { 1 },
+            bufs: Default::default(),
+            att,
+        };
+        llama::forward(&mut pass, c, &self.weights);
+        pass.cache.len += tokens.len();
+        Ok(std::mem::take(&mut pass.bufs[Act::Logits.index()]))
+    }
+}
 
-        // token embedding
-        s.x.copy_from_slice(w.token_embd.row(token as usize));
+/// One forward call of the reference: the batch, its KV cache and its activations.
+struct Pass<'a> {
+    c: &'a Config,
+    rope: &'a RopeParams,
+    cache: &'a mut KvCache,
+    tokens: &'a [u32],
+    pos: usize,   // position of the batch's first token
+    n_out: usize, // rows of Out, OutNorm and Logits
+    bufs: [Vec<f32>; Act::ALL.len()],
+    att: Vec<f32>, // attention scores of one head
+}
 
-        for (l, lw) in w.layers.iter().enumerate() {
-            // attention: norm, q/k/v projections, RoPE on q and k, append k and v to the cache
-            rms_norm(&mut s.xb, &s.x, &lw.attn_norm, c.rms_eps);
-            matvec(&mut s.q, &lw.attn_q.data, &s.xb);
-            matvec(&mut s.k, &lw.attn_k.data, &s.xb);
-            matvec(&mut s.v, &lw.attn_v.data, &s.xb);
-            rope(&mut s.q, hd, pos, &self.rope);
-            rope(&mut s.k, hd, pos, &self.rope);
-            cache.k[l].extend_from_slice(&s.k);
-            cache.v[l].extend_from_slice(&s.v);
+impl Pass<'_> {
+    /// Rows of `a` in this batch.
+    fn rows(&self, a: Act) -> usize {
+        if a.is_output() {
+            self.n_out
+        } else {
+            self.tokens.len()
+        }
+    }
+    /// Takes `a`'s buffer out, sized to its rows, to be written while others are read.
+    fn take(&mut self, a: Act) -> Vec<f32> {
+        let mut v = std::mem::take(&mut self.bufs[a.index()]);
+        v.resize(self.rows(a) * a.width(self.c), 0.0);
+        v
+    }
+    fn put(&mut self, a: Act, v: Vec<f32>) {
+        self.bufs[a.index()] = v;
+    }
+    fn get(&self, a: Act) -> &[f32] {
+        &self.bufs[a.index()]
+    }
+}
 
-            // each query head h attends to KV head h / n_rep over positions 0..=pos
+impl Backend for Pass<'_> {
+    type Matrix = Matrix;
+    type Vector = Vec<f32>;
+
+    fn embedding(&mut self, out: Act, table: &Matrix) {
+        let mut o = self.take(out);
+        for (row, &t) in o.chunks_exact_mut(table.cols).zip(self.tokens) {
+            row.copy_from_slice(table.row(t as usize));
+        }
+        self.put(out, o);
+    }
+
+    fn rms_norm(&mut self, out: Act, x: Act, w: &Vec<f32>, eps: f32) {
+        let mut o = self.take(out);
+        let width = x.width(self.c);
+        for (orow, xrow) in o
+            .chunks_exact_mut(width)
+            .zip(self.get(x).chunks_exact(width))
+        {
+            rms_norm(orow, xrow, w, eps);
+        }
+        self.put(out, o);
+    }
+
+    fn linear(&mut self, x: Act, outs: &[(Act, &Matrix)], accumulate: bool) {
+        for &(out, w) in outs {
+            let mut o = self.take(out);
+            let mut y = vec![0.0; w.rows];
+            for (orow, xrow) in o
+                .chunks_exact_mut(w.rows)
+                .zip(self.get(x).chunks_exact(w.cols))
+            {
+                matvec(&mut y, &w.data, xrow);
+                match accumulate {
+                    true => add(orow, &y),
+                    false => orow.copy_from_slice(&y),
+                }
+            }
+            self.put(out, o);
+        }
+    }
+
+    fn rope(&mut self, x: Act, _n_heads: usize) {
+        let mut o = self.take(x);
+        let (width, hd) = (x.width(self.c), self.c.head_dim);
+        for (i, row) in o.chunks_exact_mut(width).enumerate() {
+            rope(row, hd, self.pos + i, self.rope);
+        }
+        self.put(x, o);
+    }
+
+    fn kv_store(&mut self, layer: usize, k: Act, v: Act) {
+        let (kk, vv) = (&self.bufs[k.index()], &self.bufs[v.index()]);
+        self.cache.k[layer].extend_from_slice(kk);
+        self.cache.v[layer].extend_from_slice(vv);
+    }
+
+    fn attention(&mut self, layer: usize, out: Act, q: Act) {
+        let c = self.c;
+        let mut o = self.take(out);
+        let (hd, kv_dim, q_dim) = (c.head_dim, c.kv_dim(), c.q_dim());
+        let (k, v) = (&self.cache.k[layer], &self.cache.v[layer]);
+        for (i, (orow, qrow)) in o
+            .chunks_exact_mut(q_dim)
+            .zip(self.bufs[q.index()].chunks_exact(q_dim))
+            .enumerate()
+        {
+            // token i sees positions 0..=pos + i
+            let seen = (self.pos + i + 1) * kv_dim;
             for h in 0..c.n_head {
                 let kv_off = (h / c.n_rep()) * hd;
-                let q = &s.q[h * hd..(h + 1) * hd];
-                let out = &mut s.att_out[h * hd..(h + 1) * hd];
-                attention(out, q, &cache.k[l], &cache.v[l], kv_dim, kv_off, &mut s.att);
+                let qh = &qrow[h * hd..(h + 1) * hd];
+                let oh = &mut orow[h * hd..(h + 1) * hd];
+                attention(
+                    oh,
+                    qh,
+                    &k[..seen],
+                    &v[..seen],
+                    kv_dim,
+                    kv_off,
+                    &mut self.att,
+                );
             }
-
-            // output projection and residual
-            matvec(&mut s.proj, &lw.attn_output.data, &s.att_out);
-            add(&mut s.x, &s.proj);
-
-            // feed-forward: x += down(silu(gate(norm(x))) · up(norm(x)))
-            rms_norm(&mut s.xb, &s.x, &lw.ffn_norm, c.rms_eps);
-            matvec(&mut s.gate, &lw.ffn_gate.data, &s.xb);
-            matvec(&mut s.up, &lw.ffn_up.data, &s.xb);
-            silu_mul(&mut s.hb, &s.gate, &s.up);
-            matvec(&mut s.proj, &lw.ffn_down.data, &s.hb);
-            add(&mut s.x, &s.proj);
         }
-        cache.len += 1;
+        self.put(out, o);
+    }
 
-        // final norm and lm-head
-        rms_norm(&mut s.xb, &s.x, &w.output_norm, c.rms_eps);
-        matvec(&mut s.logits, &w.lm_head().data, &s.xb);
-        Ok(())
+    fn silu_mul(&mut self, out: Act, gate: Act, up: Act) {
+        let mut o = self.take(out);
+        silu_mul(&mut o, self.get(gate), self.get(up));
+        self.put(out, o);
+    }
+
+    fn output_rows(&mut self, out: Act, x: Act) {
+        let mut o = self.take(out);
+        let src = self.get(x);
+        let n = o.len();
+        o.copy_from_slice(&src[src.len() - n..]);
+        self.put(out, o);
     }
 }

@@ -1,6 +1,7 @@
 //! hearth-model: the Llama architecture read from GGUF metadata, a plain f32 CPU reference
 //! forward pass (the oracle of every GPU test), the tokenizer, chat templates and sampler.
 
+pub mod arch;
 pub mod chat_template;
 mod config;
 mod error;
@@ -11,8 +12,9 @@ pub mod sampler;
 pub mod tokenizer;
 mod weights;
 
+pub use arch::llama::check_supported;
 pub use config::Config;
 pub use error::{ModelError, Result};
 pub use forward::{KvCache, Model};
 pub use generate::{StopRule, generate};
-pub use weights::{LayerWeights, Matrix, Weights, check_supported, tensor_info};
+pub use weights::{LayerWeights, Matrix, Weights, tensor_info};

@@ -1,0 +1,397 @@
+//! A model on the CPU engine and its sessions (one conversation's KV cache each). The
+//! forward pass is `hearth_model::arch::llama::forward`, run through this file's
+//! [`Backend`] implementation.
+
+use hearth_gguf::{Gguf, TensorInfo, dequantize_vec};
+use hearth_model::Config;
+use hearth_model::arch::llama::{self, LlamaWeights};
+use hearth_model::arch::{Act, Backend};
+use hearth_model::ops::{RopeParams, rms_norm};
+
+use crate::act::{self, BlockQ16, QK};
+use crate::attention::{self, RopeTable};
+use crate::kernel::{Input, Out};
+use crate::pool::{Pool, share};
+use crate::{CpuError, QMatrix, Result};
+
+/// Tokens one forward call processes at once (longer prompts go in batches).
+pub const N_BATCH: usize = 128;
+
+/// Weight rows per unit of work a thread takes (a cache line of outputs).
+const ROW_ALIGN: usize = 16;
+
+/// A model on the CPU: config, weights in their GGUF blocks, and the thread pool.
+pub struct CpuModel {
+    pub config: Config,
+    pub weights: LlamaWeights<QMatrix, Vec<f32>>,
+    rope: RopeParams,
+    pool: Pool,
+}
+
+impl CpuModel {
+    /// Loads the model of `gguf`, whose whole file is `file`, to run on `threads` threads
+    /// (0: one per core).
+    pub fn load(gguf: &Gguf, file: &[u8], threads: usize) -> Result<CpuModel> {
+        CpuModel::from_tensors(gguf, threads, |t| Ok(gguf.tensor_bytes(file, t)?.to_vec()))
+    }
+
+    /// Loads the model of `gguf`, asking `bytes` for each tensor's bytes in turn (so a
+    /// loader can stream them in without holding the file).
+    pub fn from_tensors(
+        gguf: &Gguf,
+        threads: usize,
+        mut bytes: impl FnMut(&TensorInfo) -> Result<Vec<u8>>,
+    ) -> Result<CpuModel> {
+        let config = Config::from_gguf(gguf)?;
+        let bytes = std::cell::RefCell::new(&mut bytes);
+        let floats = |t: &TensorInfo| -> Result<Vec<f32>> {
+            Ok(dequantize_vec(t.ty, &(bytes.borrow_mut())(t)?)?)
+        };
+        let weights = LlamaWeights::load(
+            gguf,
+            &config,
+            |t, rows, cols| QMatrix::new(t.ty, rows, cols, (bytes.borrow_mut())(t)?),
+            |t, _| floats(t),
+            |t, _| floats(t),
+        )?;
+        let rope = RopeParams {
+            dim: config.rope_dim,
+            base: config.rope_base,
+            freq_scale: config.rope_freq_scale,
+            freq_factors: weights.rope_freqs.clone(),
+        };
+        Ok(CpuModel {
+            config,
+            weights,
+            rope,
+            pool: Pool::new(threads),
+        })
+    }
+
+    /// Threads the ops run on.
+    pub fn threads(&self) -> usize {
+        self.pool.threads()
+    }
+
+    /// The model's thread pool (for benchmarks that measure the same threads).
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Bytes of weights one decoded token reads (every matrix once, one embedding row).
+    pub fn weight_bytes_per_token(&self) -> u64 {
+        let w = &self.weights;
+        let layers: usize = w
+            .layers
+            .iter()
+            .map(|l| {
+                [
+                    &l.attn_q,
+                    &l.attn_k,
+                    &l.attn_v,
+                    &l.attn_output,
+                    &l.ffn_gate,
+                    &l.ffn_up,
+                    &l.ffn_down,
+                ]
+                .iter()
+                .map(|m| m.bytes())
+                .sum::<usize>()
+            })
+            .sum();
+        (layers + w.lm_head().bytes() + w.token_embd.bytes() / w.token_embd.rows.max(1)) as u64
+    }
+}
+
+/// One conversation on a [`CpuModel`]: its KV cache (f32) and scratch.
+pub struct CpuSession<'m> {
+    model: &'m CpuModel,
+    n_ctx: usize,
+    len: usize,
+    k: Vec<Vec<f32>>, // per layer (len, kv_dim)
+    v: Vec<Vec<f32>>, // per layer (len, kv_dim)
+    bufs: [Vec<f32>; Act::ALL.len()],
+    qx: Vec<BlockQ16>,
+    rope: RopeTable,
+}
+
+impl<'m> CpuSession<'m> {
+    /// A session of up to `n_ctx` positions (at most the trained context).
+    pub fn new(model: &'m CpuModel, n_ctx: usize) -> CpuSession<'m> {
+        let c = &model.config;
+        CpuSession {
+            model,
+            n_ctx: n_ctx.min(c.n_ctx_train).max(1),
+            len: 0,
+            k: vec![Vec::new(); c.n_layer],
+            v: vec![Vec::new(); c.n_layer],
+            bufs: Default::default(),
+            qx: Vec::new(),
+            rope: RopeTable::new(&model.rope),
+        }
+    }
+
+    /// Positions cached so far.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+    /// True before the first token.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+    /// Most positions this session takes.
+    pub fn capacity(&self) -> usize {
+        self.n_ctx
+    }
+    /// Forgets every position (a new conversation).
+    pub fn clear(&mut self) {
+        self.len = 0;
+    }
+    /// Forgets positions from `len` on (to rewind to a shared prefix).
+    pub fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+    }
+
+    /// Runs `tokens` after what the cache holds and returns the last position's logits.
+    pub fn forward_last(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
+        self.run(tokens, false)
+    }
+
+    /// Logits of every position of `tokens` (n × n_vocab, row-major).
+    pub fn forward_all(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
+        self.run(tokens, true)
+    }
+
+    fn run(&mut self, tokens: &[u32], all: bool) -> Result<Vec<f32>> {
+        let model = self.model;
+        let c = &model.config;
+        if self.len + tokens.len() > self.n_ctx {
+            return Err(CpuError::Request(format!(
+                "the context is full: {} + {} tokens exceed its {} positions",
+                self.len,
+                tokens.len(),
+                self.n_ctx
+            )));
+        }
+        if let Some(t) = tokens.iter().find(|&&t| t as usize >= c.n_vocab) {
+            return Err(CpuError::Request(format!(
+                "token id {t} is outside the vocabulary of {}",
+                c.n_vocab
+            )));
+        }
+        let mut out = Vec::new();
+        for batch in tokens.chunks(N_BATCH) {
+            let n_out = if all { batch.len() } else { 1 };
+            self.rope.extend(&model.rope, self.len + batch.len());
+            let mut pass = Pass {
+                s: self,
+                tokens: batch,
+                n_out,
+            };
+            llama::forward(&mut pass, c, &model.weights);
+            self.len += batch.len();
+            let logits = &self.bufs[Act::Logits.index()];
+            if all {
+                out.extend_from_slice(logits);
+            } else {
+                out.clear();
+                out.extend_from_slice(logits);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One forward call over a batch: the session, the batch's tokens at positions
+/// `s.len..`, and how many rows want logits.
+struct Pass<'a, 'm> {
+    s: &'a mut CpuSession<'m>,
+    tokens: &'a [u32],
+    n_out: usize,
+}
+
+impl Pass<'_, '_> {
+    fn c(&self) -> &Config {
+        &self.s.model.config
+    }
+    fn rows(&self, a: Act) -> usize {
+        if a.is_output() {
+            self.n_out
+        } else {
+            self.tokens.len()
+        }
+    }
+    /// Takes `a`'s buffer out, sized to its rows, to be written while others are read.
+    fn take(&mut self, a: Act) -> Vec<f32> {
+        let mut v = std::mem::take(&mut self.s.bufs[a.index()]);
+        v.resize(self.rows(a) * a.width(self.c()), 0.0);
+        v
+    }
+    fn put(&mut self, a: Act, v: Vec<f32>) {
+        self.s.bufs[a.index()] = v;
+    }
+}
+
+impl Backend for Pass<'_, '_> {
+    type Matrix = QMatrix;
+    type Vector = Vec<f32>;
+
+    fn embedding(&mut self, out: Act, table: &QMatrix) {
+        let mut o = self.take(out);
+        for (row, &t) in o.chunks_exact_mut(table.cols).zip(self.tokens) {
+            // ids were checked against the vocabulary before the pass
+            let _ = table.row_f32(t as usize, row);
+        }
+        self.put(out, o);
+    }
+
+    fn rms_norm(&mut self, out: Act, x: Act, w: &Vec<f32>, eps: f32) {
+        let mut o = self.take(out);
+        let width = x.width(self.c());
+        let xs = &self.s.bufs[x.index()];
+        for (orow, xrow) in o.chunks_exact_mut(width).zip(xs.chunks_exact(width)) {
+            rms_norm(orow, xrow, w, eps);
+        }
+        self.put(out, o);
+    }
+
+    fn linear(&mut self, x: Act, outs: &[(Act, &QMatrix)], accumulate: bool) {
+        let (n, cols) = (self.rows(x), x.width(self.c()));
+        if outs.iter().any(|(_, w)| w.wants_q16()) {
+            let blocks = cols.div_ceil(QK);
+            self.s.qx.resize(n * blocks, BlockQ16::default());
+            let xs = &self.s.bufs[x.index()];
+            for (xrow, qrow) in xs
+                .chunks_exact(cols)
+                .zip(self.s.qx.chunks_exact_mut(blocks))
+            {
+                act::quantize(xrow, qrow);
+            }
+        }
+        let mut taken: Vec<(Vec<f32>, &QMatrix)> =
+            outs.iter().map(|&(a, w)| (self.take(a), w)).collect();
+        {
+            let input = Input {
+                f32: &self.s.bufs[x.index()],
+                qx: &self.s.qx,
+                n,
+                cols,
+            };
+            let targets: Vec<(Out, &QMatrix)> = taken
+                .iter_mut()
+                .map(|(buf, w)| {
+                    let out = Out {
+                        ptr: buf.as_mut_ptr(),
+                        stride: w.rows,
+                        accumulate,
+                    };
+                    (out, *w)
+                })
+                .collect();
+            // the outputs' rows side by side, shared out among the threads
+            let total: usize = targets.iter().map(|(_, w)| w.rows).sum();
+            let pool = &self.s.model.pool;
+            let threads = pool.threads();
+            pool.run(&|i| {
+                let mine = share(total, i, threads, ROW_ALIGN);
+                let mut base = 0;
+                for &(out, w) in &targets {
+                    let (lo, hi) = (mine.start.max(base), mine.end.min(base + w.rows));
+                    if lo < hi {
+                        // SAFETY: each buffer holds n rows of w.rows; thread i owns these rows
+                        unsafe { w.rows_into(lo - base..hi - base, input, out) };
+                    }
+                    base += w.rows;
+                }
+            });
+        }
+        for ((a, _), (buf, _)) in outs.iter().zip(taken) {
+            self.put(*a, buf);
+        }
+    }
+
+    fn rope(&mut self, x: Act, _n_heads: usize) {
+        let mut o = self.take(x);
+        let (width, hd, pos) = (x.width(self.c()), self.c().head_dim, self.s.len);
+        for (i, row) in o.chunks_exact_mut(width).enumerate() {
+            self.s.rope.apply(row, hd, pos + i);
+        }
+        self.put(x, o);
+    }
+
+    fn kv_store(&mut self, layer: usize, k: Act, v: Act) {
+        let kv_dim = self.c().kv_dim();
+        let pos = self.s.len;
+        let s = &mut *self.s;
+        for (cache, a) in [(&mut s.k[layer], k), (&mut s.v[layer], v)] {
+            cache.truncate(pos * kv_dim);
+            cache.extend_from_slice(&s.bufs[a.index()]);
+        }
+    }
+
+    fn attention(&mut self, layer: usize, out: Act, q: Act) {
+        let mut o = self.take(out);
+        let c = self.c().clone();
+        let (hd, kv_dim, q_dim, n) = (c.head_dim, c.kv_dim(), c.q_dim(), self.tokens.len());
+        let pos = self.s.len;
+        let (k, v) = (&self.s.k[layer], &self.s.v[layer]);
+        let qs = &self.s.bufs[q.index()];
+        let out = Out {
+            ptr: o.as_mut_ptr(),
+            stride: q_dim,
+            accumulate: false,
+        };
+        let pool = &self.s.model.pool;
+        let threads = pool.threads();
+        pool.run(&|i| {
+            let mut scores = Vec::new();
+            let mut head = vec![0f32; hd];
+            for job in share(n * c.n_head, i, threads, 1) {
+                let (t, h) = (job / c.n_head, job % c.n_head);
+                let qh = &qs[t * q_dim + h * hd..][..hd];
+                let kv_off = (h / c.n_rep()) * hd;
+                let kv = attention::KvHead {
+                    k,
+                    v,
+                    stride: kv_dim,
+                    offset: kv_off,
+                };
+                attention::head(&mut head, qh, &kv, pos + t + 1, &mut scores);
+                for (d, &x) in head.iter().enumerate() {
+                    // SAFETY: job (t, h) is this thread's alone; o holds n rows of q_dim
+                    unsafe { out.put(t, h * hd + d, x) };
+                }
+            }
+        });
+        self.put(Act::AttOut, o);
+    }
+
+    fn silu_mul(&mut self, out: Act, gate: Act, up: Act) {
+        let mut o = self.take(out);
+        let (g, u) = (&self.s.bufs[gate.index()], &self.s.bufs[up.index()]);
+        let len = o.len();
+        let dst = Out {
+            ptr: o.as_mut_ptr(),
+            stride: 0,
+            accumulate: false,
+        };
+        let pool = &self.s.model.pool;
+        let threads = pool.threads();
+        pool.run(&|i| {
+            for j in share(len, i, threads, 64) {
+                let z = g[j];
+                // SAFETY: element j is this thread's alone
+                unsafe { dst.put(0, j, z / (1.0 + (-z).exp()) * u[j]) };
+            }
+        });
+        self.put(out, o);
+    }
+
+    fn output_rows(&mut self, out: Act, x: Act) {
+        let mut o = self.take(out);
+        let src = &self.s.bufs[x.index()];
+        let n = o.len();
+        o.copy_from_slice(&src[src.len() - n..]);
+        self.put(out, o);
+    }
+}

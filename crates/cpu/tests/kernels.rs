@@ -1,0 +1,182 @@
+//! Every weight format's kernels (portable and SIMD) against the f32 math on the same
+//! numbers: the weights dequantized by hearth-gguf (itself checked bit for bit against the
+//! `gguf` package) dotted with the 8-bit activations dequantized, in f64. Sizes are not
+//! multiples of the row tiles or thread shares.
+
+use hearth_cpu::QMatrix;
+use hearth_cpu::act::{self, BlockQ16, QK};
+use hearth_cpu::kernel::{self, Input, Out};
+use hearth_gguf::{GgmlType, dequantize_vec};
+
+/// A small deterministic generator (xorshift64*).
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn unit(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 24) as f32 * 2.0 - 1.0
+    }
+}
+
+/// Byte offsets of the f16 scales in one block of `ty` (set to sane values so the
+/// random blocks hold finite weights).
+fn scale_offsets(ty: GgmlType) -> &'static [usize] {
+    match ty {
+        GgmlType::Q4_0 | GgmlType::Q5_0 | GgmlType::Q8_0 => &[0],
+        GgmlType::Q4_1 | GgmlType::Q5_1 | GgmlType::Q4_K | GgmlType::Q5_K => &[0, 2],
+        GgmlType::Q2_K => &[80, 82],
+        GgmlType::Q3_K => &[108],
+        GgmlType::Q6_K => &[208],
+        _ => &[],
+    }
+}
+
+/// Random weights of `ty`: random quant bytes with small finite scales.
+fn random_matrix(rng: &mut Rng, ty: GgmlType, rows: usize, cols: usize) -> Vec<u8> {
+    let n_blocks = rows * cols / ty.block_elems();
+    let bb = ty.block_bytes();
+    let mut bytes = Vec::with_capacity(n_blocks * bb);
+    for _ in 0..n_blocks {
+        match ty {
+            GgmlType::F32 => bytes.extend(rng.unit().to_le_bytes()),
+            GgmlType::F16 => bytes.extend(half::f16::from_f32(rng.unit()).to_le_bytes()),
+            GgmlType::BF16 => bytes.extend(half::bf16::from_f32(rng.unit()).to_le_bytes()),
+            _ => {
+                let start = bytes.len();
+                bytes.extend((0..bb).map(|_| rng.next() as u8));
+                for &off in scale_offsets(ty) {
+                    let s = half::f16::from_f32(rng.unit() * 0.05);
+                    bytes[start + off..start + off + 2].copy_from_slice(&s.to_le_bytes());
+                }
+            }
+        }
+    }
+    bytes
+}
+
+const TYPES: [GgmlType; 13] = [
+    GgmlType::F32,
+    GgmlType::F16,
+    GgmlType::BF16,
+    GgmlType::Q4_0,
+    GgmlType::Q4_1,
+    GgmlType::Q5_0,
+    GgmlType::Q5_1,
+    GgmlType::Q8_0,
+    GgmlType::Q2_K,
+    GgmlType::Q3_K,
+    GgmlType::Q4_K,
+    GgmlType::Q5_K,
+    GgmlType::Q6_K,
+];
+
+/// Runs `m` over `n` activation rows and checks every output against f64 math on the
+/// dequantized weights and the activations the kernel saw (16-bit-dequantized for integer
+/// formats, as given for float ones).
+fn check(ty: GgmlType, rows: usize, cols: usize, n: usize, simd: bool) {
+    let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ (ty as u64) << 8 ^ n as u64);
+    let bytes = random_matrix(&mut rng, ty, rows, cols);
+    let w = dequantize_vec(ty, &bytes).unwrap();
+    let m = QMatrix::new(ty, rows, cols, bytes).unwrap();
+    let x: Vec<f32> = (0..n * cols).map(|_| rng.unit()).collect();
+    let blocks = cols.div_ceil(QK);
+    let mut xq = vec![BlockQ16::default(); n * blocks];
+    for (xr, qr) in x.chunks_exact(cols).zip(xq.chunks_exact_mut(blocks)) {
+        act::quantize(xr, qr);
+    }
+    // what the kernel multiplies: 16-bit values for integer formats
+    let seen: Vec<f32> = if m.wants_q16() {
+        xq.iter()
+            .flat_map(|b| b.qs.map(|q| b.d * q as f32))
+            .collect()
+    } else {
+        x.clone()
+    };
+    kernel::set_simd(simd);
+    let mut out = vec![0.5f32; n * rows];
+    let o = Out {
+        ptr: out.as_mut_ptr(),
+        stride: rows,
+        accumulate: true,
+    };
+    let input = Input {
+        f32: &x,
+        qx: &xq,
+        n,
+        cols,
+    };
+    // two calls over two row ranges, as two threads would
+    unsafe {
+        m.rows_into(0..rows / 3, input, o);
+        m.rows_into(rows / 3..rows, input, o);
+    }
+    kernel::set_simd(true);
+    for t in 0..n {
+        for r in 0..rows {
+            let wr = &w[r * cols..(r + 1) * cols];
+            let stride = if m.wants_q16() { blocks * QK } else { cols };
+            let xr = &seen[t * stride..][..cols];
+            let want: f64 = 0.5
+                + wr.iter()
+                    .zip(xr)
+                    .map(|(&a, &b)| a as f64 * b as f64)
+                    .sum::<f64>();
+            let scale: f64 = wr
+                .iter()
+                .zip(xr)
+                .map(|(&a, &b)| (a as f64 * b as f64).abs())
+                .sum::<f64>();
+            let got = out[t * rows + r] as f64;
+            assert!(
+                (got - want).abs() <= 1e-5 * scale + 1e-6,
+                "{ty:?} simd={simd} n={n}: out[{t}][{r}] = {got}, want {want} (scale {scale})"
+            );
+        }
+    }
+}
+
+#[test]
+fn every_format_matches_f64_math_portable_and_simd() {
+    for ty in TYPES {
+        for n in [1, 3, 4, 9] {
+            for simd in [false, true] {
+                check(ty, 37, 512, n, simd);
+            }
+        }
+    }
+}
+
+#[test]
+fn float_formats_take_any_width() {
+    for ty in [GgmlType::F32, GgmlType::F16, GgmlType::BF16] {
+        for simd in [false, true] {
+            check(ty, 19, 77, 5, simd);
+        }
+    }
+}
+
+#[test]
+fn activations_are_within_half_a_step() {
+    let mut rng = Rng(7);
+    let x: Vec<f32> = (0..100).map(|_| rng.unit() * 3.0).collect();
+    let mut q = vec![BlockQ16::default(); 4];
+    act::quantize(&x, &mut q);
+    for (i, &v) in x.iter().enumerate() {
+        let b = &q[i / QK];
+        let back = b.d * b.qs[i % QK] as f32;
+        assert!(
+            (back - v).abs() <= b.d * 0.5 + 1e-7,
+            "value {i}: {v} → {back}"
+        );
+    }
+    // the padding of the last block is zero, and the half sums match the quants
+    assert!(q[3].qs[100 - 96..].iter().all(|&v| v == 0));
+    for b in &q {
+        let s0: i32 = b.qs[..16].iter().map(|&v| v as i32).sum();
+        assert_eq!(b.s[0], b.d * s0 as f32);
+    }
+}
