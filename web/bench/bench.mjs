@@ -1,13 +1,18 @@
-// bench.mjs: hearth in headless chromium (WebGPU through SwiftShader), for the notes, not
-// a test. Prints: first-visit load time, cached start to first token, decode tokens/s,
-// the wasm memory after loading (its peak), and the bytes the app ships (gzipped).
-//   node web/bench/bench.mjs [--tokens 64]
+// bench.mjs: hearth in headless chromium, for the notes, not a test. Prints: first-visit
+// load time, cached start to first token, prefill tokens/s (a ≈ 200-token prompt), decode
+// tokens/s, the wasm memory after loading (its peak), and the bytes the app ships (gzipped).
+//   node web/bench/bench.mjs [--tokens 64] [--backend auto|gpu|cpu]
+// (auto: the CPU engine here, where WebGPU is SwiftShader; gpu: WebGPU on SwiftShader)
 import { gzipSync } from "node:zlib";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, serve, browser, newProfile, dropProfile } from "../tests/harness.mjs";
 
-const tokens = Number(process.argv[process.argv.indexOf("--tokens") + 1]) || 64;
+const arg = (name) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+const tokens = Number(arg("--tokens")) || 64;
+const backend = arg("--backend") || "auto";
+/** A long prompt for prefill: ≈ 200 tokens of plain prose. */
+const LONG = "The lighthouse stood on a rock at the edge of the bay, and every night its keeper climbed the hundred and twelve steps to light the lamp. ".repeat(7);
 
 function shipped(dir) {
   let raw = 0;
@@ -49,7 +54,13 @@ async function visit(page, url) {
   }, tokens);
   const first = r.stamps[0];
   const decode = (r.stamps.length - 1) / ((r.stamps.at(-1) - first) / 1000);
-  return { ready, firstToken: ready + first, decode, n: r.stamps.length, info: r.info };
+  // prefill: a fresh context (a completion of another prompt), one token generated
+  const p = await page.evaluate(async (prompt) => {
+    const t = performance.now();
+    const c = await window.hearthEngine.completions.create({ prompt, max_tokens: 1, temperature: 0 });
+    return { ms: performance.now() - t, n: c.usage.prompt_tokens };
+  }, LONG);
+  return { ready, firstToken: ready + first, decode, n: r.stamps.length, info: r.info, prefill: p.n / (p.ms / 1000), prefillN: p.n };
 }
 
 const server = await serve();
@@ -57,17 +68,22 @@ const profile = newProfile();
 try {
   let { context, page } = await browser(profile);
   // the API demo page: window.hearthEngine is what the figures are read from
-  const demo = `${server.url}demo.html`;
+  const demo = `${server.url}demo.html?backend=${backend}`;
   const cold = await visit(page, demo);
   await context.close();
   ({ context, page } = await browser(profile));
   const warm = await visit(page, demo);
   await context.close();
   const ship = shipped(join(ROOT, "web/dist"));
-  console.log(`adapter:                      ${warm.info.adapter || "(unnamed)"}, ${warm.info.kv_cache} KV cache, ${warm.info.matvec} matvec`);
+  const engine =
+    warm.info.backend === "gpu"
+      ? `GPU: ${warm.info.adapter || "(unnamed)"}, ${warm.info.kv_cache} KV cache, ${warm.info.matvec} matvec`
+      : `CPU engine: ${warm.info.threads} thread(s), ${warm.info.isa}`;
+  console.log(`engine:                       ${engine} (${warm.info.backend_reason})`);
   console.log(`first visit, ready:           ${(cold.ready / 1000).toFixed(1)} s (download + load)`);
   console.log(`cached start, ready:          ${(warm.ready / 1000).toFixed(1)} s`);
   console.log(`cached start to first token:  ${(warm.firstToken / 1000).toFixed(1)} s`);
+  console.log(`prefill:                      ${warm.prefill.toFixed(1)} tokens/s (${warm.prefillN} tokens, to the first token)`);
   console.log(`decode:                       ${warm.decode.toFixed(1)} tokens/s (${warm.n} tokens)`);
   console.log(`wasm memory after loading:    ${(warm.info.wasm_memory_bytes / 2 ** 20).toFixed(1)} MiB`);
   console.log(`shipped (js, wasm, html, css): ${(ship.raw / 1e6).toFixed(2)} MB, ${(ship.gz / 1e6).toFixed(2)} MB gzipped`);

@@ -1,5 +1,6 @@
 // demo.js: the JS API demo page (demo.html), which the API tests drive: loads the default model
-// (or ?model=URL) with createEngine and streams answers into the page as text.
+// (or ?model=URL) with createEngine (?backend=auto|gpu|cpu) and streams answers into the page
+// as text.
 import { createEngine } from "./hearth.js";
 
 const $ = (id) => document.getElementById(id);
@@ -12,6 +13,7 @@ function mb(n) {
 
 const engine = await createEngine({
   model,
+  backend: params.get("backend") || "auto",
   onProgress: (p) => {
     $("status").textContent = `${p.phase}: ${mb(p.loaded)} of ${mb(p.total)} MB (${mb(p.rate)} MB/s)`;
   },
@@ -19,7 +21,8 @@ const engine = await createEngine({
   $("status").textContent = `Error: ${e.message}`;
   throw e;
 });
-$("status").textContent = `Ready: ${engine.info.name || model} on ${engine.info.adapter}`;
+const where = engine.info.backend === "gpu" ? `the GPU (${engine.info.adapter})` : `the CPU engine (${engine.info.isa})`;
+$("status").textContent = `Ready: ${engine.info.name || model} on ${where}: ${engine.info.backend_reason}`;
 $("ask").hidden = false;
 window.hearthEngine = engine;
 

@@ -111,12 +111,6 @@ class HearthChat extends HTMLElement {
       this.#emit("error", { message });
     };
     if (!url) return fail("No model: set the element's model attribute to a GGUF URL.");
-    const adapter = await navigator.gpu?.requestAdapter().catch(() => null);
-    if (!adapter) {
-      return fail(
-        "This browser offers no WebGPU (it is switched off, or this GPU is not supported), and hearth needs it: try a recent Chrome, Edge or Safari.",
-      );
-    }
     // one load at a time: a new one (another model, or Resume) stops the one running
     this.#loadAbort?.abort();
     const abort = (this.#loadAbort = new AbortController());
@@ -129,6 +123,7 @@ class HearthChat extends HTMLElement {
       this.#engine = null;
       const engine = await createEngine({
         model: url,
+        backend: this.getAttribute("backend") || "auto",
         signal: abort.signal,
         onProgress: (p) => {
           if (this.#loading !== loading) return;

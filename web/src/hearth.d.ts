@@ -20,8 +20,12 @@ export interface EngineOptions {
   chunkSize?: number;
   /** Chunks fetched at once (default 4). */
   parallel?: number;
-  /** KV cache type: "auto" (f16 where the GPU has shader-f16), "f32" or "f16". */
+  /** KV cache type on the GPU: "auto" (f16 where the GPU has shader-f16), "f32" or "f16". */
   kv?: "auto" | "f32" | "f16";
+  /** The engine: "auto" (the default: the GPU on a hardware WebGPU adapter, else the CPU
+   * engine), "gpu" (an error without WebGPU) or "cpu". `info.backend` and
+   * `info.backend_reason` say which runs and why. */
+  backend?: "auto" | "gpu" | "cpu";
   /** Where worker.js is, if not next to hearth.js. */
   workerUrl?: string | URL;
   /** Aborting it stops the download or load (createEngine rejects with an AbortError);
@@ -122,10 +126,21 @@ export interface EngineInfo {
   n_embd: number;
   n_vocab: number;
   n_ctx: number;
-  adapter: string;
+  /** The engine that runs the model. */
+  backend: "gpu" | "cpu";
+  /** Why that engine: "a hardware WebGPU adapter", "this browser offers no WebGPU
+   * adapter", "the WebGPU adapter is a software rasteriser (…)", "asked for". */
+  backend_reason: string;
+  /** GPU: the adapter. */
+  adapter?: string;
   kv_cache: "F32" | "F16";
-  /** "rowwise" on CPU rasterisers such as SwiftShader, else "shared". */
-  matvec: "rowwise" | "shared";
+  /** GPU: "rowwise" on CPU rasterisers such as SwiftShader, else "shared". */
+  matvec?: "rowwise" | "shared";
+  /** CPU: threads the engine runs on, and why not more. */
+  threads?: number;
+  threads_note?: string;
+  /** CPU: the kernels' instruction set ("simd128" in browsers). */
+  isa?: string;
   weight_bytes: number;
 }
 

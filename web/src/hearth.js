@@ -9,7 +9,7 @@
 // Types: hearth.d.ts.
 
 /** Defaults of createEngine's options. */
-const DEFAULTS = { contextLength: 2048, chunkSize: 4 << 20, parallel: 4, kv: "auto" };
+const DEFAULTS = { contextLength: 2048, chunkSize: 4 << 20, parallel: 4, kv: "auto", backend: "auto" };
 
 let nextId = 1;
 
@@ -147,6 +147,7 @@ export async function createEngine(options) {
     chunkSize: opts.chunkSize,
     parallel: opts.parallel,
     kv: opts.kv,
+    backend: opts.backend,
   };
   const loading = channel.call({ type: "load", url: model, options: loadOptions }).promise;
   // aborting the load stops the worker: what it stored stays, and a later load resumes

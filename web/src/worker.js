@@ -1,6 +1,7 @@
 // worker.js: the engine's thread. Loads a model (download.js into IndexedDB, then the
-// stored chunks streamed to the GPU through the wasm loader, one chunk in memory at a
-// time) and runs requests, posting progress and tokens back to hearth.js.
+// stored chunks streamed through the wasm loader, one chunk in memory at a time, to the
+// GPU or into the CPU engine) and runs requests, posting progress and tokens back to
+// hearth.js.
 //
 // Messages in:  {type: "load", id, url, options} · {type: "chat" | "complete", id, request}
 //               · {type: "abort", id, target} · {type: "tokenize", id, text}
@@ -10,7 +11,7 @@
 //               piece, token} · {type: "result", id, value} · {type: "error", id, message,
 //               name}
 
-import init, { create_loader, header_needed } from "./pkg/hearth_web.js";
+import init, { choose_backend, create_loader, header_needed } from "./pkg/hearth_web.js";
 import * as download from "./download.js";
 import * as store from "./store.js";
 
@@ -56,26 +57,20 @@ function concat(parts) {
   return out;
 }
 
-/** The browser's WebGPU adapter: whether there is one, and whether it is a CPU
- * rasteriser (SwiftShader and kin), which WebGPU tells through the adapter's info and
- * wgpu does not pass on. */
-async function adapterKind() {
+/** The browser's WebGPU adapter, as choose_backend (Rust) wants it: whether there is one,
+ * its info strings, and whether it calls itself a fallback adapter. */
+async function adapterFacts() {
   let adapter = null;
   try {
     adapter = await navigator.gpu?.requestAdapter({ powerPreference: "high-performance" });
   } catch {
     // as no adapter
   }
-  if (!adapter) return { found: false, cpu: false };
+  if (!adapter) return { found: false, names: "", fallback: false };
   const info = adapter.info || {};
-  const names = `${info.vendor} ${info.architecture} ${info.device} ${info.description}`;
-  const cpu = Boolean(info.isFallbackAdapter) || /swiftshader|llvmpipe|lavapipe|softpipe|warp|basic render/i.test(names);
-  return { found: true, cpu };
+  const names = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" ");
+  return { found: true, names, fallback: Boolean(info.isFallbackAdapter) };
 }
-
-/** The message for a browser without a WebGPU adapter. */
-const NO_WEBGPU =
-  "this browser offers no WebGPU adapter (WebGPU is switched off, or this GPU is not supported), and hearth needs one";
 
 async function load(url, options) {
   await (wasmReady ??= init());
@@ -83,9 +78,10 @@ async function load(url, options) {
     engine.free();
     engine = null;
   }
-  // before any byte is fetched: can this browser run a model at all?
-  const adapter = await adapterKind();
-  if (!adapter.found) throw new Error(NO_WEBGPU);
+  // before any byte is fetched: which engine runs here (the GPU on a hardware adapter,
+  // else the CPU engine), or an error for a backend this browser cannot give
+  const adapter = await adapterFacts();
+  const choice = JSON.parse(choose_backend(options.backend || "auto", adapter.found, adapter.names, adapter.fallback));
   const started = performance.now();
   if (navigator.storage && navigator.storage.persist) {
     try {
@@ -118,10 +114,18 @@ async function load(url, options) {
   }
   const nCtx = options.contextLength || 2048;
   const sizes = parts.map((p) => p.record.size);
-  const loader = await create_loader(prefixes, sizes, options.kv || "auto", nCtx, adapter.cpu);
+  const loader = await create_loader(
+    prefixes,
+    sizes,
+    options.kv || "auto",
+    nCtx,
+    choice.software,
+    choice.backend,
+    choice.why,
+  );
   try {
     for (const { record, ranges } of parts) await download.fetchMissing(record, fetchOptions(ranges));
-    // the stored chunks, checked, to the GPU in file order
+    // the stored chunks, checked, to the engine in file order
     const spans = parts.map(({ record }, f) => [
       Math.floor(loader.needed_start(f) / record.chunkSize),
       Math.ceil(loader.needed_end(f) / record.chunkSize),

@@ -10,7 +10,7 @@ test("a lost device is reported and recovered from IndexedDB", async () => {
   const profile = newProfile();
   const { context, page } = await browser(profile);
   try {
-    await openApp(page, server.url);
+    await openApp(page, `${server.url}?backend=gpu`);
     const requests = watchModelRequests(context);
     await page.evaluate(() => window.hearthEngine._loseDevice());
     const failed = await page.evaluate(() =>

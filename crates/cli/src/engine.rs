@@ -138,7 +138,7 @@ impl Engine {
                 .map_err(|e| e.to_string())
             }
             Loaded::Cpu(model) => {
-                let mut session = CpuSession::new(model, n_ctx);
+                let mut session = CpuSession::new(&**model, n_ctx);
                 generate(
                     prompt,
                     sampler,
@@ -167,7 +167,7 @@ impl Engine {
                 let mut cache = model.new_cache(ids.len());
                 model.forward(ids, &mut cache).map_err(|e| e.to_string())
             }
-            Loaded::Cpu(model) => CpuSession::new(model, ids.len())
+            Loaded::Cpu(model) => CpuSession::new(&**model, ids.len())
                 .forward_all(ids)
                 .map_err(|e| e.to_string()),
             Loaded::Gpu(model) => {

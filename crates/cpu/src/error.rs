@@ -11,6 +11,8 @@ pub enum CpuError {
     Shape(String),
     #[error("{0}")]
     Request(String),
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 /// Results of the CPU engine.

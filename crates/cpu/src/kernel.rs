@@ -8,6 +8,8 @@
 #[cfg(target_arch = "x86_64")]
 mod avx2;
 mod portable;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod simd128;
 
 use crate::act::BlockQ16;
 use crate::quant::Quant;
@@ -21,16 +23,24 @@ pub fn set_simd(on: bool) {
     SIMD.store(on, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// The instruction set the kernels run with now: "avx2" or "portable".
+/// The instruction set the kernels run with now: "avx2", "simd128" or "portable".
 pub fn isa() -> &'static str {
     #[cfg(target_arch = "x86_64")]
     if simd() && avx2::available() {
         return "avx2";
     }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if simd() {
+        return "simd128";
+    }
     "portable"
 }
 
 #[inline]
+#[cfg_attr(
+    not(any(target_arch = "x86_64", target_feature = "simd128")),
+    allow(dead_code)
+)]
 fn simd() -> bool {
     SIMD.load(std::sync::atomic::Ordering::Relaxed)
 }
@@ -92,6 +102,10 @@ pub unsafe fn rows_int<F: Quant>(
     if simd() && avx2::available() {
         // SAFETY: the CPU has the features; the caller's contract is passed on
         return unsafe { avx2::rows_int::<F>(w, row_bytes, rows, x, out) };
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if simd() {
+        return unsafe { simd128::rows_int::<F>(w, row_bytes, rows, x, out) };
     }
     unsafe { portable::rows_int::<F>(w, row_bytes, rows, x, out) }
 }

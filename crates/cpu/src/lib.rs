@@ -18,8 +18,10 @@ pub mod pool;
 pub mod quant;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod roofline;
+mod stream;
 
 pub use error::{CpuError, Result};
 pub use matrix::QMatrix;
 pub use model::{CpuModel, CpuSession};
 pub use pool::Pool;
+pub use stream::{CpuLoader, kv_bytes};

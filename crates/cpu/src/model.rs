@@ -2,6 +2,8 @@
 //! forward pass is `hearth_model::arch::llama::forward`, run through this file's
 //! [`Backend`] implementation.
 
+use std::borrow::Borrow;
+
 use hearth_gguf::{Gguf, TensorInfo, dequantize_vec};
 use hearth_model::Config;
 use hearth_model::arch::llama::{self, LlamaWeights};
@@ -103,10 +105,16 @@ impl CpuModel {
     }
 }
 
-/// One conversation on a [`CpuModel`]: its KV cache (f32) and scratch.
-pub struct CpuSession<'m> {
-    model: &'m CpuModel,
+/// One conversation on a [`CpuModel`] (borrowed, or held by an `Rc`/`Arc`): its KV cache
+/// (f32) and scratch.
+pub struct CpuSession<M: Borrow<CpuModel>> {
+    model: M,
     n_ctx: usize,
+    s: State,
+}
+
+/// What a forward call writes: the cache, the activations, the RoPE table.
+struct State {
     len: usize,
     k: Vec<Vec<f32>>, // per layer (len, kv_dim)
     v: Vec<Vec<f32>>, // per layer (len, kv_dim)
@@ -115,29 +123,37 @@ pub struct CpuSession<'m> {
     rope: RopeTable,
 }
 
-impl<'m> CpuSession<'m> {
+impl<M: Borrow<CpuModel>> CpuSession<M> {
     /// A session of up to `n_ctx` positions (at most the trained context).
-    pub fn new(model: &'m CpuModel, n_ctx: usize) -> CpuSession<'m> {
-        let c = &model.config;
-        CpuSession {
-            model,
-            n_ctx: n_ctx.min(c.n_ctx_train).max(1),
+    pub fn new(model: M, n_ctx: usize) -> CpuSession<M> {
+        let c = &model.borrow().config;
+        let s = State {
             len: 0,
             k: vec![Vec::new(); c.n_layer],
             v: vec![Vec::new(); c.n_layer],
             bufs: Default::default(),
             qx: Vec::new(),
-            rope: RopeTable::new(&model.rope),
+            rope: RopeTable::new(&model.borrow().rope),
+        };
+        CpuSession {
+            n_ctx: n_ctx.min(c.n_ctx_train).max(1),
+            s,
+            model,
         }
+    }
+
+    /// The model this session runs.
+    pub fn model(&self) -> &CpuModel {
+        self.model.borrow()
     }
 
     /// Positions cached so far.
     pub fn len(&self) -> usize {
-        self.len
+        self.s.len
     }
     /// True before the first token.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.s.len == 0
     }
     /// Most positions this session takes.
     pub fn capacity(&self) -> usize {
@@ -145,11 +161,11 @@ impl<'m> CpuSession<'m> {
     }
     /// Forgets every position (a new conversation).
     pub fn clear(&mut self) {
-        self.len = 0;
+        self.s.len = 0;
     }
     /// Forgets positions from `len` on (to rewind to a shared prefix).
     pub fn truncate(&mut self, len: usize) {
-        self.len = self.len.min(len);
+        self.s.len = self.s.len.min(len);
     }
 
     /// Runs `tokens` after what the cache holds and returns the last position's logits.
@@ -163,12 +179,12 @@ impl<'m> CpuSession<'m> {
     }
 
     fn run(&mut self, tokens: &[u32], all: bool) -> Result<Vec<f32>> {
-        let model = self.model;
+        let model: &CpuModel = self.model.borrow();
         let c = &model.config;
-        if self.len + tokens.len() > self.n_ctx {
+        if self.s.len + tokens.len() > self.n_ctx {
             return Err(CpuError::Request(format!(
                 "the context is full: {} + {} tokens exceed its {} positions",
-                self.len,
+                self.s.len,
                 tokens.len(),
                 self.n_ctx
             )));
@@ -182,15 +198,16 @@ impl<'m> CpuSession<'m> {
         let mut out = Vec::new();
         for batch in tokens.chunks(N_BATCH) {
             let n_out = if all { batch.len() } else { 1 };
-            self.rope.extend(&model.rope, self.len + batch.len());
+            self.s.rope.extend(&model.rope, self.s.len + batch.len());
             let mut pass = Pass {
-                s: self,
+                s: &mut self.s,
+                model,
                 tokens: batch,
                 n_out,
             };
             llama::forward(&mut pass, c, &model.weights);
-            self.len += batch.len();
-            let logits = &self.bufs[Act::Logits.index()];
+            self.s.len += batch.len();
+            let logits = &self.s.bufs[Act::Logits.index()];
             if all {
                 out.extend_from_slice(logits);
             } else {
@@ -204,15 +221,16 @@ impl<'m> CpuSession<'m> {
 
 /// One forward call over a batch: the session, the batch's tokens at positions
 /// `s.len..`, and how many rows want logits.
-struct Pass<'a, 'm> {
-    s: &'a mut CpuSession<'m>,
+struct Pass<'a> {
+    s: &'a mut State,
+    model: &'a CpuModel,
     tokens: &'a [u32],
     n_out: usize,
 }
 
-impl Pass<'_, '_> {
+impl Pass<'_> {
     fn c(&self) -> &Config {
-        &self.s.model.config
+        &self.model.config
     }
     fn rows(&self, a: Act) -> usize {
         if a.is_output() {
@@ -232,7 +250,7 @@ impl Pass<'_, '_> {
     }
 }
 
-impl Backend for Pass<'_, '_> {
+impl Backend for Pass<'_> {
     type Matrix = QMatrix;
     type Vector = Vec<f32>;
 
@@ -290,7 +308,7 @@ impl Backend for Pass<'_, '_> {
                 .collect();
             // the outputs' rows side by side, shared out among the threads
             let total: usize = targets.iter().map(|(_, w)| w.rows).sum();
-            let pool = &self.s.model.pool;
+            let pool = &self.model.pool;
             let threads = pool.threads();
             pool.run(&|i| {
                 let mine = share(total, i, threads, ROW_ALIGN);
@@ -341,7 +359,7 @@ impl Backend for Pass<'_, '_> {
             stride: q_dim,
             accumulate: false,
         };
-        let pool = &self.s.model.pool;
+        let pool = &self.model.pool;
         let threads = pool.threads();
         pool.run(&|i| {
             let mut scores = Vec::new();
@@ -375,7 +393,7 @@ impl Backend for Pass<'_, '_> {
             stride: 0,
             accumulate: false,
         };
-        let pool = &self.s.model.pool;
+        let pool = &self.model.pool;
         let threads = pool.threads();
         pool.run(&|i| {
             for j in share(len, i, threads, 64) {

@@ -4,6 +4,12 @@
 //! multiples of the row tiles or thread shares.
 
 use hearth_cpu::QMatrix;
+
+// In a browser (scripts/test-browser-kernels) the same tests run on the simd128 kernels.
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
 use hearth_cpu::act::{self, BlockQ16, QK};
 use hearth_cpu::kernel::{self, Input, Out};
 use hearth_gguf::{GgmlType, dequantize_vec};

@@ -4,7 +4,8 @@
 
 use std::rc::Rc;
 
-use hearth_gpu::{GpuModel, Result as GpuResult, Session};
+use hearth_cpu::{CpuModel, CpuSession};
+use hearth_gpu::{GpuModel, Session};
 use hearth_model::StopRule;
 use hearth_model::chat_template::{ChatTemplate, Message, encode_chat, fit_chat};
 use hearth_model::sampler::{Sampler, SamplerConfig};
@@ -17,11 +18,103 @@ use crate::loader::js;
 /// Prompt tokens prefilled per batch.
 const N_BATCH: usize = 128;
 
-/// A model on the GPU with its tokenizer, chat template and context.
+/// A model on one backend with its context: the GPU engine's session, or the CPU
+/// engine's.
+pub(crate) enum Runner {
+    Gpu {
+        model: Rc<GpuModel>,
+        session: Box<Session<'static>>,
+    },
+    Cpu(Box<CpuSession<Rc<CpuModel>>>),
+}
+
+impl Runner {
+    /// The GPU engine with a context of `n_ctx` positions.
+    pub(crate) fn gpu(model: GpuModel, n_ctx: usize) -> hearth_gpu::Result<Runner> {
+        let model = Rc::new(model);
+        let session = Box::new(Session::shared(model.clone(), n_ctx, N_BATCH)?);
+        Ok(Runner::Gpu { model, session })
+    }
+
+    /// The CPU engine with a context of `n_ctx` positions.
+    pub(crate) fn cpu(model: CpuModel, n_ctx: usize) -> Runner {
+        Runner::Cpu(Box::new(CpuSession::new(Rc::new(model), n_ctx)))
+    }
+
+    fn capacity(&self) -> usize {
+        match self {
+            Runner::Gpu { session, .. } => session.capacity(),
+            Runner::Cpu(s) => s.capacity(),
+        }
+    }
+    fn len(&self) -> usize {
+        match self {
+            Runner::Gpu { session, .. } => session.len(),
+            Runner::Cpu(s) => s.len(),
+        }
+    }
+    fn truncate(&mut self, len: usize) {
+        match self {
+            Runner::Gpu { session, .. } => session.truncate(len),
+            Runner::Cpu(s) => s.truncate(len),
+        }
+    }
+    fn clear(&mut self) {
+        match self {
+            Runner::Gpu { session, .. } => session.clear(),
+            Runner::Cpu(s) => s.clear(),
+        }
+    }
+    fn config(&self) -> &hearth_model::Config {
+        match self {
+            Runner::Gpu { model, .. } => &model.config,
+            Runner::Cpu(s) => &s.model().config,
+        }
+    }
+
+    /// `hearth_model::generate`'s contract on either engine.
+    async fn generate(
+        &mut self,
+        prompt: &[u32],
+        sampler: &mut Sampler,
+        stop: &StopRule,
+        on_token: impl FnMut(u32) -> hearth_model::Result<bool>,
+    ) -> Result<Vec<u32>, String> {
+        match self {
+            Runner::Gpu { session, .. } => session
+                .generate(prompt, sampler, stop, on_token)
+                .await
+                .map_err(|e| e.to_string()),
+            Runner::Cpu(s) => hearth_model::generate(
+                prompt,
+                sampler,
+                stop,
+                |t| {
+                    s.forward_last(t)
+                        .map_err(|e| hearth_model::ModelError::Request(e.to_string()))
+                },
+                on_token,
+            )
+            .map_err(|e| e.to_string()),
+        }
+    }
+
+    async fn forward_last(&mut self, ids: &[u32]) -> Result<Vec<f32>, String> {
+        match self {
+            Runner::Gpu { session, .. } => {
+                session.forward_last(ids).await.map_err(|e| e.to_string())
+            }
+            Runner::Cpu(s) => s.forward_last(ids).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// A model with its tokenizer, chat template and context.
 #[wasm_bindgen]
 pub struct WebEngine {
-    model: Rc<GpuModel>,
-    session: Session<'static>,
+    session: Runner,
+    /// Why this backend runs (the choice of `choose_backend`).
+    why: String,
     tok: Tokenizer,
     template: ChatTemplate,
     name: String,
@@ -85,22 +178,20 @@ const ANSWER_ROOM: usize = 256;
 
 impl WebEngine {
     pub(crate) fn new(
-        model: GpuModel,
+        session: Runner,
         tok: Tokenizer,
         template: ChatTemplate,
         name: String,
-        n_ctx: usize,
-    ) -> GpuResult<WebEngine> {
-        let model = Rc::new(model);
-        let session = Session::shared(model.clone(), n_ctx, N_BATCH)?;
-        Ok(WebEngine {
-            model,
+        why: String,
+    ) -> WebEngine {
+        WebEngine {
             session,
+            why,
             tok,
             template,
             name,
             cached: Vec::new(),
-        })
+        }
     }
 
     /// Runs `prompt` (whole: earlier turns included) and streams the new tokens to
@@ -174,7 +265,7 @@ impl WebEngine {
                 // the context's state is unknown: start the next request afresh
                 self.session.clear();
                 self.cached.clear();
-                return Err(js(e));
+                return Err(JsError::new(&e));
             }
         };
         let tail = stream.finish();
@@ -255,7 +346,7 @@ impl WebEngine {
         let prompt = match &r.prompt {
             Some(Prompt::Text(t)) => self.tok.encode(t, self.tok.add_bos(), true).map_err(js)?,
             Some(Prompt::Ids(ids)) => {
-                let n = self.model.config.n_vocab as u32;
+                let n = self.session.config().n_vocab as u32;
                 if let Some(bad) = ids.iter().find(|&&id| id >= n) {
                     return Err(JsError::new(&format!("token id {bad} is not below {n}")));
                 }
@@ -272,23 +363,42 @@ impl WebEngine {
         self.tok.encode(text, self.tok.add_bos(), false).map_err(js)
     }
 
-    /// JSON facts about the engine: model name, sizes, adapter, KV cache type, matvec
-    /// kernel, context.
+    /// JSON facts about the engine: model name, sizes, backend and why, context; on the
+    /// GPU the adapter, KV cache type and matvec kernel; on the CPU the threads and
+    /// instruction set.
     pub fn info(&self) -> String {
-        let c = &self.model.config;
-        serde_json::json!({
+        let c = self.session.config();
+        let mut info = serde_json::json!({
             "name": self.name,
             "n_layer": c.n_layer,
             "n_embd": c.n_embd,
             "n_vocab": c.n_vocab,
             "n_ctx": self.session.capacity(),
-            "adapter": self.model.gpu.adapter_name(),
-            "kv_cache": format!("{:?}", self.model.gpu.kv_type),
-            // matvec_rowwise.wgsl (CPU drivers) or matvec.wgsl
-            "matvec": if self.model.gpu.matvec_row_threads == 1 { "rowwise" } else { "shared" },
-            "weight_bytes": self.model.weight_bytes_per_token(),
-        })
-        .to_string()
+            "backend_reason": self.why,
+        });
+        let more = match &self.session {
+            Runner::Gpu { model, .. } => serde_json::json!({
+                "backend": "gpu",
+                "adapter": model.gpu.adapter_name(),
+                "kv_cache": format!("{:?}", model.gpu.kv_type),
+                // matvec_rowwise.wgsl (CPU drivers) or matvec.wgsl
+                "matvec": if model.gpu.matvec_row_threads == 1 { "rowwise" } else { "shared" },
+                "weight_bytes": model.weight_bytes_per_token(),
+            }),
+            Runner::Cpu(s) => serde_json::json!({
+                "backend": "cpu",
+                "threads": s.model().threads(),
+                // a page that is not cross-origin isolated has no shared memory for threads
+                "threads_note": "one thread: this build has no wasm threads",
+                "isa": hearth_cpu::kernel::isa(),
+                "kv_cache": "F32",
+                "weight_bytes": s.model().weight_bytes_per_token(),
+            }),
+        };
+        if let (Some(a), serde_json::Value::Object(b)) = (info.as_object_mut(), more) {
+            a.extend(b);
+        }
+        info.to_string()
     }
 
     /// The logits after `ids` (a fresh context: the conversation is forgotten), for
@@ -297,13 +407,19 @@ impl WebEngine {
         self.reset();
         let out = self.session.forward_last(&ids).await;
         self.reset();
-        out.map_err(js)
+        out.map_err(|e| JsError::new(&e))
     }
 
     /// Destroys the GPU device, as a driver reset or a crashed GPU process would: for
-    /// testing the recovery from a lost device.
-    pub fn lose_device(&self) {
-        self.model.gpu.device.destroy();
+    /// testing the recovery from a lost device (an error on the CPU engine).
+    pub fn lose_device(&self) -> Result<(), JsError> {
+        match &self.session {
+            Runner::Gpu { model, .. } => {
+                model.gpu.device.destroy();
+                Ok(())
+            }
+            Runner::Cpu(_) => Err(JsError::new("the CPU engine has no GPU device to lose")),
+        }
     }
 
     /// Forgets the context (a new conversation).

@@ -1,5 +1,7 @@
-//! The GGUF header from a prefix of the file, then the file's bytes streamed to the GPU.
+//! The GGUF header from a prefix of the file, the choice of backend, then the file's bytes
+//! streamed to the GPU, or into the wasm heap for the CPU engine.
 
+use hearth_cpu::CpuLoader;
 use hearth_gguf::{Gguf, GgufError};
 use hearth_gpu::kernels::KvType;
 use hearth_gpu::{Gpu, StreamLoader};
@@ -8,6 +10,54 @@ use hearth_model::tokenizer::Tokenizer;
 use wasm_bindgen::prelude::*;
 
 use crate::WebEngine;
+use crate::engine::Runner;
+
+/// Memory the CPU engine may fill in wasm32's 4 GiB: the address space less room for the
+/// module, the tokenizer and the scratch of a forward pass.
+const CPU_MEMORY: u64 = (4 << 30) - (256 << 20);
+
+/// Which backend runs a model: `wanted` is "auto", "gpu" or "cpu"; `found` says the browser
+/// gave a WebGPU adapter, `names` its info strings (vendor, architecture, device,
+/// description) and `fallback` its isFallbackAdapter. Auto runs the GPU on a hardware
+/// adapter and the CPU engine on none or a software one. Returns JSON {backend, why,
+/// software}: `software` says the adapter is a CPU rasteriser (for `create_loader`).
+#[wasm_bindgen]
+pub fn choose_backend(
+    wanted: &str,
+    found: bool,
+    names: &str,
+    fallback: bool,
+) -> Result<String, JsError> {
+    let software = fallback || hearth_gpu::is_software_adapter(names, false);
+    let (backend, why) = match (wanted, found) {
+        ("gpu", false) => {
+            return Err(JsError::new(
+                "this browser offers no WebGPU adapter (WebGPU is switched off, or this GPU \
+                 is not supported): ask for backend \"cpu\" or \"auto\"",
+            ));
+        }
+        ("gpu", true) => ("gpu", "asked for".to_string()),
+        ("cpu", _) => ("cpu", "asked for".to_string()),
+        ("auto", false) => ("cpu", "this browser offers no WebGPU adapter".to_string()),
+        ("auto", true) if software => (
+            "cpu",
+            format!(
+                "the WebGPU adapter is a software rasteriser ({})",
+                names.trim()
+            ),
+        ),
+        ("auto", true) => ("gpu", "a hardware WebGPU adapter".to_string()),
+        (other, _) => {
+            return Err(JsError::new(&format!(
+                "backend must be auto, gpu or cpu, not {other:?}"
+            )));
+        }
+    };
+    Ok(
+        serde_json::json!({ "backend": backend, "why": why, "software": found && software })
+            .to_string(),
+    )
+}
 
 /// How many bytes of the file the header needs: 0 when `prefix` holds all of it, else the
 /// length of the prefix to fetch (an error when the file is not a GGUF or is corrupt).
@@ -28,6 +78,10 @@ pub fn header_needed(prefix: &[u8], file_len: f64) -> Result<f64, JsError> {
 /// (SwiftShader): WebGPU does not tell wgpu, and such drivers want matvec_rowwise.wgsl,
 /// whose invocations share no workgroup memory (the browser zeroes that memory and
 /// waits on a barrier in every workgroup, costly on a CPU).
+///
+/// `backend` ("gpu" or "cpu", from [`choose_backend`]) picks the engine and `why` is kept
+/// for the engine's info. The CPU engine's memory (weights and KV cache) is checked against
+/// what wasm32 can hold before the weights are fetched.
 #[wasm_bindgen]
 pub async fn create_loader(
     prefixes: js_sys::Array,
@@ -35,6 +89,8 @@ pub async fn create_loader(
     kv: &str,
     n_ctx: usize,
     cpu_driver: bool,
+    backend: &str,
+    why: String,
 ) -> Result<WebLoader, JsError> {
     if prefixes.length() as usize != file_lens.len() || file_lens.is_empty() {
         return Err(JsError::new("one header prefix and one length per file"));
@@ -50,6 +106,24 @@ pub async fn create_loader(
     let gguf = &headers[0];
     let tokenizer = Tokenizer::from_gguf(&gguf.metadata).map_err(js)?;
     let template = ChatTemplate::from_gguf(&gguf.metadata).map_err(js)?;
+    let name = gguf
+        .metadata
+        .str("general.name")
+        .ok()
+        .flatten()
+        .unwrap_or("")
+        .to_string();
+    if backend == "cpu" {
+        // threads: one (wasm threads are not in this build yet)
+        let loader = CpuLoader::new_split(headers, n_ctx, CPU_MEMORY, 1).map_err(js)?;
+        return Ok(WebLoader {
+            loader: Some(Loading::Cpu(Box::new(loader))),
+            tokenizer: Some(tokenizer),
+            template: Some(template),
+            name,
+            why,
+        });
+    }
     let mut gpu = Gpu::new().await.map_err(js)?;
     if cpu_driver {
         gpu.matvec_row_threads = 1;
@@ -64,61 +138,78 @@ pub async fn create_loader(
             )));
         }
     }
-    let name = gguf
-        .metadata
-        .str("general.name")
-        .ok()
-        .flatten()
-        .unwrap_or("")
-        .to_string();
     let loader = StreamLoader::new_split(gpu, headers).map_err(js)?;
     loader.check_context(n_ctx).map_err(js)?;
     Ok(WebLoader {
-        loader: Some(loader),
+        loader: Some(Loading::Gpu(Box::new(loader))),
         tokenizer: Some(tokenizer),
         template: Some(template),
         name,
+        why,
     })
+}
+
+/// What a model loads into: the GPU, or the wasm heap for the CPU engine.
+enum Loading {
+    Gpu(Box<StreamLoader>),
+    Cpu(Box<CpuLoader>),
 }
 
 /// A model being loaded: push the file's bytes in order, then [`WebLoader::finish`].
 #[wasm_bindgen]
 pub struct WebLoader {
-    loader: Option<StreamLoader>,
+    loader: Option<Loading>,
     tokenizer: Option<Tokenizer>,
     template: Option<ChatTemplate>,
     name: String,
+    why: String,
 }
 
 #[wasm_bindgen]
 impl WebLoader {
     /// How many files the model comes in (the parts of a split GGUF).
     pub fn file_count(&self) -> usize {
-        self.loader.as_ref().map_or(0, |l| l.file_count())
+        match &self.loader {
+            Some(Loading::Gpu(l)) => l.file_count(),
+            Some(Loading::Cpu(l)) => l.file_count(),
+            None => 0,
+        }
+    }
+
+    fn needed(&self, file: usize) -> std::ops::Range<u64> {
+        match &self.loader {
+            Some(Loading::Gpu(l)) => l.needed(file),
+            Some(Loading::Cpu(l)) => l.needed(file),
+            None => 0..0,
+        }
     }
 
     /// First byte of file `file` that the model needs.
     pub fn needed_start(&self, file: usize) -> f64 {
-        self.loader.as_ref().map_or(0, |l| l.needed(file).start) as f64
+        self.needed(file).start as f64
     }
 
     /// End of the bytes of file `file` that the model needs.
     pub fn needed_end(&self, file: usize) -> f64 {
-        self.loader.as_ref().map_or(0, |l| l.needed(file).end) as f64
+        self.needed(file).end as f64
     }
 
     /// Takes file `file`'s bytes from `offset` on (bytes already taken are skipped).
     pub fn push(&mut self, file: usize, offset: f64, bytes: &[u8]) -> Result<(), JsError> {
-        let loader = self
-            .loader
-            .as_mut()
-            .ok_or_else(|| JsError::new("the loader is finished"))?;
-        loader.push(file, offset as u64, bytes).map_err(js)
+        match self.loader.as_mut() {
+            Some(Loading::Gpu(l)) => l.push(file, offset as u64, bytes).map_err(js),
+            Some(Loading::Cpu(l)) => l.push(file, offset as u64, bytes).map_err(js),
+            None => Err(JsError::new("the loader is finished")),
+        }
     }
 
     /// Whether every needed byte has arrived.
     pub fn is_complete(&self) -> bool {
-        self.loader.as_ref().is_some_and(|l| l.is_complete())
+        match &self.loader {
+            Some(Loading::Gpu(l)) => l.is_complete(),
+            Some(Loading::Cpu(l)) => l.is_complete(),
+            None => false,
+        }
     }
 
     /// The loaded engine, with a context of `n_ctx` positions (at most the model's own).
@@ -130,8 +221,18 @@ impl WebLoader {
         ) else {
             return Err(JsError::new("the loader is finished"));
         };
-        let model = loader.finish().map_err(js)?;
-        WebEngine::new(model, tok, template, std::mem::take(&mut self.name), n_ctx).map_err(js)
+        let runner = match loader {
+            Loading::Gpu(l) => Runner::gpu(l.finish().map_err(js)?, n_ctx).map_err(js)?,
+            Loading::Cpu(l) => Runner::cpu((*l).finish().map_err(js)?, n_ctx),
+        };
+        let name = std::mem::take(&mut self.name);
+        Ok(WebEngine::new(
+            runner,
+            tok,
+            template,
+            name,
+            std::mem::take(&mut self.why),
+        ))
     }
 }
 

@@ -217,6 +217,31 @@ impl<M, V> LlamaWeights<M, V> {
     }
 }
 
+/// Every tensor of the table that `gguf`'s model has (the optional ones only if present),
+/// shape-checked, in table order: what a loader must fetch.
+pub fn wanted_tensors<'g>(gguf: &'g Gguf, c: &Config) -> Result<Vec<&'g TensorInfo>> {
+    check_supported(gguf)?;
+    let mut out = Vec::new();
+    let mut add = |s: &TensorSpec, l: usize| -> Result<()> {
+        let name = s.name.replace("{}", &l.to_string());
+        let dims: Vec<usize> = s.cols.iter().chain([&s.rows]).map(|d| d.of(c)).collect();
+        match gguf.tensor(&name) {
+            None if s.optional => {}
+            _ => out.push(tensor_info(gguf, &name, &dims)?),
+        }
+        Ok(())
+    };
+    for s in &GLOBAL_TENSORS {
+        add(s, 0)?;
+    }
+    for l in 0..c.n_layer {
+        for s in &LAYER_TENSORS {
+            add(s, l)?;
+        }
+    }
+    Ok(out)
+}
+
 /// Refuses models with tensors this architecture does not implement (biases, experts).
 pub fn check_supported(gguf: &Gguf) -> Result<()> {
     match gguf

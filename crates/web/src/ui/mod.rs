@@ -199,7 +199,11 @@ impl ChatUi {
         let v = &self.ui.view;
         v.progress.set_hidden(true);
         v.pause.set_hidden(true);
-        v.status.set_text_content(Some(&format!("{name} · ready")));
+        v.status
+            .set_text_content(Some(&format!("{name} · ready{}", backend_label(&info))));
+        v.status
+            .set_attribute("title", info["backend_reason"].as_str().unwrap_or(""))
+            .ok();
         v.app.set_attribute("data-state", "ready").ok();
         update_controls(&self.ui);
         if !v.models.hidden() {
@@ -428,6 +432,24 @@ fn copy_text(text: &str) {
         && let Some(write) = write.dyn_ref::<js_sys::Function>()
     {
         let _ = write.call1(&clipboard, &text.into());
+    }
+}
+
+/// Which engine runs the model and, when it is not the GPU one would expect, why, for
+/// the status line: "" for the GPU on a hardware adapter, " · CPU (no WebGPU)" etc.
+fn backend_label(info: &Value) -> String {
+    let why = info["backend_reason"].as_str().unwrap_or("");
+    let short = if why.contains("no WebGPU") {
+        " (no WebGPU)"
+    } else if why.contains("software") {
+        " (software GPU)"
+    } else {
+        ""
+    };
+    match info["backend"].as_str() {
+        Some("cpu") => format!(" · CPU{short}"),
+        Some("gpu") if why == "asked for" => " · GPU".into(),
+        _ => String::new(),
     }
 }
 
