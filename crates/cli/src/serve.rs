@@ -22,6 +22,10 @@
 //!   paths are percent-decoded and checked segment by segment (`..`, `\`, NUL, … give
 //!   400), and the file found is canonicalized and must lie inside its folder (404
 //!   otherwise), so no symbolic link leads out. Folders are never listed.
+//! * Cross-origin isolation on every response (`Cross-Origin-Opener-Policy: same-origin`,
+//!   `Cross-Origin-Embedder-Policy: require-corp`), so pages get `SharedArrayBuffer` for
+//!   wasm threads, and `Cross-Origin-Resource-Policy: cross-origin`, so isolated pages of
+//!   other origins may still load the app's files and models.
 //! * `X-Content-Type-Options: nosniff` and `Cache-Control: no-cache` (a new build or model
 //!   is picked up; the ETag makes revalidating cheap) on every file, and [`CSP`] on HTML
 //!   and JavaScript (a worker's script carries its own policy: the Worker that downloads
@@ -405,6 +409,11 @@ fn write_head(
         ("Connection", "close"),
         ("X-Content-Type-Options", "nosniff"),
         ("Access-Control-Allow-Origin", "*"),
+        // cross-origin isolation (SharedArrayBuffer, so wasm threads), while every file
+        // stays loadable from other origins' isolated pages
+        ("Cross-Origin-Opener-Policy", "same-origin"),
+        ("Cross-Origin-Embedder-Policy", "require-corp"),
+        ("Cross-Origin-Resource-Policy", "cross-origin"),
         (
             "Access-Control-Expose-Headers",
             "Content-Range, Content-Length, Accept-Ranges, ETag",

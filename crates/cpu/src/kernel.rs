@@ -36,6 +36,13 @@ pub fn isa() -> &'static str {
     "portable"
 }
 
+/// True when the AVX2 kernels run (x86-64 with AVX2, FMA and F16C, SIMD not switched off).
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn avx2_on() -> bool {
+    simd() && avx2::available()
+}
+
 #[inline]
 #[cfg_attr(
     not(any(target_arch = "x86_64", target_feature = "simd128")),

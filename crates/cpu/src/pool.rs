@@ -18,6 +18,8 @@ struct Shared {
     epoch: AtomicU64,
     job: UnsafeCell<Option<Job>>,
     done: AtomicUsize,
+    /// A worker's op panicked (the owner panics in turn, rather than wait forever).
+    panicked: AtomicBool,
     sleepers: AtomicUsize,
     quit: AtomicBool,
     lock: Mutex<()>,
@@ -45,6 +47,7 @@ impl Pool {
             epoch: AtomicU64::new(0),
             job: UnsafeCell::new(None),
             done: AtomicUsize::new(0),
+            panicked: AtomicBool::new(false),
             sleepers: AtomicUsize::new(0),
             quit: AtomicBool::new(false),
             lock: Mutex::new(()),
@@ -86,11 +89,18 @@ impl Pool {
             let _g = s.lock.lock().unwrap_or_else(|e| e.into_inner());
             s.wake.notify_all();
         }
-        f(0);
+        // the workers must be done with `f` before this frame may unwind
+        let mine = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(0)));
         while s.done.load(Ordering::Acquire) < self.n - 1 {
             std::hint::spin_loop();
         }
         unsafe { *s.job.get() = None };
+        if let Err(p) = mine {
+            std::panic::resume_unwind(p);
+        }
+        if s.panicked.swap(false, Ordering::SeqCst) {
+            panic!("a thread of the CPU engine's pool panicked");
+        }
     }
 }
 
@@ -143,8 +153,10 @@ fn worker(s: &Shared, index: usize) {
             return;
         }
         // SAFETY: the owner set the job before bumping the epoch and waits for `done`
-        if let Some(f) = unsafe { *s.job.get() } {
-            f(index);
+        if let Some(f) = unsafe { *s.job.get() }
+            && std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(index))).is_err()
+        {
+            s.panicked.store(true, Ordering::SeqCst);
         }
         s.done.fetch_add(1, Ordering::Release);
     }

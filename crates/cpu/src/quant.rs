@@ -69,6 +69,53 @@ pub trait Quant {
             (h, c)
         }
     }
+
+    /// [`Quant::group`] as four wasm vectors of 16-bit lanes, for the simd128 kernels.
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn quarters_simd128(b: &[u8], g: usize) -> (Quarters, Coef) {
+        use std::arch::wasm32::*;
+        let mut q = [0u8; GROUP];
+        let c = Self::group(b, g, &mut q);
+        // SAFETY: q is 32 bytes; v128_load has no alignment need
+        let (lo, hi) = unsafe {
+            (
+                v128_load(q.as_ptr().cast()),
+                v128_load(q.as_ptr().add(16).cast()),
+            )
+        };
+        (widen128(lo, hi, Self::SIGNED), c)
+    }
+}
+
+/// A group's 32 quants as four vectors of eight i16 (weights 0..8, 8..16, 16..24, 24..32).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+pub type Quarters = [std::arch::wasm32::v128; 4];
+
+/// 32 quant bytes (two vectors) widened to [`Quarters`].
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+pub(crate) fn widen128(
+    a: std::arch::wasm32::v128,
+    b: std::arch::wasm32::v128,
+    signed: bool,
+) -> Quarters {
+    use std::arch::wasm32::*;
+    if signed {
+        [
+            i16x8_extend_low_i8x16(a),
+            i16x8_extend_high_i8x16(a),
+            i16x8_extend_low_i8x16(b),
+            i16x8_extend_high_i8x16(b),
+        ]
+    } else {
+        [
+            u16x8_extend_low_u8x16(a),
+            u16x8_extend_high_u8x16(a),
+            u16x8_extend_low_u8x16(b),
+            u16x8_extend_high_u8x16(b),
+        ]
+    }
 }
 
 /// A group's 32 quants as two vectors of sixteen i16 (weights 0..16, 16..32).
@@ -92,5 +139,20 @@ pub(crate) unsafe fn f16_avx(p: *const u8) -> f32 {
     unsafe {
         let bits = std::ptr::read_unaligned(p.cast::<u16>());
         _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(bits as i32)))
+    }
+}
+
+/// The two f16 at `p` (e.g. a block's d and m), widened with one F16C conversion.
+///
+/// # Safety
+/// The CPU has F16C and `p` points at four readable bytes.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+pub(crate) unsafe fn f16x2_avx(p: *const u8) -> [f32; 2] {
+    use std::arch::x86_64::*;
+    unsafe {
+        let bits = std::ptr::read_unaligned(p.cast::<u32>());
+        let v = _mm_cvtph_ps(_mm_cvtsi32_si128(bits as i32));
+        [_mm_cvtss_f32(v), _mm_cvtss_f32(_mm_movehdup_ps(v))]
     }
 }

@@ -6,7 +6,7 @@ use std::arch::wasm32::*;
 
 use super::{Input, Out, TILE, drive};
 use crate::act::{BlockQ16, QK};
-use crate::quant::{GROUP, Quant};
+use crate::quant::Quant;
 
 #[inline(always)]
 fn hsum(v: v128) -> f32 {
@@ -21,32 +21,9 @@ fn hsum(v: v128) -> f32 {
 fn dot<F: Quant, const T: usize>(row: &[u8], xs: [&[BlockQ16]; T]) -> [f32; T] {
     let mut acc = [f32x4_splat(0.0); T];
     let mut macc = [0f32; T];
-    let mut q = [0u8; GROUP];
     for (b, blk) in row.chunks_exact(F::BYTES).enumerate() {
         for g in 0..F::GROUPS {
-            let c = F::group(blk, g, &mut q);
-            // SAFETY: q is 32 bytes; v128_load has no alignment need
-            let (qa, qb) = unsafe {
-                (
-                    v128_load(q.as_ptr().cast()),
-                    v128_load(q.as_ptr().add(16).cast()),
-                )
-            };
-            let w = if F::SIGNED {
-                [
-                    i16x8_extend_low_i8x16(qa),
-                    i16x8_extend_high_i8x16(qa),
-                    i16x8_extend_low_i8x16(qb),
-                    i16x8_extend_high_i8x16(qb),
-                ]
-            } else {
-                [
-                    u16x8_extend_low_u8x16(qa),
-                    u16x8_extend_high_u8x16(qa),
-                    u16x8_extend_low_u8x16(qb),
-                    u16x8_extend_high_u8x16(qb),
-                ]
-            };
+            let (w, c) = F::quarters_simd128(blk, g);
             for t in 0..T {
                 let x = &xs[t][b * F::GROUPS + g];
                 let xp = x.qs.as_ptr().cast::<v128>();

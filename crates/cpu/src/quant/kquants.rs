@@ -30,6 +30,16 @@ mod avx2 {
     }
 }
 
+/// Sixteen bytes of `b` from `at`, shifted right by `shift` and masked, as a wasm vector.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn bits128(b: &[u8], at: usize, shift: u32, mask: u8) -> std::arch::wasm32::v128 {
+    use std::arch::wasm32::*;
+    // SAFETY: the slice is 16 bytes (checked by the indexing)
+    let v = unsafe { v128_load(b[at..at + 16].as_ptr().cast()) };
+    v128_and(u8x16_shr(v, shift), u8x16_splat(mask))
+}
+
 /// The 6-bit scale and min of group j (0..7) of Q4_K/Q5_K from their 12 packed bytes.
 #[inline(always)]
 fn k4_scale_min(b: &[u8], j: usize) -> (u8, u8) {
@@ -53,6 +63,11 @@ fn k4_coef(d: f32, dmin: f32, scales: &[u8], g: usize) -> Coef {
 impl Quant for Q4K {
     const BYTES: usize = 144;
     const GROUPS: usize = 8;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn quarters_simd128(b: &[u8], g: usize) -> (crate::quant::Quarters, Coef) {
+        Q4K::quarters(b, g)
+    }
     #[inline(always)]
     fn group(b: &[u8], g: usize, q: &mut [u8; GROUP]) -> Coef {
         let shift = 4 * (g % 2);
@@ -74,6 +89,20 @@ impl Quant for Q4K {
             let c = k4_coef(super::f16_avx(p), super::f16_avx(p.add(2)), &b[4..16], g);
             (h, c)
         }
+    }
+}
+
+impl Q4K {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn quarters(b: &[u8], g: usize) -> (crate::quant::Quarters, Coef) {
+        let (at, shift) = (16 + 32 * (g / 2), 4 * (g % 2) as u32);
+        let q = crate::quant::widen128(
+            bits128(b, at, shift, 0xF),
+            bits128(b, at + 16, shift, 0xF),
+            false,
+        );
+        (q, k4_coef(f16_at(b, 0), f16_at(b, 2), &b[4..16], g))
     }
 }
 
@@ -118,10 +147,31 @@ fn q6_coef(d: f32, b: &[u8], g: usize) -> Coef {
     }
 }
 
+impl Q6K {
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn quarters(b: &[u8], g: usize) -> (crate::quant::Quarters, Coef) {
+        use std::arch::wasm32::*;
+        let (h, j) = (g / 4, g % 4);
+        let half = |k: usize| {
+            let lo = bits128(b, 64 * h + 32 * (j % 2) + 16 * k, 4 * (j / 2) as u32, 0xF);
+            let hi = bits128(b, 128 + 32 * h + 16 * k, 2 * j as u32, 3);
+            v128_or(lo, u8x16_shl(hi, 4))
+        };
+        let q = crate::quant::widen128(half(0), half(1), false);
+        (q, q6_coef(f16_at(b, 208), b, g))
+    }
+}
+
 impl Quant for Q6K {
     const BYTES: usize = 210;
     const GROUPS: usize = 8;
     const SPLIT: bool = true;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn quarters_simd128(b: &[u8], g: usize) -> (crate::quant::Quarters, Coef) {
+        Q6K::quarters(b, g)
+    }
     #[inline(always)]
     fn group(b: &[u8], g: usize, q: &mut [u8; GROUP]) -> Coef {
         // group g = 4h + j: low nibble j/2 of ql[64h + 32(j % 2) + l], high bits 2j of qh[32h + l]

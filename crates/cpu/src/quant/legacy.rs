@@ -73,6 +73,16 @@ mod avx2 {
     }
 }
 
+/// 16 nibble bytes at `b[at..]` → the group's quarters (low nibbles, then high).
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn nibbles128(b: &[u8], at: usize) -> crate::quant::Quarters {
+    use std::arch::wasm32::*;
+    // SAFETY: the slice is 16 bytes (checked by the indexing)
+    let v = unsafe { v128_load(b[at..at + 16].as_ptr().cast()) };
+    crate::quant::widen128(v128_and(v, u8x16_splat(0xF)), u8x16_shr(v, 4), false)
+}
+
 impl Quant for Q4_0 {
     const BYTES: usize = 18;
     const GROUPS: usize = 1;
@@ -81,6 +91,12 @@ impl Quant for Q4_0 {
         nibbles(&b[2..], q);
         let d = f16_at(b, 0);
         Coef::uniform(d, 8.0 * d)
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn quarters_simd128(b: &[u8], _: usize) -> (crate::quant::Quarters, Coef) {
+        let d = f16_at(b, 0);
+        (nibbles128(b, 2), Coef::uniform(d, 8.0 * d))
     }
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
@@ -100,13 +116,18 @@ impl Quant for Q4_1 {
         nibbles(&b[4..], q);
         Coef::uniform(f16_at(b, 0), -f16_at(b, 2))
     }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn quarters_simd128(b: &[u8], _: usize) -> (crate::quant::Quarters, Coef) {
+        (nibbles128(b, 4), Coef::uniform(f16_at(b, 0), -f16_at(b, 2)))
+    }
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     unsafe fn halves_avx2(b: &[u8], _: usize) -> (crate::quant::Halves, Coef) {
         unsafe {
             let p = b.as_ptr();
-            let c = Coef::uniform(super::f16_avx(p), -super::f16_avx(p.add(2)));
-            (avx2::nibbles(p.add(4)), c)
+            let [d, m] = super::f16x2_avx(p);
+            (avx2::nibbles(p.add(4)), Coef::uniform(d, -m))
         }
     }
 }
@@ -147,8 +168,11 @@ impl Quant for Q5_1 {
     unsafe fn halves_avx2(b: &[u8], _: usize) -> (crate::quant::Halves, Coef) {
         unsafe {
             let p = b.as_ptr();
-            let c = Coef::uniform(super::f16_avx(p), -super::f16_avx(p.add(2)));
-            (avx2::fifth_bits(avx2::nibbles(p.add(8)), u32_at(b, 4)), c)
+            let [d, m] = super::f16x2_avx(p);
+            (
+                avx2::fifth_bits(avx2::nibbles(p.add(8)), u32_at(b, 4)),
+                Coef::uniform(d, -m),
+            )
         }
     }
 }
@@ -161,6 +185,23 @@ impl Quant for Q8_0 {
     fn group(b: &[u8], _: usize, q: &mut [u8; GROUP]) -> Coef {
         q.copy_from_slice(&b[2..34]);
         Coef::uniform(f16_at(b, 0), 0.0)
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn quarters_simd128(b: &[u8], _: usize) -> (crate::quant::Quarters, Coef) {
+        use std::arch::wasm32::*;
+        let q = &b[2..34];
+        // SAFETY: q is 32 bytes
+        let (lo, hi) = unsafe {
+            (
+                v128_load(q.as_ptr().cast()),
+                v128_load(q.as_ptr().add(16).cast()),
+            )
+        };
+        (
+            crate::quant::widen128(lo, hi, true),
+            Coef::uniform(f16_at(b, 0), 0.0),
+        )
     }
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
