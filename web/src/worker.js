@@ -11,7 +11,26 @@
 //               piece, token} · {type: "result", id, value} · {type: "error", id, message,
 //               name}
 
-import init, { choose_backend, create_loader, header_needed } from "./pkg/hearth_web.js";
+// A cross-origin-isolated page (COOP/COEP: `hearth serve` sends them) has SharedArrayBuffer,
+// so the CPU engine gets wasm threads from the threaded build; elsewhere the plain build
+// runs it on this one thread. (A page of another origin that embeds hearth starts this
+// Worker from a blob, and a Worker cannot start Workers of hearth's origin: one thread.)
+const THREADED =
+  self.crossOriginIsolated === true &&
+  typeof SharedArrayBuffer === "function" &&
+  new URL(import.meta.url).origin === new URL(self.location.href).origin;
+/** Threads of the CPU engine: this one and, when threaded, a Web Worker per other core. */
+const THREADS = THREADED ? Math.max(1, Math.min(navigator.hardwareConcurrency || 1, 8)) : 1;
+let hw = null; // the wasm module's exports
+/** Loads the wasm module (and starts the thread pool) once; resolves to its instance. */
+function initWasm() {
+  return (async () => {
+    hw = await import(THREADED ? "./pkg-threads/hearth_web.js" : "./pkg/hearth_web.js");
+    const instance = await hw.default();
+    if (THREADED && THREADS > 1) await hw.initThreadPool(THREADS - 1);
+    return instance;
+  })();
+}
 import * as download from "./download.js";
 import * as store from "./store.js";
 
@@ -40,7 +59,7 @@ async function headerPrefix(record, ranges) {
     const { bytes } = await download.readChunk(record, i, { ranges });
     have.push(new Uint8Array(bytes));
     prefix = concat(have);
-    const needed = header_needed(prefix, record.size);
+    const needed = hw.header_needed(prefix, record.size);
     if (needed === 0) return prefix;
     if (needed <= prefix.length) throw new Error(`${record.url}: the GGUF header cannot be read`);
   }
@@ -73,7 +92,7 @@ async function adapterFacts() {
 }
 
 async function load(url, options) {
-  await (wasmReady ??= init());
+  await (wasmReady ??= initWasm());
   if (engine) {
     engine.free();
     engine = null;
@@ -81,7 +100,7 @@ async function load(url, options) {
   // before any byte is fetched: which engine runs here (the GPU on a hardware adapter,
   // else the CPU engine), or an error for a backend this browser cannot give
   const adapter = await adapterFacts();
-  const choice = JSON.parse(choose_backend(options.backend || "auto", adapter.found, adapter.names, adapter.fallback));
+  const choice = hw.choose_backend(options.backend || "auto", adapter.found, adapter.names, adapter.fallback);
   const started = performance.now();
   if (navigator.storage && navigator.storage.persist) {
     try {
@@ -114,14 +133,13 @@ async function load(url, options) {
   }
   const nCtx = options.contextLength || 2048;
   const sizes = parts.map((p) => p.record.size);
-  const loader = await create_loader(
+  const loader = await hw.create_loader(
     prefixes,
     sizes,
     options.kv || "auto",
     nCtx,
-    choice.software,
-    choice.backend,
-    choice.why,
+    choice,
+    THREADS,
   );
   try {
     for (const { record, ranges } of parts) await download.fetchMissing(record, fetchOptions(ranges));

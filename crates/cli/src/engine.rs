@@ -128,28 +128,30 @@ impl Engine {
         match &self.loaded {
             Loaded::Reference(model) => {
                 let mut cache = model.new_cache(n_ctx);
-                generate(
+                pollster::block_on(generate(
                     prompt,
                     sampler,
                     stop,
-                    |t| model.forward_last(t, &mut cache),
+                    |t| std::future::ready(model.forward_last(t, &mut cache)),
                     on_token,
-                )
+                ))
                 .map_err(|e| e.to_string())
             }
             Loaded::Cpu(model) => {
                 let mut session = CpuSession::new(&**model, n_ctx);
-                generate(
+                pollster::block_on(generate(
                     prompt,
                     sampler,
                     stop,
                     |t| {
-                        session
-                            .forward_last(t)
-                            .map_err(|e| hearth_model::ModelError::Request(e.to_string()))
+                        std::future::ready(
+                            session
+                                .forward_last(t)
+                                .map_err(|e| hearth_model::ModelError::Request(e.to_string())),
+                        )
                     },
                     on_token,
-                )
+                ))
                 .map_err(|e| e.to_string())
             }
             Loaded::Gpu(model) => {

@@ -51,10 +51,12 @@ use range::RangeAsk;
 
 /// The Content-Security-Policy of every HTML response: the app's own scripts and WebAssembly
 /// (`'wasm-unsafe-eval'` lets it compile the engine), no inline script or style, fetches to
-/// its own origin only. `--connect-src` appends origins to `connect-src` (e.g. a host to
+/// its own origin only; workers from the app's own scripts or from blobs those make (the
+/// CPU engine's thread pool starts its Web Workers from a blob of its own helper script).
+/// `--connect-src` appends origins to `connect-src` (e.g. a host to
 /// download models from).
 pub const CSP: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
-    style-src 'self'; img-src 'self' data:; connect-src 'self'; worker-src 'self'; \
+    style-src 'self'; img-src 'self' data:; connect-src 'self'; worker-src 'self' blob:; \
     object-src 'none'; base-uri 'none'; frame-ancestors 'self'";
 
 /// The most connections served at once.

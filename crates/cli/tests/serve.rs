@@ -477,7 +477,7 @@ fn mime_types_and_security_headers() {
                 Some(
                     "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
                      style-src 'self'; img-src 'self' data:; \
-                     connect-src 'self' https://huggingface.co; worker-src 'self'; \
+                     connect-src 'self' https://huggingface.co; worker-src 'self' blob:; \
                      object-src 'none'; base-uri 'none'; frame-ancestors 'self'"
                 ),
                 "{path}"

@@ -54,17 +54,15 @@ impl Pool {
             wake: Condvar::new(),
         });
         let mut workers = Vec::new();
+        let mut spawned = 1;
         for i in 1..n {
             let s = shared.clone();
-            let spawned = std::thread::Builder::new()
-                .name(format!("hearth-cpu-{i}"))
-                .spawn(move || worker(&s, i));
-            match spawned {
-                Ok(h) => workers.push(h),
-                Err(_) => break, // no threads here (e.g. a wasm32 page): run with fewer
+            if !spawn(move || worker(&s, i), &mut workers) {
+                break; // no threads here (a wasm32 page without them): run with fewer
             }
+            spawned += 1;
         }
-        let n = workers.len() + 1;
+        let n = spawned;
         Pool { shared, workers, n }
     }
 
@@ -117,6 +115,45 @@ impl Drop for Pool {
             let _ = w.join();
         }
     }
+}
+
+/// Starts `f` on a thread of its own; false where there are none.
+#[cfg(not(all(target_arch = "wasm32", feature = "rayon-threads")))]
+fn spawn(
+    f: impl FnOnce() + Send + 'static,
+    handles: &mut Vec<std::thread::JoinHandle<()>>,
+) -> bool {
+    match std::thread::Builder::new()
+        .name("hearth-cpu".into())
+        .spawn(f)
+    {
+        Ok(h) => {
+            handles.push(h);
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+/// Starts `f` on one of rayon's threads (Web Workers started by wasm-bindgen-rayon's
+/// `initThreadPool`, one per worker of this pool); it holds that thread until the pool
+/// drops. Without enough rayon threads the pool takes fewer.
+#[cfg(all(target_arch = "wasm32", feature = "rayon-threads"))]
+fn spawn(
+    f: impl FnOnce() + Send + 'static,
+    handles: &mut Vec<std::thread::JoinHandle<()>>,
+) -> bool {
+    let _ = handles;
+    static USED: AtomicUsize = AtomicUsize::new(0);
+    if USED.fetch_add(1, Ordering::SeqCst) >= rayon::current_num_threads() {
+        USED.fetch_sub(1, Ordering::SeqCst);
+        return false;
+    }
+    rayon::spawn(move || {
+        f();
+        USED.fetch_sub(1, Ordering::SeqCst);
+    });
+    true
 }
 
 /// One per core the OS gives this process.

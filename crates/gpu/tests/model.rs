@@ -333,13 +333,13 @@ fn greedy_both(cpu: &Model, gpu: &GpuModel, prompt: &[u32], n: usize) -> (Vec<u3
         ignore_eos: true,
     };
     let mut cache = cpu.new_cache(prompt.len() + n);
-    let want = hearth_model::generate(
+    let want = pollster::block_on(hearth_model::generate(
         prompt,
         &mut greedy(),
         &stop,
-        |t| cpu.forward_last(t, &mut cache),
+        |t| std::future::ready(cpu.forward_last(t, &mut cache)),
         |_| Ok(true),
-    )
+    ))
     .unwrap();
     let mut s = Session::new(gpu, prompt.len() + n, 64).unwrap();
     let got = pollster::block_on(s.generate(prompt, &mut greedy(), &stop, |_| Ok(true))).unwrap();

@@ -16,13 +16,16 @@ pub struct StopRule {
 }
 
 /// Generates after `prompt`. `step(tokens)` runs the model over `tokens` (appending them to
-/// its KV cache) and returns the last position's logits; `on_token` sees each new id and
-/// returns false to stop early. Returns the generated ids (without the end token).
-pub fn generate(
+/// its KV cache) and gives the last position's logits, as a future: a native caller
+/// returns a ready one (and blocks on this function), the browser's CPU engine one that
+/// first lets the Worker's events run (an abort), since its steps never wait otherwise.
+/// `on_token` sees each new id and returns false to stop early. Returns the generated ids
+/// (without the end token).
+pub async fn generate<F: std::future::Future<Output = Result<Vec<f32>>>>(
     prompt: &[u32],
     sampler: &mut Sampler,
     stop: &StopRule,
-    mut step: impl FnMut(&[u32]) -> Result<Vec<f32>>,
+    mut step: impl FnMut(&[u32]) -> F,
     mut on_token: impl FnMut(u32) -> Result<bool>,
 ) -> Result<Vec<u32>> {
     let mut history = prompt.to_vec();
@@ -30,7 +33,7 @@ pub fn generate(
     if stop.max_tokens == 0 {
         return Ok(out);
     }
-    let mut logits = step(prompt)?;
+    let mut logits = step(prompt).await?;
     loop {
         let id = sampler.sample(&logits, &history)?;
         if !stop.ignore_eos && stop.eog.contains(&id) {
@@ -41,7 +44,7 @@ pub fn generate(
         if !on_token(id)? || out.len() >= stop.max_tokens {
             break;
         }
-        logits = step(&[id])?;
+        logits = step(&[id]).await?;
     }
     Ok(out)
 }

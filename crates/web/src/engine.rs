@@ -90,11 +90,18 @@ impl Runner {
                 sampler,
                 stop,
                 |t| {
-                    s.forward_last(t)
-                        .map_err(|e| hearth_model::ModelError::Request(e.to_string()))
+                    let logits = s
+                        .forward_last(t)
+                        .map_err(|e| hearth_model::ModelError::Request(e.to_string()));
+                    async move {
+                        // the steps never wait: let the Worker's messages (an abort) in
+                        yield_to_events().await;
+                        logits
+                    }
                 },
                 on_token,
             )
+            .await
             .map_err(|e| e.to_string()),
         }
     }
@@ -107,6 +114,22 @@ impl Runner {
             Runner::Cpu(s) => s.forward_last(ids).map_err(|e| e.to_string()),
         }
     }
+}
+
+/// Waits for one turn of the Worker's event loop (a MessageChannel round trip, which,
+/// unlike timers, is not clamped), so that messages queued meanwhile are handled.
+async fn yield_to_events() {
+    let channel = match web_sys::MessageChannel::new() {
+        Ok(c) => c,
+        Err(_) => return,
+    };
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        channel.port1().set_onmessage(Some(&resolve));
+    });
+    if channel.port2().post_message(&JsValue::NULL).is_ok() {
+        let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+    channel.port1().set_onmessage(None);
 }
 
 /// A model with its tokenizer, chat template and context.
@@ -388,8 +411,11 @@ impl WebEngine {
             Runner::Cpu(s) => serde_json::json!({
                 "backend": "cpu",
                 "threads": s.model().threads(),
-                // a page that is not cross-origin isolated has no shared memory for threads
-                "threads_note": "one thread: this build has no wasm threads",
+                "threads_note": if cfg!(feature = "threads") {
+                    "wasm threads (the page is cross-origin isolated)"
+                } else {
+                    "one thread: the page is not cross-origin isolated (no SharedArrayBuffer)"
+                },
                 "isa": hearth_cpu::kernel::isa(),
                 "kv_cache": "F32",
                 "weight_bytes": s.model().weight_bytes_per_token(),

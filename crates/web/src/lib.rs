@@ -10,5 +10,9 @@ pub mod markdown;
 pub mod ui;
 
 pub use engine::WebEngine;
-pub use loader::{WebLoader, create_loader, header_needed};
+pub use loader::{WebLoader, choose_backend, create_loader, header_needed};
 pub use ui::ChatUi;
+/// The threaded build's `initThreadPool(n)`: starts n Web Workers for the CPU engine's
+/// pool (call it once, in the engine's Worker, before loading a model).
+#[cfg(feature = "threads")]
+pub use wasm_bindgen_rayon::init_thread_pool;

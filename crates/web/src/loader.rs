@@ -74,13 +74,12 @@ pub fn header_needed(prefix: &[u8], file_len: f64) -> Result<f64, JsError> {
 /// (one Uint8Array per file: one, or each part of a split GGUF in order; file `i` is
 /// `file_lens[i]` bytes): architecture, tensor shapes and GPU limits are checked here,
 /// before the weights are fetched, and so is a KV cache of `n_ctx` positions. `kv` is
-/// "auto", "f32" or "f16". `cpu_driver` says the adapter is a CPU rasteriser
-/// (SwiftShader): WebGPU does not tell wgpu, and such drivers want matvec_rowwise.wgsl,
-/// whose invocations share no workgroup memory (the browser zeroes that memory and
-/// waits on a barrier in every workgroup, costly on a CPU).
-///
-/// `backend` ("gpu" or "cpu", from [`choose_backend`]) picks the engine and `why` is kept
-/// for the engine's info. The CPU engine's memory (weights and KV cache) is checked against
+/// "auto", "f32" or "f16". `choice` is [`choose_backend`]'s JSON: its `backend` ("gpu" or
+/// "cpu") picks the engine, `why` is kept for the engine's info, and `software` says the
+/// adapter is a CPU rasteriser (SwiftShader): WebGPU does not tell wgpu, and such drivers
+/// want matvec_rowwise.wgsl, whose invocations share no workgroup memory (the browser
+/// zeroes that memory and waits on a barrier in every workgroup, costly on a CPU). `threads` is the CPU engine's (the threaded build's pool size, 1
+/// otherwise). The CPU engine's memory (weights and KV cache) is checked against
 /// what wasm32 can hold before the weights are fetched.
 #[wasm_bindgen]
 pub async fn create_loader(
@@ -88,10 +87,14 @@ pub async fn create_loader(
     file_lens: Vec<f64>,
     kv: &str,
     n_ctx: usize,
-    cpu_driver: bool,
-    backend: &str,
-    why: String,
+    choice: &str,
+    threads: usize,
 ) -> Result<WebLoader, JsError> {
+    let choice: serde_json::Value =
+        serde_json::from_str(choice).map_err(|e| JsError::new(&format!("bad choice: {e}")))?;
+    let backend = choice["backend"].as_str().unwrap_or("gpu");
+    let why = choice["why"].as_str().unwrap_or("").to_string();
+    let cpu_driver = choice["software"].as_bool().unwrap_or(false);
     if prefixes.length() as usize != file_lens.len() || file_lens.is_empty() {
         return Err(JsError::new("one header prefix and one length per file"));
     }
@@ -114,8 +117,13 @@ pub async fn create_loader(
         .unwrap_or("")
         .to_string();
     if backend == "cpu" {
-        // threads: one (wasm threads are not in this build yet)
-        let loader = CpuLoader::new_split(headers, n_ctx, CPU_MEMORY, 1).map_err(js)?;
+        // threads: what the Worker started (1 in the build without wasm threads)
+        let threads = if cfg!(feature = "threads") {
+            threads.max(1)
+        } else {
+            1
+        };
+        let loader = CpuLoader::new_split(headers, n_ctx, CPU_MEMORY, threads).map_err(js)?;
         return Ok(WebLoader {
             loader: Some(Loading::Cpu(Box::new(loader))),
             tokenizer: Some(tokenizer),
