@@ -1,6 +1,6 @@
 //! Causal attention over the KV cache and RoPE, for a batch of tokens.
 
-use hearth_model::ops::RopeParams;
+use hearth_model::ops::{RopeParams, dot};
 
 /// One KV head's keys and values in a layer's cache: position p's key is
 /// `k[p * stride + offset..][..head_dim]`, likewise its value.
@@ -27,25 +27,6 @@ pub fn head(out: &mut [f32], q: &[f32], kv: &KvHead, seen: usize, scores: &mut V
 #[target_feature(enable = "avx2,fma")]
 unsafe fn head_avx2(out: &mut [f32], q: &[f32], kv: &KvHead, seen: usize, scores: &mut Vec<f32>) {
     head_body(out, q, kv, seen, scores)
-}
-
-/// Σ a[i] · b[i] in eight partial sums, so that it vectorizes.
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a8
-        .remainder()
-        .iter()
-        .zip(b8.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (ca, cb) in a8.zip(b8) {
-        for k in 0..8 {
-            acc[k] += ca[k] * cb[k];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
 }
 
 #[inline(always)]

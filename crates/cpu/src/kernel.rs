@@ -11,7 +11,7 @@ mod portable;
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod simd128;
 
-use crate::act::BlockQ16;
+use crate::act::{BlockQ16, QK};
 use crate::quant::Quant;
 
 /// Whether the SIMD kernels may run (they do where the CPU has them, unless switched off
@@ -134,6 +134,48 @@ pub unsafe fn rows_float(
         return unsafe { avx2::rows_float(ty, w, row_bytes, rows, x, out) };
     }
     unsafe { portable::rows_float(ty, w, row_bytes, rows, x, out) }
+}
+
+/// One instruction set's integer dot: a weight row of format `F` against T activation rows.
+pub(crate) trait IntDot {
+    /// # Safety
+    /// The CPU has the instruction set's features.
+    unsafe fn dot<F: Quant, const T: usize>(row: &[u8], xs: [&[BlockQ16]; T]) -> [f32; T];
+}
+
+/// [`rows_int`]'s loop for the ISA `D`: the activation rows of `x` in tiles of [`TILE`].
+///
+/// # Safety
+/// As [`rows_int`], and the CPU has `D`'s features.
+#[inline(always)]
+pub(crate) unsafe fn drive_int<D: IntDot, F: Quant>(
+    w: &[u8],
+    row_bytes: usize,
+    rows: std::ops::Range<usize>,
+    x: Input,
+    out: Out,
+) {
+    // no closure around `D::dot`: a closure would not inherit the caller's target
+    // features, and the ISA's intrinsics would not inline into it
+    let per_row = x.cols / QK;
+    let xrow = |t: usize| &x.qx[t * per_row..(t + 1) * per_row];
+    for r in rows {
+        let row = &w[r * row_bytes..(r + 1) * row_bytes];
+        let mut t = 0;
+        while t + TILE <= x.n {
+            let v = unsafe { D::dot::<F, TILE>(row, std::array::from_fn(|k| xrow(t + k))) };
+            for (k, &v) in v.iter().enumerate() {
+                // SAFETY: the callers' contract: row r of these outputs is this thread's
+                unsafe { out.put(t + k, r, v) };
+            }
+            t += TILE;
+        }
+        while t < x.n {
+            let v = unsafe { D::dot::<F, 1>(row, [xrow(t)])[0] };
+            unsafe { out.put(t, r, v) };
+            t += 1;
+        }
+    }
 }
 
 /// The loop shared by every ISA: each weight row against the activation rows in tiles of

@@ -4,7 +4,7 @@
 use std::arch::x86_64::*;
 
 use super::{Input, Out, TILE, drive};
-use crate::act::{BlockQ16, QK};
+use crate::act::BlockQ16;
 use crate::quant::Quant;
 
 /// True when this CPU runs these kernels (checked once, then cached by std).
@@ -75,10 +75,20 @@ unsafe fn dot<F: Quant, const T: usize>(row: &[u8], xs: [&[BlockQ16]; T]) -> [f3
     }
 }
 
-/// [`super::rows_int`] with AVX2.
+/// The avx2 kernels' [`super::IntDot`].
+pub struct Avx2;
+
+impl super::IntDot for Avx2 {
+    #[inline(always)]
+    unsafe fn dot<F: Quant, const T: usize>(row: &[u8], xs: [&[BlockQ16]; T]) -> [f32; T] {
+        unsafe { dot::<F, T>(row, xs) }
+    }
+}
+
+/// [`super::rows_int`] with avx2.
 ///
 /// # Safety
-/// The CPU has AVX2, FMA and F16C; otherwise as [`super::rows_int`].
+/// As [`super::rows_int`]; the CPU has AVX2, FMA and F16C.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub unsafe fn rows_int<F: Quant>(
     w: &[u8],
@@ -87,17 +97,7 @@ pub unsafe fn rows_int<F: Quant>(
     x: Input,
     out: Out,
 ) {
-    let per_row = x.cols / QK;
-    let xrow = |t: usize| &x.qx[t * per_row..(t + 1) * per_row];
-    drive(
-        w,
-        row_bytes,
-        rows,
-        x.n,
-        out,
-        |row, t| unsafe { dot::<F, TILE>(row, std::array::from_fn(|k| xrow(t + k))) },
-        |row, t| unsafe { dot::<F, 1>(row, [xrow(t)])[0] },
-    );
+    unsafe { super::drive_int::<Avx2, F>(w, row_bytes, rows, x, out) }
 }
 
 /// Eight weights of float format `ty` from `p` as f32.

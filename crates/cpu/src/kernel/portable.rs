@@ -1,8 +1,8 @@
 //! The portable kernels: plain Rust over the format's group decoder, for any CPU (and the
 //! reference the SIMD kernels are tested against).
 
-use super::{Input, Out, TILE, drive};
-use crate::act::{BlockQ16, QK};
+use super::{Input, Out, drive};
+use crate::act::BlockQ16;
 use crate::quant::{GROUP, Quant};
 
 /// Σ over the groups of `row` of d[h] · dx · Σ q·qx (16-bit activations) − m[h] · sx[h], for T activation rows.
@@ -30,6 +30,16 @@ pub fn dot<F: Quant, const T: usize>(row: &[u8], xs: [&[BlockQ16]; T]) -> [f32; 
     acc
 }
 
+/// The portable kernels' [`super::IntDot`].
+pub struct Portable;
+
+impl super::IntDot for Portable {
+    #[inline(always)]
+    unsafe fn dot<F: Quant, const T: usize>(row: &[u8], xs: [&[BlockQ16]; T]) -> [f32; T] {
+        dot::<F, T>(row, xs)
+    }
+}
+
 /// [`super::rows_int`] in plain Rust.
 ///
 /// # Safety
@@ -41,17 +51,7 @@ pub unsafe fn rows_int<F: Quant>(
     x: Input,
     out: Out,
 ) {
-    let per_row = x.cols / QK;
-    let xrow = |t: usize| &x.qx[t * per_row..(t + 1) * per_row];
-    drive(
-        w,
-        row_bytes,
-        rows,
-        x.n,
-        out,
-        |row, t| dot::<F, TILE>(row, std::array::from_fn(|k| xrow(t + k))),
-        |row, t| dot::<F, 1>(row, [xrow(t)])[0],
-    );
+    unsafe { super::drive_int::<Portable, F>(w, row_bytes, rows, x, out) }
 }
 
 /// Weight `i` of a row of float format `ty` (F32, F16, else BF16).

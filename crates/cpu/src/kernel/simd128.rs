@@ -4,8 +4,8 @@
 
 use std::arch::wasm32::*;
 
-use super::{Input, Out, TILE, drive};
-use crate::act::{BlockQ16, QK};
+use super::{Input, Out};
+use crate::act::BlockQ16;
 use crate::quant::Quant;
 
 #[inline(always)]
@@ -47,6 +47,16 @@ fn dot<F: Quant, const T: usize>(row: &[u8], xs: [&[BlockQ16]; T]) -> [f32; T] {
     std::array::from_fn(|t| hsum(acc[t]) - macc[t])
 }
 
+/// The simd128 kernels' [`super::IntDot`].
+pub struct Simd128;
+
+impl super::IntDot for Simd128 {
+    #[inline(always)]
+    unsafe fn dot<F: Quant, const T: usize>(row: &[u8], xs: [&[BlockQ16]; T]) -> [f32; T] {
+        dot::<F, T>(row, xs)
+    }
+}
+
 /// [`super::rows_int`] with simd128.
 ///
 /// # Safety
@@ -58,15 +68,5 @@ pub unsafe fn rows_int<F: Quant>(
     x: Input,
     out: Out,
 ) {
-    let per_row = x.cols / QK;
-    let xrow = |t: usize| &x.qx[t * per_row..(t + 1) * per_row];
-    drive(
-        w,
-        row_bytes,
-        rows,
-        x.n,
-        out,
-        |row, t| dot::<F, TILE>(row, std::array::from_fn(|k| xrow(t + k))),
-        |row, t| dot::<F, 1>(row, [xrow(t)])[0],
-    );
+    unsafe { super::drive_int::<Simd128, F>(w, row_bytes, rows, x, out) }
 }
