@@ -6,8 +6,9 @@ use hearth_cpu::{CpuModel, CpuSession};
 use hearth_gguf::Gguf;
 use hearth_gpu::kernels::KvType;
 use hearth_gpu::{FileBytes, Gpu, GpuModel, Session};
+use hearth_model::conversation::{Answer, Conversation, RefContext};
 use hearth_model::sampler::Sampler;
-use hearth_model::{Model, StopRule, generate};
+use hearth_model::{Model, StopRule};
 
 /// Where the forward pass runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -116,7 +117,8 @@ impl Engine {
         }
     }
 
-    /// Generates after `prompt` in a fresh context of `n_ctx` positions.
+    /// Answers `prompt` in a fresh context of `n_ctx` positions, through the
+    /// conversation layer the web engine uses too.
     pub fn generate(
         &self,
         prompt: &[u32],
@@ -124,42 +126,23 @@ impl Engine {
         stop: &StopRule,
         n_ctx: usize,
         on_token: impl FnMut(u32) -> hearth_model::Result<bool>,
-    ) -> Result<Vec<u32>, String> {
-        match &self.loaded {
+    ) -> Result<Answer, String> {
+        let mut conv = Conversation::new();
+        let answer = match &self.loaded {
             Loaded::Reference(model) => {
-                let mut cache = model.new_cache(n_ctx);
-                pollster::block_on(generate(
-                    prompt,
-                    sampler,
-                    stop,
-                    |t| std::future::ready(model.forward_last(t, &mut cache)),
-                    on_token,
-                ))
-                .map_err(|e| e.to_string())
+                let mut ctx = RefContext::new(model, n_ctx);
+                pollster::block_on(conv.run(&mut ctx, prompt, sampler, stop, on_token))
             }
             Loaded::Cpu(model) => {
-                let mut session = CpuSession::new(&**model, n_ctx);
-                pollster::block_on(generate(
-                    prompt,
-                    sampler,
-                    stop,
-                    |t| {
-                        std::future::ready(
-                            session
-                                .forward_last(t)
-                                .map_err(|e| hearth_model::ModelError::Request(e.to_string())),
-                        )
-                    },
-                    on_token,
-                ))
-                .map_err(|e| e.to_string())
+                let mut ctx = CpuSession::new(&**model, n_ctx);
+                pollster::block_on(conv.run(&mut ctx, prompt, sampler, stop, on_token))
             }
             Loaded::Gpu(model) => {
-                let mut session = Session::new(model, n_ctx, N_BATCH).map_err(|e| e.to_string())?;
-                pollster::block_on(session.generate(prompt, sampler, stop, on_token))
-                    .map_err(|e| e.to_string())
+                let mut ctx = Session::new(model, n_ctx, N_BATCH).map_err(|e| e.to_string())?;
+                pollster::block_on(conv.run(&mut ctx, prompt, sampler, stop, on_token))
             }
-        }
+        };
+        answer.map_err(|e| e.to_string())
     }
 
     /// Logits of every position of `ids`: (ids.len(), n_vocab), row-major.

@@ -125,7 +125,8 @@ struct GenerateArgs {
     /// KV cache type on the GPU.
     #[arg(long, value_enum, default_value_t = Kv::Auto)]
     kv: Kv,
-    /// Print one JSON object {"prompt_ids","ids","text"} at the end instead of streaming.
+    /// Print one JSON object {"prompt_ids","ids","text","finish_reason"} at the end
+    /// instead of streaming.
     #[arg(long)]
     json: bool,
     /// Say what is happening on stderr (template, prompt size, speed).
@@ -256,8 +257,9 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
     let mut stdout = std::io::stdout().lock();
     let t1 = Instant::now();
     let mut t_first = None;
-    let n_ctx = prompt_ids.len() + a.max_tokens;
-    let ids = engine.generate(&prompt_ids, &mut sampler, &stop, n_ctx, |id| {
+    // room for the prompt and the answer (at least one token, or the prompt fills it)
+    let n_ctx = prompt_ids.len() + a.max_tokens.max(1);
+    let answer = engine.generate(&prompt_ids, &mut sampler, &stop, n_ctx, |id| {
         t_first.get_or_insert_with(Instant::now);
         let piece = stream.push(id)?;
         if !a.json {
@@ -266,10 +268,16 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
         }
         Ok(true)
     })?;
+    let ids = &answer.ids;
     let tail = stream.finish();
     if a.json {
-        let text = tok.decode(&ids).map_err(err)?;
-        let obj = serde_json::json!({ "prompt_ids": prompt_ids, "ids": ids, "text": text });
+        let text = tok.decode(ids).map_err(err)?;
+        let obj = serde_json::json!({
+            "prompt_ids": prompt_ids,
+            "ids": ids,
+            "text": text,
+            "finish_reason": answer.finish.as_str(),
+        });
         writeln!(stdout, "{obj}").map_err(|e| e.to_string())?;
     } else {
         write!(stdout, "{tail}")
@@ -282,10 +290,12 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
         let prefill = (first - t1).as_secs_f64();
         let decode = (end - first).as_secs_f64();
         eprintln!(
-            "hearth: prefill {} tokens in {prefill:.2}s; decoded {} tokens at {:.1} tok/s",
+            "hearth: prefill {} tokens in {prefill:.2}s; decoded {} tokens at {:.1} tok/s; \
+             finish: {}",
             prompt_ids.len(),
             ids.len(),
-            ids.len().saturating_sub(1) as f64 / decode.max(1e-9)
+            ids.len().saturating_sub(1) as f64 / decode.max(1e-9),
+            answer.finish.as_str()
         );
     }
     Ok(())

@@ -17,3 +17,12 @@ pub enum CpuError {
 
 /// Results of the CPU engine.
 pub type Result<T, E = CpuError> = std::result::Result<T, E>;
+
+impl From<CpuError> for hearth_model::ModelError {
+    fn from(e: CpuError) -> Self {
+        match e {
+            CpuError::Model(m) => m,
+            e => hearth_model::ModelError::Backend(e.to_string()),
+        }
+    }
+}

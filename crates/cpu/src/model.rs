@@ -5,10 +5,12 @@
 use std::borrow::Borrow;
 
 use hearth_gguf::{Gguf, TensorInfo, dequantize_vec};
-use hearth_model::Config;
 use hearth_model::arch::llama::{self, LlamaWeights};
 use hearth_model::arch::{Act, Backend};
+use hearth_model::conversation::Context;
 use hearth_model::ops::{RopeParams, rms_norm};
+use hearth_model::sampler::Sampler;
+use hearth_model::{Config, StopRule};
 
 use crate::act::{self, BlockQ16, QK};
 use crate::attention::{self, RopeTable};
@@ -82,26 +84,8 @@ impl CpuModel {
 
     /// Bytes of weights one decoded token reads (every matrix once, one embedding row).
     pub fn weight_bytes_per_token(&self) -> u64 {
-        let w = &self.weights;
-        let layers: usize = w
-            .layers
-            .iter()
-            .map(|l| {
-                [
-                    &l.attn_q,
-                    &l.attn_k,
-                    &l.attn_v,
-                    &l.attn_output,
-                    &l.ffn_gate,
-                    &l.ffn_up,
-                    &l.ffn_down,
-                ]
-                .iter()
-                .map(|m| m.bytes())
-                .sum::<usize>()
-            })
-            .sum();
-        (layers + w.lm_head().bytes() + w.token_embd.bytes() / w.token_embd.rows.max(1)) as u64
+        self.weights
+            .bytes_per_token(&self.config, |m| m.bytes() as u64)
     }
 }
 
@@ -111,6 +95,28 @@ pub struct CpuSession<M: Borrow<CpuModel>> {
     model: M,
     n_ctx: usize,
     s: State,
+}
+
+impl<M: Borrow<CpuModel>> Context for CpuSession<M> {
+    fn capacity(&self) -> usize {
+        self.n_ctx
+    }
+    fn len(&self) -> usize {
+        self.s.len
+    }
+    fn truncate(&mut self, len: usize) {
+        CpuSession::truncate(self, len);
+    }
+    async fn generate(
+        &mut self,
+        prompt: &[u32],
+        sampler: &mut Sampler,
+        stop: &StopRule,
+        on_token: impl FnMut(u32) -> hearth_model::Result<bool>,
+    ) -> hearth_model::Result<Vec<u32>> {
+        let step = |t: &[u32]| std::future::ready(self.forward_last(t).map_err(Into::into));
+        hearth_model::generate(prompt, sampler, stop, step, on_token).await
+    }
 }
 
 /// What a forward call writes: the cache, the activations, the RoPE table.

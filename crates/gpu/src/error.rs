@@ -36,3 +36,12 @@ pub enum GpuError {
 
 /// Result with a [`GpuError`].
 pub type Result<T, E = GpuError> = std::result::Result<T, E>;
+
+impl From<GpuError> for hearth_model::ModelError {
+    fn from(e: GpuError) -> Self {
+        match e {
+            GpuError::Model(m) => m,
+            e => hearth_model::ModelError::Backend(e.to_string()),
+        }
+    }
+}

@@ -7,6 +7,7 @@ mod context;
 mod error;
 pub mod kernels;
 mod model;
+mod record;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod roofline;
 mod shader;

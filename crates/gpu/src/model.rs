@@ -1,17 +1,20 @@
-//! The Llama forward pass on the GPU. Ops are recorded in the same order and under the
-//! same names as the CPU reference (`hearth_model::Model::forward`), so the two read side
-//! by side. Decode ops are prepared once per session; a token is one command buffer whose
-//! only readback is the 4-byte id the GPU sampler chose.
+//! A model on the GPU and its sessions. A forward call's program is recorded from the
+//! architecture's block (`hearth_model::arch::llama::forward`, through [`Recorder`]), the
+//! same code the CPU engines run. Decode ops are prepared once per session; a token is one
+//! command buffer whose only readback is the 4-byte id the GPU sampler chose.
 
 use hearth_gguf::Gguf;
 use hearth_model::Config;
+use hearth_model::arch::{Act, llama};
 
 use hearth_model::StopRule;
+use hearth_model::conversation::Context;
 use hearth_model::sampler::Sampler;
 
 use crate::kernels::{
-    self, AttnHeads, AttnPartials, Cmd, GpuSampler, KvType, Op, SAMPLE_ERROR, SAMPLE_ON_CPU, Step,
+    self, AttnPartials, Cmd, GpuSampler, KvType, RopeFreqs, SAMPLE_ERROR, SAMPLE_ON_CPU, Step,
 };
+use crate::record::{KvCaches, Recorder, heads};
 use crate::weights::{GpuModelWeights, TensorSource};
 use crate::{Gpu, GpuError, GpuTensor, Result};
 
@@ -20,38 +23,27 @@ pub struct GpuModel {
     pub gpu: Gpu,
     pub config: Config,
     pub weights: GpuModelWeights,
+    /// Per-pair RoPE rotation speeds (`rope_freqs.weight` folded in).
+    pub rope: RopeFreqs,
 }
 
 impl GpuModel {
     /// Uploads the model described by `gguf`, reading tensor bytes from `src`.
     pub fn load(gpu: Gpu, gguf: &Gguf, src: &dyn TensorSource) -> Result<GpuModel> {
         let config = Config::from_gguf(gguf)?;
-        let weights = GpuModelWeights::upload(&gpu, gguf, &config, src)?;
+        let (weights, rope) = crate::weights::upload(&gpu, gguf, &config, src)?;
         Ok(GpuModel {
             gpu,
             config,
             weights,
+            rope,
         })
     }
 
     /// Bytes of weights one decoded token reads: every matrix once, plus one embedding row.
     pub fn weight_bytes_per_token(&self) -> u64 {
-        let w = &self.weights;
-        let m = |g: &crate::GpuWeights| (g.rows * g.row_words * 4) as u64;
-        let layers: u64 = w
-            .layers
-            .iter()
-            .map(|l| {
-                m(&l.attn_q)
-                    + m(&l.attn_k)
-                    + m(&l.attn_v)
-                    + m(&l.attn_output)
-                    + m(&l.ffn_gate)
-                    + m(&l.ffn_up)
-                    + m(&l.ffn_down)
-            })
-            .sum();
-        layers + m(w.lm_head()) + (w.token_embd.row_words * 4) as u64
+        let bytes = |g: &crate::GpuWeights| (g.rows * g.row_words * 4) as u64;
+        self.weights.bytes_per_token(&self.config, bytes)
     }
 }
 
@@ -73,21 +65,19 @@ impl std::ops::Deref for ModelRef<'_> {
     }
 }
 
-/// Activations for up to `n_batch` tokens at once (run.c's names), made once per session.
+/// Activations for up to `n_batch` tokens at once, made once per session.
 struct Scratch {
-    tokens: GpuTensor,  // (n_batch) u32 ids; the sampler writes the next id into [0]
-    x: GpuTensor,       // (n_batch, n_embd) residual stream
-    xb: GpuTensor,      // (n_batch, n_embd) normed input of a sublayer
-    q: GpuTensor,       // (n_batch, q_dim)
-    k: GpuTensor,       // (n_batch, kv_dim)
-    v: GpuTensor,       // (n_batch, kv_dim)
-    att_out: GpuTensor, // (n_batch, q_dim)
-    gate: GpuTensor,    // (n_batch, n_ff)
-    up: GpuTensor,      // (n_batch, n_ff)
-    hb: GpuTensor,      // (n_batch, n_ff) silu(gate) · up
-    last_x: GpuTensor,  // (n_embd) the residual stream of the last token of a batch
-    last: GpuTensor,    // (n_embd) last_x normed, input of the lm-head
-    logits: GpuTensor,  // (n_vocab)
+    /// (n_batch) u32 ids; the sampler writes the next id into [0]
+    tokens: GpuTensor,
+    /// By [`Act::index`]: (n_batch, width) each, but one row for the wanted-logit rows
+    /// (`Out`, `OutNorm`, `Logits`: the last token's).
+    acts: Vec<GpuTensor>,
+}
+
+impl Scratch {
+    fn act(&self, a: Act) -> &GpuTensor {
+        &self.acts[a.index()]
+    }
 }
 
 /// One conversation: KV cache, scratch, prepared decode ops.
@@ -118,21 +108,15 @@ impl<'m> Session<'m> {
         let (g, c) = (&handle.gpu, &handle.config);
         let n_ctx = n_ctx.min(c.n_ctx_train).max(1);
         let n_batch = n_batch.clamp(1, n_ctx);
-        let t = |n: usize, label: &str| GpuTensor::zeros(g, n_batch * n, label);
         let s = Scratch {
             tokens: GpuTensor::zeros(g, n_batch, "tokens"),
-            x: t(c.n_embd, "x"),
-            xb: t(c.n_embd, "xb"),
-            q: t(c.q_dim(), "q"),
-            k: t(c.kv_dim(), "k"),
-            v: t(c.kv_dim(), "v"),
-            att_out: t(c.q_dim(), "att_out"),
-            gate: t(c.n_ff, "gate"),
-            up: t(c.n_ff, "up"),
-            hb: t(c.n_ff, "hb"),
-            last_x: GpuTensor::zeros(g, c.n_embd, "last_x"),
-            last: GpuTensor::zeros(g, c.n_embd, "last"),
-            logits: GpuTensor::zeros(g, c.n_vocab, "logits"),
+            acts: Act::ALL
+                .iter()
+                .map(|&a| {
+                    let rows = if a.is_output() { 1 } else { n_batch };
+                    GpuTensor::zeros(g, rows * a.width(c), &format!("{a:?}"))
+                })
+                .collect(),
         };
         let kv = g.kv_type;
         let cache = |label: &str| {
@@ -159,7 +143,7 @@ impl<'m> Session<'m> {
             }),
             decode: Vec::new(),
         };
-        session.decode = session.record_last(1, true)?;
+        session.decode = session.record_last(1)?;
         Ok(session)
     }
 
@@ -197,155 +181,47 @@ impl<'m> Session<'m> {
         self.len = self.len.min(len);
     }
 
-    /// The ops of one forward call over `n` tokens in `s.tokens`, in the order of the CPU
-    /// reference. `decode` picks the single-token kernels (matvec, flash-decoding).
-    fn record(&self, n: usize, decode: bool) -> Result<Vec<Cmd>> {
-        let (g, c, w, s) = (
-            &self.model.gpu,
-            &self.model.config,
-            &self.model.weights,
-            &self.s,
-        );
-        let mut ops: Vec<Cmd> = Vec::new();
-        let linear = |ops: &mut Vec<Cmd>, wt, x, y, acc| -> Result<()> {
-            let new = match decode {
-                true => kernels::matvec(g, wt, x, y, acc)?,
-                false => kernels::matmul(g, wt, x, n, y, acc)?,
-            };
-            ops.extend(new.into_iter().map(Cmd::from));
-            Ok(())
-        };
-        let push = |ops: &mut Vec<Cmd>, new: Vec<Op>| ops.extend(new.into_iter().map(Cmd::from));
-
-        // token embedding
-        push(
-            &mut ops,
-            kernels::embedding(g, &w.token_embd, &s.tokens, n, &s.x)?,
-        );
-
-        let kv = self.kv;
-        for (l, lw) in w.layers.iter().enumerate() {
-            let (k_cache, v_cache) = (&self.k_cache[l], &self.v_cache[l]);
-            // attention: norm, q/k/v projections, RoPE on q and k, k and v into the cache
-            push(
-                &mut ops,
-                kernels::rms_norm(g, &s.x, &lw.attn_norm, &s.xb, n, c.rms_eps)?,
-            );
-            linear(&mut ops, &lw.attn_q, &s.xb, &s.q, false)?;
-            linear(&mut ops, &lw.attn_k, &s.xb, &s.k, false)?;
-            linear(&mut ops, &lw.attn_v, &s.xb, &s.v, false)?;
-            push(
-                &mut ops,
-                kernels::rope(g, &s.q, &w.rope, &self.step, n, c.n_head, c.head_dim)?,
-            );
-            push(
-                &mut ops,
-                kernels::rope(g, &s.k, &w.rope, &self.step, n, c.n_head_kv, c.head_dim)?,
-            );
-            push(
-                &mut ops,
-                kernels::kv_store(
-                    g,
-                    &s.k,
-                    &s.v,
-                    k_cache,
-                    v_cache,
-                    kv,
-                    &self.step,
-                    n,
-                    c.kv_dim(),
-                )?,
-            );
-
-            // each query head attends to its KV head over positions 0..=pos
-            if decode {
-                push(
-                    &mut ops,
-                    kernels::attn_decode(
-                        g,
-                        &s.q,
-                        k_cache,
-                        v_cache,
-                        kv,
-                        &self.partials,
-                        &self.step,
-                    )?,
-                );
-                push(
-                    &mut ops,
-                    kernels::attn_combine(g, &self.partials, &s.att_out, &self.step)?,
-                );
-            } else {
-                push(
-                    &mut ops,
-                    kernels::attn_prefill(
-                        g,
-                        heads(c),
-                        &s.q,
-                        k_cache,
-                        v_cache,
-                        kv,
-                        &s.att_out,
-                        &self.step,
-                        n,
-                    )?,
-                );
-            }
-
-            // output projection, residual fused: x += W_o · att_out
-            linear(&mut ops, &lw.attn_output, &s.att_out, &s.x, true)?;
-
-            // feed-forward: x += down(silu(gate(norm(x))) · up(norm(x)))
-            push(
-                &mut ops,
-                kernels::rms_norm(g, &s.x, &lw.ffn_norm, &s.xb, n, c.rms_eps)?,
-            );
-            linear(&mut ops, &lw.ffn_gate, &s.xb, &s.gate, false)?;
-            linear(&mut ops, &lw.ffn_up, &s.xb, &s.up, false)?;
-            push(
-                &mut ops,
-                kernels::silu_mul(g, &s.gate, &s.up, &s.hb, n * c.n_ff)?,
-            );
-            linear(&mut ops, &lw.ffn_down, &s.hb, &s.x, true)?;
-        }
-        Ok(ops)
+    /// The program of one forward call over the `n` tokens in the token buffer, with the
+    /// last token's logits in the `Logits` scratch.
+    fn record_last(&self, n: usize) -> Result<Vec<Cmd>> {
+        self.record(n, None)
     }
 
-    /// [`Session::record`] followed by the lm-head over the last of the `n` tokens:
-    /// final norm, then `logits` = W_out · norm(x_last).
-    fn record_last(&self, n: usize, decode: bool) -> Result<Vec<Cmd>> {
-        let (g, c, w, s) = (
-            &self.model.gpu,
-            &self.model.config,
-            &self.model.weights,
-            &self.s,
-        );
-        let mut cmds = self.record(n, decode)?;
-        // one token's row is x itself; of a batch, the last row is copied out first
-        let last_x = if n == 1 {
-            &s.x
-        } else {
-            let row = (c.n_embd * 4) as u64;
-            cmds.push(Cmd::Copy {
-                src: s.x.buffer.clone(),
-                src_offset: (n as u64 - 1) * row,
-                dst: s.last_x.buffer.clone(),
-                dst_offset: 0,
-                size: row,
-            });
-            &s.last_x
+    /// The program of one forward call over `n` tokens: the architecture's block recorded
+    /// through [`Recorder`]. With `all`, every token's logits go there (n × n_vocab).
+    fn record(&self, n: usize, all: Option<&GpuTensor>) -> Result<Vec<Cmd>> {
+        let m = &*self.model;
+        let mut acts: [&GpuTensor; 12] = std::array::from_fn(|i| &self.s.acts[i]);
+        let out_rows = match all {
+            Some(logits) => {
+                // every row's logits: the batch-sized Xb holds the normed rows
+                acts[Act::OutNorm.index()] = self.s.act(Act::Xb);
+                acts[Act::Logits.index()] = logits;
+                n
+            }
+            None => 1,
         };
-        cmds.extend(
-            kernels::rms_norm(g, last_x, &w.output_norm, &s.last, 1, c.rms_eps)?
-                .into_iter()
-                .map(Cmd::from),
-        );
-        cmds.extend(
-            kernels::matvec(g, w.lm_head(), &s.last, &s.logits, false)?
-                .into_iter()
-                .map(Cmd::from),
-        );
-        Ok(cmds)
+        let cache = KvCaches {
+            k: &self.k_cache,
+            v: &self.v_cache,
+            ty: self.kv,
+            partials: &self.partials,
+        };
+        let mut r = Recorder {
+            gpu: &m.gpu,
+            config: &m.config,
+            rope: &m.rope,
+            tokens: &self.s.tokens,
+            acts,
+            cache,
+            step: &self.step,
+            n,
+            out_rows,
+            cmds: Vec::new(),
+            err: None,
+        };
+        llama::forward(&mut r, &m.config, &m.weights);
+        r.finish()
     }
 
     /// Writes `tokens` (at most n_batch) into the token buffer and runs `cmds` over them.
@@ -359,11 +235,11 @@ impl<'m> Session<'m> {
     /// Runs `tokens` after what the cache holds and returns the last position's logits.
     pub async fn forward_last(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
         self.prefill(tokens)?;
-        self.s.logits.read(&self.model.gpu).await
+        self.s.act(Act::Logits).read(&self.model.gpu).await
     }
 
     /// Runs `tokens` through the model in batches, leaving the last position's logits in
-    /// `s.logits` (not read back).
+    /// the `Logits` scratch (not read back).
     fn prefill(&mut self, tokens: &[u32]) -> Result<()> {
         check_room(self.len, tokens.len(), self.n_ctx)?;
         self.check_ids(tokens)?;
@@ -372,7 +248,7 @@ impl<'m> Session<'m> {
             if n == 1 {
                 self.run(batch, &self.decode);
             } else {
-                let cmds = self.record_last(n, false)?;
+                let cmds = self.record_last(n)?;
                 self.run(batch, &cmds);
             }
             self.len += n;
@@ -383,24 +259,15 @@ impl<'m> Session<'m> {
     /// Logits of every position of `tokens` (n × n_vocab, row-major), run after what the
     /// cache holds: what `hearth logits` prints and what tests compare with the CPU.
     pub async fn logits_all(&mut self, tokens: &[u32]) -> Result<Vec<f32>> {
-        let (g, c, w) = (&self.model.gpu, &self.model.config, &self.model.weights);
+        let model = self.model.clone();
+        let (g, c) = (&model.gpu, &model.config);
         check_room(self.len, tokens.len(), self.n_ctx)?;
         self.check_ids(tokens)?;
         let all = GpuTensor::zeros(g, self.n_batch * c.n_vocab, "logits (all positions)");
         let mut out = Vec::with_capacity(tokens.len() * c.n_vocab);
         for batch in tokens.chunks(self.n_batch) {
             let n = batch.len();
-            let mut cmds = self.record(n, false)?;
-            cmds.extend(
-                kernels::rms_norm(g, &self.s.x, &w.output_norm, &self.s.xb, n, c.rms_eps)?
-                    .into_iter()
-                    .map(Cmd::from),
-            );
-            cmds.extend(
-                kernels::matmul(g, w.lm_head(), &self.s.xb, n, &all, false)?
-                    .into_iter()
-                    .map(Cmd::from),
-            );
+            let cmds = self.record(n, Some(&all))?;
             self.run(batch, &cmds);
             self.len += n;
             let got: Vec<f32> = all.read(g).await?;
@@ -439,7 +306,7 @@ impl<'m> Session<'m> {
         let mut history = prompt.to_vec();
         gpu_sampler.set_history(g, &history);
         let mut pick = gpu_sampler
-            .ops(g, &self.s.logits, &self.s.tokens, 0, &self.step)?
+            .ops(g, self.s.act(Act::Logits), &self.s.tokens, 0, &self.step)?
             .into_iter()
             .map(Cmd::from)
             .collect::<Vec<_>>();
@@ -463,7 +330,7 @@ impl<'m> Session<'m> {
                     )));
                 }
                 SAMPLE_ON_CPU => {
-                    let logits: Vec<f32> = self.s.logits.read(g).await?;
+                    let logits: Vec<f32> = self.s.act(Act::Logits).read(g).await?;
                     gpu_sampler.resolve_on_cpu(g, &logits, &history, draw, &self.s.tokens, 0)?
                 }
                 id => id,
@@ -545,7 +412,7 @@ impl<'m> Session<'m> {
     #[cfg(not(target_arch = "wasm32"))]
     pub fn profile(&mut self, n: usize) -> Result<[Vec<(String, f64)>; 2]> {
         check_room(self.len, n.max(1), self.n_ctx)?;
-        let prefill = self.record_last(n.max(2), false)?;
+        let prefill = self.record_last(n.max(2))?;
         let mut out = [Vec::new(), Vec::new()];
         for (i, (cmds, n)) in [(&self.decode, 1), (&prefill, n.max(2))]
             .into_iter()
@@ -587,12 +454,24 @@ impl<'m> Session<'m> {
     }
 }
 
-/// The attention heads of `c`.
-fn heads(c: &Config) -> AttnHeads {
-    AttnHeads {
-        n_head: c.n_head,
-        n_head_kv: c.n_head_kv,
-        head_dim: c.head_dim,
+impl Context for Session<'_> {
+    fn capacity(&self) -> usize {
+        self.n_ctx
+    }
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn truncate(&mut self, len: usize) {
+        Session::truncate(self, len);
+    }
+    async fn generate(
+        &mut self,
+        prompt: &[u32],
+        sampler: &mut Sampler,
+        stop: &StopRule,
+        on_token: impl FnMut(u32) -> hearth_model::Result<bool>,
+    ) -> hearth_model::Result<Vec<u32>> {
+        Ok(Session::generate(self, prompt, sampler, stop, on_token).await?)
     }
 }
 

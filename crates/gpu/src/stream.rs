@@ -8,7 +8,7 @@ use std::ops::Range;
 use hearth_gguf::{Gguf, TensorInfo, dequantize_vec};
 use hearth_model::Config;
 
-use crate::weights::{GpuModelWeights, WeightParts};
+use crate::weights::{WeightParts, assemble};
 use crate::{Gpu, GpuError, GpuModel, GpuWeights, Result};
 
 /// A tensor the model needs: where its bytes are in the file, and what it becomes.
@@ -71,7 +71,6 @@ impl StreamLoader {
     pub fn new_split(gpu: Gpu, headers: Vec<Gguf>) -> Result<StreamLoader> {
         let gguf = hearth_gguf::split::merge_headers(&headers)?;
         let config = Config::from_gguf(&gguf)?;
-        hearth_model::check_supported(&gguf)?;
         let mut files: Vec<FileState> = headers
             .iter()
             .map(|_| FileState {
@@ -81,14 +80,10 @@ impl StreamLoader {
                 receiving: None,
             })
             .collect();
-        for (name, matrix, len) in wanted(&config)? {
-            let dims: Vec<usize> = match matrix {
-                Some((rows, cols)) => vec![cols, rows],
-                None => vec![len],
-            };
-            // the shape against the model's header, the bytes from the file that has them
-            let t = hearth_model::tensor_info(&gguf, &name, &dims)?;
-            if let Some((_, cols)) = matrix {
+        for w in hearth_model::arch::llama::wanted_tensors(&gguf, &config)? {
+            let (t, name) = (w.info, w.info.name.clone());
+            let matrix = w.cols.map(|cols| (w.rows, cols));
+            if let Some(cols) = w.cols {
                 check_matrix(&gpu, t, cols)?;
             }
             let (f, h) = headers
@@ -238,7 +233,7 @@ impl StreamLoader {
                 f.pos
             )));
         }
-        let weights = GpuModelWeights::assemble(
+        let (weights, rope) = assemble(
             &self.gpu,
             &self.gguf,
             &self.config,
@@ -248,6 +243,7 @@ impl StreamLoader {
             gpu: self.gpu,
             config: self.config,
             weights,
+            rope,
         })
     }
 }
@@ -315,43 +311,6 @@ impl FileState {
         self.next += 1;
         Ok(())
     }
-}
-
-/// A tensor the model needs: (name, rows × cols of a matrix, or the length of a 1-D tensor).
-type Wanted = (String, Option<(usize, usize)>, usize);
-
-/// The tensors the model needs, as the assembly will ask for them.
-fn wanted(config: &Config) -> Result<Vec<Wanted>> {
-    let e = config.n_embd;
-    let mut want = vec![(
-        "token_embd.weight".to_string(),
-        Some((config.n_vocab, e)),
-        0,
-    )];
-    if !config.tied_embeddings {
-        want.push(("output.weight".into(), Some((config.n_vocab, e)), 0));
-    }
-    want.push(("output_norm.weight".into(), None, e));
-    if config.has_rope_freqs {
-        want.push(("rope_freqs.weight".into(), None, config.rope_dim / 2));
-    }
-    let want = std::cell::RefCell::new(want);
-    for i in 0..config.n_layer {
-        hearth_model::LayerWeights::<(), ()>::load(
-            config,
-            i,
-            |name, rows, cols| {
-                let m = Some((rows, cols));
-                want.borrow_mut().push((name.to_string(), m, 0));
-                Ok::<_, GpuError>(())
-            },
-            |name, len| {
-                want.borrow_mut().push((name.to_string(), None, len));
-                Ok(())
-            },
-        )?;
-    }
-    Ok(want.into_inner())
 }
 
 /// The loaded weights handed to the assembly, each once.

@@ -5,24 +5,20 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 
 use hearth_gguf::{Gguf, TensorInfo, dequantize_vec};
+use hearth_model::Config;
+use hearth_model::arch::llama::{Layer, LlamaWeights};
 use hearth_model::ops::RopeParams;
-use hearth_model::{Config, LayerWeights, check_supported, tensor_info};
 
 use crate::kernels::RopeFreqs;
 
 use crate::{Gpu, GpuTensor, GpuWeights, Result};
 
 /// One transformer block's weights, `blk.N.*`: matrices in their block format, norms f32.
-pub type GpuLayer = LayerWeights<GpuWeights, GpuTensor>;
+pub type GpuLayer = Layer<GpuWeights, GpuTensor>;
 
-/// All weights of a Llama model on the GPU; matrices keep their GGUF block format.
-pub struct GpuModelWeights {
-    pub token_embd: GpuWeights, // (n_vocab, n_embd)
-    pub layers: Vec<GpuLayer>,
-    pub output_norm: GpuTensor,     // (n_embd) f32
-    pub output: Option<GpuWeights>, // (n_vocab, n_embd); None: tied to token_embd
-    pub rope: RopeFreqs,            // per-pair rotation speeds (rope_freqs.weight folded in)
-}
+/// All weights of a Llama model on the GPU (the architecture's table in the GPU's types);
+/// matrices keep their GGUF block format, norms are f32.
+pub type GpuModelWeights = LlamaWeights<GpuWeights, GpuTensor>;
 
 /// Where tensor bytes come from: the whole file in memory natively, chunks in the browser.
 pub trait TensorSource {
@@ -71,69 +67,44 @@ impl WeightParts for FromBytes<'_> {
     }
 }
 
-impl GpuModelWeights {
-    /// Uploads every weight of `cfg`'s model, tensor by tensor, from `src`.
-    pub fn upload(
-        gpu: &Gpu,
-        gguf: &Gguf,
-        cfg: &Config,
-        src: &dyn TensorSource,
-    ) -> Result<GpuModelWeights> {
-        GpuModelWeights::assemble(gpu, gguf, cfg, &mut FromBytes(src))
-    }
+/// Uploads every weight of `cfg`'s model, tensor by tensor, from `src`; with the RoPE
+/// rotation speeds (`rope_freqs.weight` folded in).
+pub(crate) fn upload(
+    gpu: &Gpu,
+    gguf: &Gguf,
+    cfg: &Config,
+    src: &dyn TensorSource,
+) -> Result<(GpuModelWeights, RopeFreqs)> {
+    assemble(gpu, gguf, cfg, &mut FromBytes(src))
+}
 
-    /// Builds the weights of `cfg`'s model from `parts`, checking every tensor's shape.
-    pub(crate) fn assemble(
-        gpu: &Gpu,
-        gguf: &Gguf,
-        cfg: &Config,
-        parts: &mut dyn WeightParts,
-    ) -> Result<GpuModelWeights> {
-        check_supported(gguf)?;
-        let e = cfg.n_embd;
-        let parts = RefCell::new(parts);
-        let matrix = |name: &str, rows: usize, cols: usize| -> Result<GpuWeights> {
-            let t = tensor_info(gguf, name, &[cols, rows])?;
-            parts.borrow_mut().matrix(gpu, t, rows, cols)
-        };
-        let values = |name: &str, len: usize| -> Result<Vec<f32>> {
-            parts.borrow_mut().vector(tensor_info(gguf, name, &[len])?)
-        };
-        let vector = |name: &str, len: usize| -> Result<GpuTensor> {
-            Ok(GpuTensor::from_slice(gpu, &values(name, len)?, name))
-        };
-        let token_embd = matrix("token_embd.weight", cfg.n_vocab, e)?;
-        let output = match cfg.tied_embeddings {
-            true => None,
-            false => Some(matrix("output.weight", cfg.n_vocab, e)?),
-        };
-        let layers = (0..cfg.n_layer)
-            .map(|i| GpuLayer::load(cfg, i, matrix, vector))
-            .collect::<Result<Vec<_>>>()?;
-        let freq_factors = match cfg.has_rope_freqs {
-            true => Some(values("rope_freqs.weight", cfg.rope_dim / 2)?),
-            false => None,
-        };
-        let rope = RopeFreqs::new(
-            gpu,
-            &RopeParams {
-                dim: cfg.rope_dim,
-                base: cfg.rope_base,
-                freq_scale: cfg.rope_freq_scale,
-                freq_factors,
-            },
-        )?;
-        Ok(GpuModelWeights {
-            token_embd,
-            layers,
-            output_norm: vector("output_norm.weight", e)?,
-            output,
-            rope,
-        })
-    }
-
-    /// The lm-head: `output.weight`, or the token embedding when the two are tied.
-    pub fn lm_head(&self) -> &GpuWeights {
-        self.output.as_ref().unwrap_or(&self.token_embd)
-    }
+/// Builds the weights of `cfg`'s model from `parts`, in the architecture's table, every
+/// tensor shape-checked; with the RoPE rotation speeds.
+pub(crate) fn assemble(
+    gpu: &Gpu,
+    gguf: &Gguf,
+    cfg: &Config,
+    parts: &mut dyn WeightParts,
+) -> Result<(GpuModelWeights, RopeFreqs)> {
+    let parts = RefCell::new(parts);
+    let weights = LlamaWeights::load(
+        gguf,
+        cfg,
+        |t, rows, cols| parts.borrow_mut().matrix(gpu, t, rows, cols),
+        |t, _| {
+            let v = parts.borrow_mut().vector(t)?;
+            Ok(GpuTensor::from_slice(gpu, &v, &t.name))
+        },
+        |t, _| parts.borrow_mut().vector(t),
+    )?;
+    let rope = RopeFreqs::new(
+        gpu,
+        &RopeParams {
+            dim: cfg.rope_dim,
+            base: cfg.rope_base,
+            freq_scale: cfg.rope_freq_scale,
+            freq_factors: weights.rope_freqs.clone(),
+        },
+    )?;
+    Ok((weights, rope))
 }

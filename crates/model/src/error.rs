@@ -20,6 +20,9 @@ pub enum ModelError {
     /// The chat template could not be parsed or rendered.
     #[error("chat template: {0}")]
     Template(String),
+    /// A backend (the CPU or GPU engine) failed to run the model.
+    #[error("{0}")]
+    Backend(String),
     /// A request the model cannot serve (e.g. a prompt longer than the context).
     #[error("{0}")]
     Request(String),

@@ -4,6 +4,7 @@
 pub mod arch;
 pub mod chat_template;
 mod config;
+pub mod conversation;
 mod error;
 mod forward;
 mod generate;
@@ -17,4 +18,4 @@ pub use config::Config;
 pub use error::{ModelError, Result};
 pub use forward::{KvCache, Model};
 pub use generate::{StopRule, generate};
-pub use weights::{LayerWeights, Matrix, Weights, tensor_info};
+pub use weights::{Matrix, Weights, tensor_info};

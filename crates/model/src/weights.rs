@@ -2,7 +2,7 @@
 
 use hearth_gguf::{Gguf, TensorInfo, dequantize_vec};
 
-use crate::arch::llama::{Layer, LlamaWeights};
+use crate::arch::llama::LlamaWeights;
 use crate::{Config, ModelError, Result};
 
 /// A dense f32 matrix, row-major: row `r` holds the `cols` weights dotted with the input
@@ -23,34 +23,6 @@ impl Matrix {
 
 /// All weights of a Llama model, dequantized to f32 (the reference backend's).
 pub type Weights = LlamaWeights<Matrix, Vec<f32>>;
-
-/// The weights of one block in the reference's f32 types.
-pub type LayerWeights<M = Matrix, V = Vec<f32>> = Layer<M, V>;
-
-impl<M, V> Layer<M, V> {
-    /// Loads block `i` of `cfg`'s model with `matrix(name, rows, cols)` and
-    /// `vector(name, len)`, which get the full GGUF tensor names and the expected shapes.
-    pub fn load<E>(
-        cfg: &Config,
-        i: usize,
-        mut matrix: impl FnMut(&str, usize, usize) -> Result<M, E>,
-        mut vector: impl FnMut(&str, usize) -> Result<V, E>,
-    ) -> Result<Self, E> {
-        let (e, q, kv, ff) = (cfg.n_embd, cfg.q_dim(), cfg.kv_dim(), cfg.n_ff);
-        let name = |t: &str| format!("blk.{i}.{t}.weight");
-        Ok(Layer {
-            attn_norm: vector(&name("attn_norm"), e)?,
-            attn_q: matrix(&name("attn_q"), q, e)?,
-            attn_k: matrix(&name("attn_k"), kv, e)?,
-            attn_v: matrix(&name("attn_v"), kv, e)?,
-            attn_output: matrix(&name("attn_output"), e, q)?,
-            ffn_norm: vector(&name("ffn_norm"), e)?,
-            ffn_gate: matrix(&name("ffn_gate"), ff, e)?,
-            ffn_up: matrix(&name("ffn_up"), ff, e)?,
-            ffn_down: matrix(&name("ffn_down"), e, ff)?,
-        })
-    }
-}
 
 impl Weights {
     /// Reads and dequantizes every weight of `cfg`'s model from `file`, the whole GGUF.

@@ -7,7 +7,8 @@ use std::rc::Rc;
 use hearth_cpu::{CpuModel, CpuSession};
 use hearth_gpu::{GpuModel, Session};
 use hearth_model::StopRule;
-use hearth_model::chat_template::{ChatTemplate, Message, encode_chat, fit_chat};
+use hearth_model::chat_template::{ChatTemplate, Message};
+use hearth_model::conversation::{Context, Conversation, chat_prompt};
 use hearth_model::sampler::{Sampler, SamplerConfig};
 use hearth_model::tokenizer::{StreamDecoder, Tokenizer};
 use serde::{Deserialize, Serialize};
@@ -41,6 +42,24 @@ impl Runner {
         Runner::Cpu(Box::new(CpuSession::new(Rc::new(model), n_ctx)))
     }
 
+    fn config(&self) -> &hearth_model::Config {
+        match self {
+            Runner::Gpu { model, .. } => &model.config,
+            Runner::Cpu(s) => &s.model().config,
+        }
+    }
+
+    async fn forward_last(&mut self, ids: &[u32]) -> Result<Vec<f32>, String> {
+        match self {
+            Runner::Gpu { session, .. } => {
+                session.forward_last(ids).await.map_err(|e| e.to_string())
+            }
+            Runner::Cpu(s) => s.forward_last(ids).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+impl Context for Runner {
     fn capacity(&self) -> usize {
         match self {
             Runner::Gpu { session, .. } => session.capacity(),
@@ -59,59 +78,28 @@ impl Runner {
             Runner::Cpu(s) => s.truncate(len),
         }
     }
-    fn clear(&mut self) {
-        match self {
-            Runner::Gpu { session, .. } => session.clear(),
-            Runner::Cpu(s) => s.clear(),
-        }
-    }
-    fn config(&self) -> &hearth_model::Config {
-        match self {
-            Runner::Gpu { model, .. } => &model.config,
-            Runner::Cpu(s) => &s.model().config,
-        }
-    }
-
-    /// `hearth_model::generate`'s contract on either engine.
     async fn generate(
         &mut self,
         prompt: &[u32],
         sampler: &mut Sampler,
         stop: &StopRule,
         on_token: impl FnMut(u32) -> hearth_model::Result<bool>,
-    ) -> Result<Vec<u32>, String> {
+    ) -> hearth_model::Result<Vec<u32>> {
         match self {
-            Runner::Gpu { session, .. } => session
-                .generate(prompt, sampler, stop, on_token)
-                .await
-                .map_err(|e| e.to_string()),
-            Runner::Cpu(s) => hearth_model::generate(
-                prompt,
-                sampler,
-                stop,
-                |t| {
-                    let logits = s
-                        .forward_last(t)
-                        .map_err(|e| hearth_model::ModelError::Request(e.to_string()));
+            Runner::Gpu { session, .. } => {
+                Ok(session.generate(prompt, sampler, stop, on_token).await?)
+            }
+            Runner::Cpu(s) => {
+                let step = |t: &[u32]| {
+                    let logits = s.forward_last(t).map_err(Into::into);
                     async move {
                         // the steps never wait: let the Worker's messages (an abort) in
                         yield_to_events().await;
                         logits
                     }
-                },
-                on_token,
-            )
-            .await
-            .map_err(|e| e.to_string()),
-        }
-    }
-
-    async fn forward_last(&mut self, ids: &[u32]) -> Result<Vec<f32>, String> {
-        match self {
-            Runner::Gpu { session, .. } => {
-                session.forward_last(ids).await.map_err(|e| e.to_string())
+                };
+                hearth_model::generate(prompt, sampler, stop, step, on_token).await
             }
-            Runner::Cpu(s) => s.forward_last(ids).map_err(|e| e.to_string()),
         }
     }
 }
@@ -141,8 +129,8 @@ pub struct WebEngine {
     tok: Tokenizer,
     template: ChatTemplate,
     name: String,
-    /// The ids whose keys and values the context holds, in order.
-    cached: Vec<u32>,
+    /// What the context holds, for prefix reuse.
+    conv: Conversation,
 }
 
 /// A chat or completion request (the OpenAI client's names).
@@ -195,10 +183,6 @@ struct Answer {
     dropped_messages: usize,
 }
 
-/// Tokens a chat keeps free for its answer when the request names no max_tokens (at
-/// most half the context).
-const ANSWER_ROOM: usize = 256;
-
 impl WebEngine {
     pub(crate) fn new(
         session: Runner,
@@ -213,28 +197,19 @@ impl WebEngine {
             tok,
             template,
             name,
-            cached: Vec::new(),
+            conv: Conversation::new(),
         }
     }
 
-    /// Runs `prompt` (whole: earlier turns included) and streams the new tokens to
-    /// `on_token(piece, id)`; the callback returning `false` stops generation.
+    /// Runs `prompt` (whole: earlier turns included) through the conversation layer and
+    /// streams the new tokens to `on_token(piece, id)`; the callback returning `false`
+    /// stops generation.
     async fn run(
         &mut self,
         prompt: Vec<u32>,
         r: &Request,
         on_token: &js_sys::Function,
     ) -> Result<Answer, JsError> {
-        if prompt.is_empty() {
-            return Err(JsError::new("the prompt is empty"));
-        }
-        let capacity = self.session.capacity();
-        if prompt.len() >= capacity {
-            return Err(JsError::new(&format!(
-                "the prompt is {} tokens; the context holds {capacity}",
-                prompt.len()
-            )));
-        }
         let defaults = SamplerConfig::default();
         let mut sampler = Sampler::new(SamplerConfig {
             temperature: r.temperature.unwrap_or(defaults.temperature),
@@ -246,29 +221,15 @@ impl WebEngine {
             ..defaults
         })
         .map_err(js)?;
-        let room = capacity - prompt.len();
-        let max_tokens = r.max_tokens.unwrap_or(room).min(room);
         let stop = StopRule {
-            max_tokens,
+            max_tokens: r.max_tokens.unwrap_or(usize::MAX),
             eog: self.tok.eog_ids().to_vec(),
             ignore_eos: false,
         };
-        // keep the longest prefix the context already holds; run at least one new token
-        let mut keep = self
-            .cached
-            .iter()
-            .zip(&prompt)
-            .take_while(|(a, b)| a == b)
-            .count()
-            .min(self.session.len());
-        keep = keep.min(prompt.len() - 1);
-        self.session.truncate(keep);
-        self.cached.truncate(keep);
         let mut stream = StreamDecoder::new(&self.tok);
-        let mut aborted = false;
-        let ids = self
-            .session
-            .generate(&prompt[keep..], &mut sampler, &stop, |id| {
+        let done = self
+            .conv
+            .run(&mut self.session, &prompt, &mut sampler, &stop, |id| {
                 let piece = stream.push(id)?;
                 let go = on_token
                     .call2(
@@ -278,38 +239,20 @@ impl WebEngine {
                     )
                     .map(|v| v.as_bool() != Some(false))
                     .unwrap_or(false);
-                aborted = !go;
                 Ok(go)
             })
-            .await;
-        let ids = match ids {
-            Ok(ids) => ids,
-            Err(e) => {
-                // the context's state is unknown: start the next request afresh
-                self.session.clear();
-                self.cached.clear();
-                return Err(JsError::new(&e));
-            }
-        };
+            .await
+            .map_err(js)?;
         let tail = stream.finish();
         if !tail.is_empty() {
             let _ = on_token.call2(&JsValue::NULL, &JsValue::from_str(&tail), &JsValue::NULL);
         }
-        self.cached = prompt.iter().chain(&ids).copied().collect();
-        self.cached.truncate(self.session.len());
-        let finish_reason = if aborted {
-            "abort"
-        } else if ids.len() >= max_tokens {
-            "length"
-        } else {
-            "stop"
-        };
         Ok(Answer {
-            text: self.tok.decode(&ids).map_err(js)?,
-            prompt_tokens: prompt.len(),
-            completion_tokens: ids.len(),
-            token_ids: ids,
-            finish_reason,
+            text: self.tok.decode(&done.ids).map_err(js)?,
+            prompt_tokens: done.prompt_tokens,
+            completion_tokens: done.ids.len(),
+            token_ids: done.ids,
+            finish_reason: done.finish.as_str(),
             dropped_messages: 0,
         })
     }
@@ -336,9 +279,6 @@ impl WebEngine {
         on_token: js_sys::Function,
     ) -> Result<String, JsError> {
         let r = request(&request_json)?;
-        if r.messages.is_empty() {
-            return Err(JsError::new("a chat needs at least one message"));
-        }
         let messages: Vec<Message> = r
             .messages
             .iter()
@@ -347,12 +287,9 @@ impl WebEngine {
         // a conversation longer than the context drops its oldest turns, keeping the
         // system prompt and room for the answer
         let capacity = self.session.capacity();
-        let reserve = r.max_tokens.unwrap_or(ANSWER_ROOM).clamp(1, capacity / 2);
-        let (template, tok) = (&self.template, &self.tok);
-        let (prompt, dropped) = fit_chat(&messages, capacity - reserve, |ms| {
-            encode_chat(template, tok, ms)
-        })
-        .map_err(js)?;
+        let (prompt, dropped) =
+            chat_prompt(&self.template, &self.tok, &messages, capacity, r.max_tokens)
+                .map_err(js)?;
         let mut a = self.run(prompt, &r, &on_token).await?;
         a.dropped_messages = dropped;
         answer(&a)
@@ -450,7 +387,6 @@ impl WebEngine {
 
     /// Forgets the context (a new conversation).
     pub fn reset(&mut self) {
-        self.session.clear();
-        self.cached.clear();
+        self.conv.reset(&mut self.session);
     }
 }

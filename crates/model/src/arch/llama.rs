@@ -43,8 +43,6 @@ pub struct TensorSpec {
     pub rows: Dim,
     pub cols: Option<Dim>,
     pub optional: bool,
-    /// True for the matrices one decoded token reads whole (every one but the embedding).
-    pub per_token: bool,
 }
 
 const fn matrix(name: &'static str, rows: Dim, cols: Dim) -> TensorSpec {
@@ -53,7 +51,6 @@ const fn matrix(name: &'static str, rows: Dim, cols: Dim) -> TensorSpec {
         rows,
         cols: Some(cols),
         optional: false,
-        per_token: true,
     }
 }
 const fn vector(name: &'static str, len: Dim) -> TensorSpec {
@@ -62,17 +59,13 @@ const fn vector(name: &'static str, len: Dim) -> TensorSpec {
         rows: len,
         cols: None,
         optional: false,
-        per_token: false,
     }
 }
 
 /// The model-wide tensors. `output.weight` is absent when the lm-head is tied to the
 /// embedding; `rope_freqs.weight` holds Llama 3.1's frequency divisors.
 pub const GLOBAL_TENSORS: [TensorSpec; 4] = [
-    TensorSpec {
-        per_token: false,
-        ..matrix("token_embd.weight", Dim::Vocab, Dim::Embd)
-    },
+    matrix("token_embd.weight", Dim::Vocab, Dim::Embd),
     vector("output_norm.weight", Dim::Embd),
     TensorSpec {
         optional: true,
@@ -121,6 +114,21 @@ pub struct Layer<M, V> {
     pub ffn_down: M,
 }
 
+impl<M, V> Layer<M, V> {
+    /// The block's matrices.
+    pub fn matrices(&self) -> [&M; 7] {
+        [
+            &self.attn_q,
+            &self.attn_k,
+            &self.attn_v,
+            &self.attn_output,
+            &self.ffn_gate,
+            &self.ffn_up,
+            &self.ffn_down,
+        ]
+    }
+}
+
 /// All weights of a Llama model in a backend's own types.
 #[derive(Debug, Clone)]
 pub struct LlamaWeights<M, V> {
@@ -139,6 +147,18 @@ impl<M, V> LlamaWeights<M, V> {
         self.output.as_ref().unwrap_or(&self.token_embd)
     }
 
+    /// Bytes of weights one decoded token reads, `bytes(m)` being what matrix `m` takes
+    /// in the backend: every block's matrices and the lm-head once, one embedding row.
+    pub fn bytes_per_token(&self, c: &Config, bytes: impl Fn(&M) -> u64) -> u64 {
+        let layers: u64 = self
+            .layers
+            .iter()
+            .flat_map(Layer::matrices)
+            .map(&bytes)
+            .sum();
+        layers + bytes(self.lm_head()) + bytes(&self.token_embd) / c.n_vocab.max(1) as u64
+    }
+
     /// Loads every tensor of the table, shape-checked: `matrix(info, rows, cols)`,
     /// `vector(info, len)`, and `values(info, len)` for the f32 values the host keeps
     /// (RoPE factors).
@@ -150,15 +170,7 @@ impl<M, V> LlamaWeights<M, V> {
         mut values: impl FnMut(&TensorInfo, usize) -> Result<Vec<f32>, E>,
     ) -> Result<Self, E> {
         check_supported(gguf)?;
-        // the tensor of spec `s` in block `l`, shape-checked; None if optional and absent
-        let find = |s: &TensorSpec, l: usize| -> Result<Option<&TensorInfo>> {
-            let name = s.name.replace("{}", &l.to_string());
-            let dims: Vec<usize> = s.cols.iter().chain([&s.rows]).map(|d| d.of(c)).collect();
-            match gguf.tensor(&name) {
-                None if s.optional => Ok(None),
-                _ => tensor_info(gguf, &name, &dims).map(Some),
-            }
-        };
+        let find = |s: &TensorSpec, l: usize| find(gguf, c, s, l);
         let mut mat = |s: &TensorSpec, l: usize| -> Result<Option<M>, E> {
             match find(s, l)? {
                 Some(t) => Ok(Some(matrix(
@@ -217,17 +229,28 @@ impl<M, V> LlamaWeights<M, V> {
     }
 }
 
+/// A tensor a loader must fetch, with the shape the table gives it.
+#[derive(Clone, Copy, Debug)]
+pub struct Wanted<'g> {
+    pub info: &'g TensorInfo,
+    pub rows: usize,
+    /// None for a vector (`rows` long).
+    pub cols: Option<usize>,
+}
+
 /// Every tensor of the table that `gguf`'s model has (the optional ones only if present),
 /// shape-checked, in table order: what a loader must fetch.
-pub fn wanted_tensors<'g>(gguf: &'g Gguf, c: &Config) -> Result<Vec<&'g TensorInfo>> {
+pub fn wanted_tensors<'g>(gguf: &'g Gguf, c: &Config) -> Result<Vec<Wanted<'g>>> {
     check_supported(gguf)?;
     let mut out = Vec::new();
     let mut add = |s: &TensorSpec, l: usize| -> Result<()> {
-        let name = s.name.replace("{}", &l.to_string());
-        let dims: Vec<usize> = s.cols.iter().chain([&s.rows]).map(|d| d.of(c)).collect();
-        match gguf.tensor(&name) {
-            None if s.optional => {}
-            _ => out.push(tensor_info(gguf, &name, &dims)?),
+        if let Some(info) = find(gguf, c, s, l)? {
+            let cols = s.cols.map(|d| d.of(c));
+            out.push(Wanted {
+                info,
+                rows: s.rows.of(c),
+                cols,
+            });
         }
         Ok(())
     };
@@ -240,6 +263,21 @@ pub fn wanted_tensors<'g>(gguf: &'g Gguf, c: &Config) -> Result<Vec<&'g TensorIn
         }
     }
     Ok(out)
+}
+
+/// The tensor of spec `s` in block `l`, shape-checked; None if it is optional and absent.
+fn find<'g>(
+    gguf: &'g Gguf,
+    c: &Config,
+    s: &TensorSpec,
+    l: usize,
+) -> Result<Option<&'g TensorInfo>> {
+    let name = s.name.replace("{}", &l.to_string());
+    let dims: Vec<usize> = s.cols.iter().chain([&s.rows]).map(|d| d.of(c)).collect();
+    match gguf.tensor(&name) {
+        None if s.optional => Ok(None),
+        _ => tensor_info(gguf, &name, &dims).map(Some),
+    }
 }
 
 /// Refuses models with tensors this architecture does not implement (biases, experts).
@@ -255,27 +293,6 @@ pub fn check_supported(gguf: &Gguf) -> Result<()> {
         ))),
         None => Ok(()),
     }
-}
-
-/// Bytes of weights one decoded token reads: every per-token matrix of the table once
-/// (the lm-head being the embedding when tied), plus one embedding row.
-pub fn weight_bytes_per_token(gguf: &Gguf, c: &Config) -> u64 {
-    let bytes = |name: &str| gguf.tensor(name).map_or(0, |t| t.n_bytes());
-    let layers: u64 = (0..c.n_layer)
-        .flat_map(|l| {
-            LAYER_TENSORS
-                .iter()
-                .filter(|s| s.per_token)
-                .map(move |s| s.name.replace("{}", &l.to_string()))
-        })
-        .map(|n| bytes(&n))
-        .sum();
-    let embd = bytes("token_embd.weight");
-    let head = match gguf.tensor("output.weight") {
-        Some(_) => bytes("output.weight"),
-        None => embd,
-    };
-    layers + head + embd / c.n_vocab.max(1) as u64
 }
 
 /// One forward call of the Llama block over the backend's current batch: embedding, then

@@ -1,0 +1,184 @@
+//! The GPU as a [`Backend`] of the architecture's block: each call records the kernels
+//! that do it, so a forward call's program comes from the same `forward` as the CPU
+//! engines' work. A session records the decode program once and a prefill program per
+//! batch size, then submits them with the step (position, tokens) written apart.
+
+use hearth_model::Config;
+use hearth_model::arch::{Act, Backend};
+
+use crate::kernels::{self, AttnHeads, AttnPartials, Cmd, KvType, Op, RopeFreqs};
+use crate::{Gpu, GpuError, GpuTensor, GpuWeights, Result};
+
+/// A layer's KV cache on the GPU and how it holds values.
+pub(crate) struct KvCaches<'a> {
+    pub k: &'a [GpuTensor], // per layer (n_ctx, kv_dim)
+    pub v: &'a [GpuTensor], // per layer (n_ctx, kv_dim)
+    pub ty: KvType,
+    /// Flash-decoding splits, shared by the layers in turn.
+    pub partials: &'a AttnPartials,
+}
+
+/// Records one forward call over `n` tokens of the session's token buffer (made by the
+/// session with `cmds` empty and `err` None).
+pub(crate) struct Recorder<'a> {
+    pub gpu: &'a Gpu,
+    pub config: &'a Config,
+    pub rope: &'a RopeFreqs,
+    pub tokens: &'a GpuTensor,
+    /// The buffer of each activation, by [`Act::index`].
+    pub acts: [&'a GpuTensor; 12],
+    pub cache: KvCaches<'a>,
+    pub step: &'a wgpu::Buffer,
+    /// Tokens in the batch.
+    pub n: usize,
+    /// Rows whose logits are wanted: 1 (the last token's) or `n` (all).
+    pub out_rows: usize,
+    pub cmds: Vec<Cmd>,
+    /// The first kernel that could not be made; the rest is not recorded.
+    pub err: Option<GpuError>,
+}
+
+impl<'a> Recorder<'a> {
+    /// The program recorded, or the first error.
+    pub fn finish(self) -> Result<Vec<Cmd>> {
+        match self.err {
+            Some(e) => Err(e),
+            None => Ok(self.cmds),
+        }
+    }
+
+    fn buf(&self, a: Act) -> &'a GpuTensor {
+        self.acts[a.index()]
+    }
+
+    /// Rows of activation `a` in this call.
+    fn rows(&self, a: Act) -> usize {
+        if a.is_output() { self.out_rows } else { self.n }
+    }
+
+    fn push(&mut self, ops: Result<Vec<Op>>) {
+        match ops {
+            Ok(ops) if self.err.is_none() => self.cmds.extend(ops.into_iter().map(Cmd::from)),
+            Ok(_) => {}
+            Err(e) => {
+                self.err.get_or_insert(e);
+            }
+        }
+    }
+}
+
+impl Backend for Recorder<'_> {
+    type Matrix = GpuWeights;
+    type Vector = GpuTensor;
+
+    fn embedding(&mut self, out: Act, table: &GpuWeights) {
+        let ops = kernels::embedding(self.gpu, table, self.tokens, self.n, self.buf(out));
+        self.push(ops);
+    }
+
+    fn rms_norm(&mut self, out: Act, x: Act, w: &GpuTensor, eps: f32) {
+        let rows = self.rows(out);
+        let ops = kernels::rms_norm(self.gpu, self.buf(x), w, self.buf(out), rows, eps);
+        self.push(ops);
+    }
+
+    fn linear(&mut self, x: Act, outs: &[(Act, &GpuWeights)], accumulate: bool) {
+        let rows = self.rows(x);
+        for &(out, w) in outs {
+            let (x, y) = (self.buf(x), self.buf(out));
+            // one row: the matrix-vector kernel, which reads the weights once at full width
+            let ops = match rows {
+                1 => kernels::matvec(self.gpu, w, x, y, accumulate),
+                _ => kernels::matmul(self.gpu, w, x, rows, y, accumulate),
+            };
+            self.push(ops);
+        }
+    }
+
+    fn rope(&mut self, x: Act, n_heads: usize) {
+        let ops = kernels::rope(
+            self.gpu,
+            self.buf(x),
+            self.rope,
+            self.step,
+            self.n,
+            n_heads,
+            self.config.head_dim,
+        );
+        self.push(ops);
+    }
+
+    fn kv_store(&mut self, layer: usize, k: Act, v: Act) {
+        let c = &self.cache;
+        let ops = kernels::kv_store(
+            self.gpu,
+            self.buf(k),
+            self.buf(v),
+            &c.k[layer],
+            &c.v[layer],
+            c.ty,
+            self.step,
+            self.n,
+            self.config.kv_dim(),
+        );
+        self.push(ops);
+    }
+
+    fn attention(&mut self, layer: usize, out: Act, q: Act) {
+        let c = &self.cache;
+        let (kc, vc) = (&c.k[layer], &c.v[layer]);
+        if self.n == 1 {
+            // one query: flash-decoding splits of the cache, then their combination
+            let split =
+                kernels::attn_decode(self.gpu, self.buf(q), kc, vc, c.ty, c.partials, self.step);
+            let combine = kernels::attn_combine(self.gpu, c.partials, self.buf(out), self.step);
+            self.push(split);
+            self.push(combine);
+        } else {
+            let ops = kernels::attn_prefill(
+                self.gpu,
+                heads(self.config),
+                self.buf(q),
+                kc,
+                vc,
+                c.ty,
+                self.buf(out),
+                self.step,
+                self.n,
+            );
+            self.push(ops);
+        }
+    }
+
+    fn silu_mul(&mut self, out: Act, gate: Act, up: Act) {
+        let len = self.rows(out) * out.width(self.config);
+        let ops = kernels::silu_mul(self.gpu, self.buf(gate), self.buf(up), self.buf(out), len);
+        self.push(ops);
+    }
+
+    fn output_rows(&mut self, out: Act, x: Act) {
+        if self.out_rows == self.n {
+            // every row is wanted (or there is one): `out` is `x` itself
+            self.acts[out.index()] = self.buf(x);
+            return;
+        }
+        // the last row, copied out
+        let row = (x.width(self.config) * 4) as u64;
+        self.cmds.push(Cmd::Copy {
+            src: self.buf(x).buffer.clone(),
+            src_offset: (self.n as u64 - 1) * row,
+            dst: self.buf(out).buffer.clone(),
+            dst_offset: 0,
+            size: row,
+        });
+    }
+}
+
+/// The attention heads of `c`.
+pub(crate) fn heads(c: &Config) -> AttnHeads {
+    AttnHeads {
+        n_head: c.n_head,
+        n_head_kv: c.n_head_kv,
+        head_dim: c.head_dim,
+    }
+}
