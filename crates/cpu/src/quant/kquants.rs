@@ -109,6 +109,20 @@ impl Q4K {
 impl Quant for Q5K {
     const BYTES: usize = 176;
     const GROUPS: usize = 8;
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn quarters_simd128(b: &[u8], g: usize) -> (crate::quant::Quarters, Coef) {
+        use std::arch::wasm32::*;
+        let (at, shift) = (48 + 32 * (g / 2), 4 * (g % 2) as u32);
+        // the low four bits from qs, the fifth (bit g of qh's bytes) shifted to bit 4
+        let half = |k: usize| {
+            let lo = bits128(b, at + 16 * k, shift, 0xF);
+            let hi = bits128(b, 16 + 16 * k, g as u32, 1);
+            v128_or(lo, u8x16_shl(hi, 4))
+        };
+        let q = crate::quant::widen128(half(0), half(1), false);
+        (q, k4_coef(f16_at(b, 0), f16_at(b, 2), &b[4..16], g))
+    }
     #[inline(always)]
     fn group(b: &[u8], g: usize, q: &mut [u8; GROUP]) -> Coef {
         let shift = 4 * (g % 2);

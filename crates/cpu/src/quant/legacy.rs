@@ -83,6 +83,19 @@ fn nibbles128(b: &[u8], at: usize) -> crate::quant::Quarters {
     crate::quant::widen128(v128_and(v, u8x16_splat(0xF)), u8x16_shr(v, 4), false)
 }
 
+/// Adds the 5th bits to a group's quarters: bit i of `qh` is 16 on weight i.
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+#[inline(always)]
+fn fifth_bits128(q: crate::quant::Quarters, qh: u32) -> crate::quant::Quarters {
+    use std::arch::wasm32::*;
+    let bit = u16x8(1, 2, 4, 8, 16, 32, 64, 128);
+    let spread = |bits: u32| {
+        let v = v128_and(u16x8_splat((bits & 0xFF) as u16), bit);
+        v128_and(i16x8_eq(v, bit), u16x8_splat(16))
+    };
+    [0, 1, 2, 3].map(|k| v128_or(q[k], spread(qh >> (8 * k))))
+}
+
 impl Quant for Q4_0 {
     const BYTES: usize = 18;
     const GROUPS: usize = 1;
@@ -142,6 +155,13 @@ impl Quant for Q5_0 {
         let d = f16_at(b, 0);
         Coef::uniform(d, 16.0 * d)
     }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn quarters_simd128(b: &[u8], _: usize) -> (crate::quant::Quarters, Coef) {
+        let d = f16_at(b, 0);
+        let q = fifth_bits128(nibbles128(b, 6), u32_at(b, 2));
+        (q, Coef::uniform(d, 16.0 * d))
+    }
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
     unsafe fn halves_avx2(b: &[u8], _: usize) -> (crate::quant::Halves, Coef) {
@@ -162,6 +182,12 @@ impl Quant for Q5_1 {
         nibbles(&b[8..], q);
         fifth_bits(u32_at(b, 4), q);
         Coef::uniform(f16_at(b, 0), -f16_at(b, 2))
+    }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    #[inline(always)]
+    fn quarters_simd128(b: &[u8], _: usize) -> (crate::quant::Quarters, Coef) {
+        let q = fifth_bits128(nibbles128(b, 8), u32_at(b, 4));
+        (q, Coef::uniform(f16_at(b, 0), -f16_at(b, 2)))
     }
     #[cfg(target_arch = "x86_64")]
     #[inline(always)]
