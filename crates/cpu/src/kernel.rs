@@ -133,6 +133,10 @@ pub unsafe fn rows_float(
     if simd() && avx2::available() {
         return unsafe { avx2::rows_float(ty, w, row_bytes, rows, x, out) };
     }
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    if simd() {
+        return unsafe { simd128::rows_float(ty, w, row_bytes, rows, x, out) };
+    }
     unsafe { portable::rows_float(ty, w, row_bytes, rows, x, out) }
 }
 

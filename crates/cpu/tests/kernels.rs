@@ -165,6 +165,47 @@ fn float_formats_take_any_width() {
     }
 }
 
+/// Every f16 bit pattern (subnormals, infinities and NaNs too) read by the kernels as
+/// hearth-gguf dequantizes it: row h is [h, 0, 0, 0, 0], dotted with ones (the value
+/// itself, but inf · 1 + 0 stays inf and NaN stays NaN).
+#[test]
+fn every_f16_value_is_read_exactly() {
+    let rows = 1 << 16;
+    let cols = 5;
+    let mut bytes = vec![0u8; rows * cols * 2];
+    for h in 0..rows {
+        bytes[h * cols * 2..][..2].copy_from_slice(&(h as u16).to_le_bytes());
+    }
+    let want = dequantize_vec(GgmlType::F16, &bytes).unwrap();
+    let m = QMatrix::new(GgmlType::F16, rows, cols, bytes).unwrap();
+    let x = vec![1f32; cols];
+    for simd in [false, true] {
+        kernel::set_simd(simd);
+        let mut out = vec![0f32; rows];
+        let o = Out {
+            ptr: out.as_mut_ptr(),
+            stride: rows,
+            accumulate: false,
+        };
+        let input = Input {
+            f32: &x,
+            qx: &[],
+            n: 1,
+            cols,
+        };
+        unsafe { m.rows_into(0..rows, input, o) };
+        kernel::set_simd(true);
+        for h in 0..rows {
+            let (got, want) = (out[h], want[h * cols]);
+            assert!(
+                // (a sum's zero is +0: -0 reads as 0)
+                got == want || (got.is_nan() && want.is_nan()),
+                "f16 {h:#06x} simd={simd}: {got:e}, want {want:e}"
+            );
+        }
+    }
+}
+
 #[test]
 fn activations_are_within_half_a_step() {
     let mut rng = Rng(7);
