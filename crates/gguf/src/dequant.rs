@@ -8,6 +8,7 @@
 //! scales propagate as IEEE-754 says (Inf · 0 = NaN); nothing here panics on any input.
 
 mod kquants;
+pub use kquants::k4_scale_min;
 mod legacy;
 
 use half::f16;

@@ -13,7 +13,7 @@ pub mod split;
 mod types;
 mod writer;
 
-pub use dequant::{dequantize, dequantize_vec};
+pub use dequant::{dequantize, dequantize_vec, k4_scale_min};
 pub use error::{GgufError, Result};
 pub use file::{DEFAULT_ALIGNMENT, Gguf, MAGIC, MAX_DIMS, TensorInfo};
 pub use gpu_layout::GpuLayout;

@@ -40,23 +40,10 @@ fn bits128(b: &[u8], at: usize, shift: u32, mask: u8) -> std::arch::wasm32::v128
     v128_and(u8x16_shr(v, shift), u8x16_splat(mask))
 }
 
-/// The 6-bit scale and min of group j (0..7) of Q4_K/Q5_K from their 12 packed bytes.
-#[inline(always)]
-fn k4_scale_min(b: &[u8], j: usize) -> (u8, u8) {
-    if j < 4 {
-        (b[j] & 63, b[j + 4] & 63)
-    } else {
-        (
-            (b[j + 4] & 0xF) | (b[j - 4] >> 6) << 4,
-            (b[j + 4] >> 4) | (b[j] >> 6) << 4,
-        )
-    }
-}
-
 /// Q4_K / Q5_K coefficients of group g: d · sc and dmin · m.
 #[inline(always)]
 fn k4_coef(d: f32, dmin: f32, scales: &[u8], g: usize) -> Coef {
-    let (sc, m) = k4_scale_min(scales, g);
+    let (sc, m) = hearth_gguf::k4_scale_min(scales, g);
     Coef::uniform(d * f32::from(sc), dmin * f32::from(m))
 }
 

@@ -129,8 +129,9 @@ pub(super) fn q3_k(b: &[u8; Q3_K_BYTES], y: &mut [f32; QK_K]) {
 /// `get_scale_min_k4`: the 6-bit scale and min of sub-block j (0..7) from the 12 packed bytes
 /// of Q4_K/Q5_K (j < 4: low 6 bits of bytes j and j+4; else a nibble of byte j+4 plus the top
 /// 2 bits of bytes j−4 and j).
+/// Shared with the CPU engine's decoders.
 #[inline(always)]
-fn k4_scale_min(b: &[u8], j: usize) -> (u8, u8) {
+pub fn k4_scale_min(b: &[u8], j: usize) -> (u8, u8) {
     if j < 4 {
         (b[j] & 63, b[j + 4] & 63)
     } else {
