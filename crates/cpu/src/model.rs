@@ -1,12 +1,11 @@
 //! A model on the CPU engine and its sessions (one conversation's KV cache each). The
-//! forward pass is `hearth_model::arch::llama::forward`, run through this file's
+//! forward pass is the architecture's (`hearth_model::arch::Weights::forward`), run through this file's
 //! [`Backend`] implementation.
 
 use std::borrow::Borrow;
 
 use hearth_gguf::{Gguf, TensorInfo, dequantize_vec};
-use hearth_model::arch::llama::{self, LlamaWeights};
-use hearth_model::arch::{Act, Backend};
+use hearth_model::arch::{Act, Backend, Weights};
 use hearth_model::conversation::Context;
 use hearth_model::ops::{RopeParams, rms_norm};
 use hearth_model::sampler::Sampler;
@@ -27,7 +26,7 @@ const ROW_ALIGN: usize = 16;
 /// A model on the CPU: config, weights in their GGUF blocks, and the thread pool.
 pub struct CpuModel {
     pub config: Config,
-    pub weights: LlamaWeights<QMatrix, Vec<f32>>,
+    pub weights: Weights<QMatrix, Vec<f32>>,
     rope: RopeParams,
     pool: Pool,
 }
@@ -51,19 +50,14 @@ impl CpuModel {
         let floats = |t: &TensorInfo| -> Result<Vec<f32>> {
             Ok(dequantize_vec(t.ty, &(bytes.borrow_mut())(t)?)?)
         };
-        let weights = LlamaWeights::load(
+        let weights = Weights::load(
             gguf,
             &config,
             |t, rows, cols| QMatrix::new(t.ty, rows, cols, (bytes.borrow_mut())(t)?),
             |t, _| floats(t),
             |t, _| floats(t),
         )?;
-        let rope = RopeParams {
-            dim: config.rope_dim,
-            base: config.rope_base,
-            freq_scale: config.rope_freq_scale,
-            freq_factors: weights.rope_freqs.clone(),
-        };
+        let rope = config.rope(weights.rope_freqs());
         Ok(CpuModel {
             config,
             weights,
@@ -211,7 +205,7 @@ impl<M: Borrow<CpuModel>> CpuSession<M> {
                 tokens: batch,
                 n_out,
             };
-            llama::forward(&mut pass, c, &model.weights);
+            model.weights.forward(&mut pass, c);
             self.s.len += batch.len();
             let logits = &self.s.bufs[Act::Logits.index()];
             if all {

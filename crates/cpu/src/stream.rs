@@ -42,7 +42,7 @@ impl CpuLoader {
             .map(|_| FileState { tensors: vec![] })
             .collect();
         let mut total = 0u64;
-        for w in hearth_model::arch::llama::wanted_tensors(&gguf, &config)? {
+        for w in hearth_model::arch::Arch::wanted_tensors(&gguf, &config)? {
             let t = w.info;
             let (f, h) = headers
                 .iter()

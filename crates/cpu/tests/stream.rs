@@ -88,3 +88,48 @@ fn a_model_too_large_for_the_memory_is_refused_from_its_header() {
     );
     assert!(CpuLoader::new_split(vec![gguf], n_ctx, need, 1).is_ok());
 }
+
+/// `bytes` rewritten with one more tensor, `extra` (f32 values `dims`).
+fn with_tensor(bytes: &[u8], extra: &str, dims: &[u64]) -> Vec<u8> {
+    let gguf = Gguf::read(bytes).unwrap();
+    let mut w = hearth_gguf::GgufWriter::new();
+    for (k, v) in &gguf.metadata.0 {
+        if k != "general.alignment" {
+            w.add_metadata(k.clone(), v.clone()).unwrap();
+        }
+    }
+    for t in &gguf.tensors {
+        let data = gguf.tensor_data(bytes, &t.name).unwrap();
+        w.add_tensor(t.name.clone(), &t.dims, t.ty, data).unwrap();
+    }
+    let n: u64 = dims.iter().product();
+    w.add_f32_tensor(extra, dims, &vec![0.5; n as usize])
+        .unwrap();
+    w.finish()
+}
+
+#[test]
+fn tensors_the_architecture_does_not_implement_are_refused_by_every_loader() {
+    // a Qwen2-style q bias in an otherwise valid llama model: running it without the bias
+    // would be silently wrong, so the reference, the CPU engine and its streaming loader
+    // all refuse it, naming the tensor
+    let plain = fixture("reference/tiny-llama3.gguf");
+    let q_dim = {
+        let g = Gguf::read(&plain).unwrap();
+        hearth_model::Config::from_gguf(&g).unwrap().q_dim() as u64
+    };
+    let bytes = with_tensor(&plain, "blk.0.attn_q.bias", &[q_dim]);
+    let gguf = Gguf::read(&bytes).unwrap();
+    let named = |e: String| assert!(e.contains("\"blk.0.attn_q.bias\""), "{e}");
+    named(hearth_model::Model::load(&bytes).unwrap_err().to_string());
+    named(CpuModel::load(&gguf, &bytes, 1).err().unwrap().to_string());
+    named(
+        CpuLoader::new_split(vec![header(&bytes)], 16, u64::MAX, 1)
+            .err()
+            .unwrap()
+            .to_string(),
+    );
+    // the same file without the extra tensor loads (the refusal is the bias, not the copy)
+    let again = with_tensor(&plain, "blk.0.unused_extra", &[4]);
+    CpuModel::load(&Gguf::read(&again).unwrap(), &again, 1).unwrap();
+}

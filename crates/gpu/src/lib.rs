@@ -21,4 +21,4 @@ pub use model::{GpuModel, Session};
 pub use shader::{FORMATS, Kernel};
 pub use stream::StreamLoader;
 pub use tensor::{GpuTensor, GpuWeights, WeightPart};
-pub use weights::{FileBytes, GpuLayer, GpuModelWeights, TensorSource};
+pub use weights::{FileBytes, GpuModelWeights, TensorSource};

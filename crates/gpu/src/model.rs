@@ -1,11 +1,11 @@
 //! A model on the GPU and its sessions. A forward call's program is recorded from the
-//! architecture's block (`hearth_model::arch::llama::forward`, through [`Recorder`]), the
+//! architecture's block (`hearth_model::arch::Weights::forward`, through [`Recorder`]), the
 //! same code the CPU engines run. Decode ops are prepared once per session; a token is one
 //! command buffer whose only readback is the 4-byte id the GPU sampler chose.
 
 use hearth_gguf::Gguf;
 use hearth_model::Config;
-use hearth_model::arch::{Act, llama};
+use hearth_model::arch::Act;
 
 use hearth_model::StopRule;
 use hearth_model::conversation::Context;
@@ -220,7 +220,7 @@ impl<'m> Session<'m> {
             cmds: Vec::new(),
             err: None,
         };
-        llama::forward(&mut r, &m.config, &m.weights);
+        m.weights.forward(&mut r, &m.config);
         r.finish()
     }
 

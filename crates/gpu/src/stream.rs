@@ -80,7 +80,7 @@ impl StreamLoader {
                 receiving: None,
             })
             .collect();
-        for w in hearth_model::arch::llama::wanted_tensors(&gguf, &config)? {
+        for w in hearth_model::arch::Arch::wanted_tensors(&gguf, &config)? {
             let (t, name) = (w.info, w.info.name.clone());
             let matrix = w.cols.map(|cols| (w.rows, cols));
             if let Some(cols) = w.cols {

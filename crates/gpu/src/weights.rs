@@ -6,19 +6,15 @@ use std::cell::RefCell;
 
 use hearth_gguf::{Gguf, TensorInfo, dequantize_vec};
 use hearth_model::Config;
-use hearth_model::arch::llama::{Layer, LlamaWeights};
-use hearth_model::ops::RopeParams;
+use hearth_model::arch::Weights;
 
 use crate::kernels::RopeFreqs;
 
 use crate::{Gpu, GpuTensor, GpuWeights, Result};
 
-/// One transformer block's weights, `blk.N.*`: matrices in their block format, norms f32.
-pub type GpuLayer = Layer<GpuWeights, GpuTensor>;
-
-/// All weights of a Llama model on the GPU (the architecture's table in the GPU's types);
+/// All weights of a model on the GPU (the architecture's table in the GPU's types);
 /// matrices keep their GGUF block format, norms are f32.
-pub type GpuModelWeights = LlamaWeights<GpuWeights, GpuTensor>;
+pub type GpuModelWeights = Weights<GpuWeights, GpuTensor>;
 
 /// Where tensor bytes come from: the whole file in memory natively, chunks in the browser.
 pub trait TensorSource {
@@ -87,7 +83,7 @@ pub(crate) fn assemble(
     parts: &mut dyn WeightParts,
 ) -> Result<(GpuModelWeights, RopeFreqs)> {
     let parts = RefCell::new(parts);
-    let weights = LlamaWeights::load(
+    let weights = Weights::load(
         gguf,
         cfg,
         |t, rows, cols| parts.borrow_mut().matrix(gpu, t, rows, cols),
@@ -97,14 +93,6 @@ pub(crate) fn assemble(
         },
         |t, _| parts.borrow_mut().vector(t),
     )?;
-    let rope = RopeFreqs::new(
-        gpu,
-        &RopeParams {
-            dim: cfg.rope_dim,
-            base: cfg.rope_base,
-            freq_scale: cfg.rope_freq_scale,
-            freq_factors: weights.rope_freqs.clone(),
-        },
-    )?;
+    let rope = RopeFreqs::new(gpu, &cfg.rope(weights.rope_freqs()))?;
     Ok((weights, rope))
 }

@@ -1,9 +1,162 @@
-//! What an architecture is to hearth: the activations a forward pass names, and the
-//! [`Backend`] trait whose calls an architecture's block is written against. Each
-//! architecture is one file under `arch/` (its tensor table and its block); each backend
-//! (the f32 reference here, `hearth-cpu`, `hearth-gpu`) implements the trait once.
+//! What an architecture is to hearth: the activations a forward pass names, the
+//! [`Backend`] trait whose calls an architecture's block is written against, and the
+//! registry of architectures. Each architecture is one file under `arch/` (its name, its
+//! tensor table, its weights and its block: [`Architecture`]); each backend (the f32
+//! reference here, `hearth-cpu`, `hearth-gpu`) implements [`Backend`] once and holds a
+//! model's weights as [`Weights`], whatever its architecture.
+//!
+//! Adding an architecture: write `arch/<name>.rs` (copy `llama.rs`'s shape), add one line
+//! to the `architectures!` list below, and add to [`Backend`] (and its three
+//! implementations) only the ops the new block really lacks.
+
+use hearth_gguf::{Gguf, TensorInfo};
+
+use crate::{Config, ModelError, Result};
+
+mod load;
+pub mod table;
 
 pub mod llama;
+
+pub use load::Loader;
+pub use table::{Dim, Table, TensorSpec, Wanted};
+
+/// What an architecture file provides: its weights in a backend's matrix (`M`) and vector
+/// (`V`) types, loaded from its table, and its block written against [`Backend`].
+pub trait Architecture<M, V>: Sized {
+    /// Builds every weight through `ld` (which shape-checks each against the table).
+    fn load<E: From<ModelError>>(ld: &mut Loader<'_, M, V, E>) -> Result<Self, E>;
+    /// One forward call of the block over the backend's current batch, ending with the
+    /// logits of the wanted rows in [`Act::Logits`].
+    fn forward<B: Backend<Matrix = M, Vector = V>>(&self, b: &mut B, c: &Config);
+    /// Every matrix a decoded token reads whole (the blocks' and the lm-head).
+    fn matrices(&self) -> Vec<&M>;
+    /// The token embedding (of which a decoded token reads one row).
+    fn embedding(&self) -> &M;
+    /// RoPE frequency divisors (rope_dim / 2) when the model has them.
+    fn rope_freqs(&self) -> Option<&[f32]>;
+}
+
+/// Declares the registry: `Variant => module::WeightsType`, where `module` has
+/// `NAME` (its `general.architecture`) and `TABLE` ([`Table`]) and `WeightsType`
+/// implements [`Architecture`].
+macro_rules! architectures {
+    ($($variant:ident => $module:ident :: $weights:ident),+ $(,)?) => {
+        /// An architecture hearth runs (a GGUF's `general.architecture`).
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Arch {
+            $(#[doc = concat!("`", stringify!($module), "`")] $variant),+
+        }
+
+        impl Arch {
+            /// Every architecture, in registry order.
+            pub const ALL: &[Arch] = &[$(Arch::$variant),+];
+
+            /// The GGUF name (`general.architecture`, the prefix of its metadata keys).
+            pub fn name(self) -> &'static str {
+                match self { $(Arch::$variant => $module::NAME),+ }
+            }
+
+            /// The tensor table.
+            pub fn table(self) -> &'static Table {
+                match self { $(Arch::$variant => &$module::TABLE),+ }
+            }
+        }
+
+        /// A model's weights in a backend's types, whatever its architecture.
+        #[derive(Debug, Clone)]
+        pub enum Weights<M, V> {
+            $($variant($module::$weights<M, V>)),+
+        }
+
+        impl<M, V> Weights<M, V> {
+            fn load_arch<E: From<ModelError>>(ld: &mut Loader<'_, M, V, E>) -> Result<Self, E> {
+                Ok(match ld.config.arch {
+                    $(Arch::$variant => Weights::$variant(
+                        <$module::$weights<M, V> as Architecture<M, V>>::load(ld)?,
+                    )),+
+                })
+            }
+
+            /// One forward call of the model's block over the backend's current batch.
+            pub fn forward<B: Backend<Matrix = M, Vector = V>>(&self, b: &mut B, c: &Config) {
+                match self { $(Weights::$variant(w) => w.forward(b, c)),+ }
+            }
+
+            fn matrices(&self) -> Vec<&M> {
+                match self { $(Weights::$variant(w) => Architecture::<M, V>::matrices(w)),+ }
+            }
+
+            fn embedding(&self) -> &M {
+                match self { $(Weights::$variant(w) => Architecture::<M, V>::embedding(w)),+ }
+            }
+
+            /// RoPE frequency divisors (rope_dim / 2) when the model has them.
+            pub fn rope_freqs(&self) -> Option<&[f32]> {
+                match self { $(Weights::$variant(w) => Architecture::<M, V>::rope_freqs(w)),+ }
+            }
+        }
+    };
+}
+
+architectures! {
+    Llama => llama::LlamaWeights,
+}
+
+impl Arch {
+    /// The architecture named `name`, or an error listing the ones hearth runs.
+    pub fn from_name(name: &str) -> Result<Arch> {
+        Arch::ALL
+            .iter()
+            .copied()
+            .find(|a| a.name() == name)
+            .ok_or_else(|| {
+                let known: Vec<String> = Arch::ALL
+                    .iter()
+                    .map(|a| format!("{:?}", a.name()))
+                    .collect();
+                ModelError::Unsupported(format!(
+                    "architecture {name:?} (hearth runs {})",
+                    known.join(", ")
+                ))
+            })
+    }
+
+    /// The tensors of `gguf`'s model (of config `c`) a loader must fetch, shape-checked.
+    pub fn wanted_tensors<'g>(gguf: &'g Gguf, c: &Config) -> Result<Vec<Wanted<'g>>> {
+        c.arch.table().wanted(gguf, c)
+    }
+}
+
+impl<M, V> Weights<M, V> {
+    /// Loads every tensor of the architecture's table, shape-checked: `matrix(info, rows,
+    /// cols)`, `vector(info, len)`, and `values(info, len)` for the f32 values the host
+    /// keeps (RoPE factors). Refuses tensors the architecture does not implement.
+    pub fn load<E: From<ModelError>>(
+        gguf: &Gguf,
+        c: &Config,
+        mut matrix: impl FnMut(&TensorInfo, usize, usize) -> Result<M, E>,
+        mut vector: impl FnMut(&TensorInfo, usize) -> Result<V, E>,
+        mut values: impl FnMut(&TensorInfo, usize) -> Result<Vec<f32>, E>,
+    ) -> Result<Self, E> {
+        c.arch.table().check_supported(gguf)?;
+        let mut ld = Loader {
+            gguf,
+            config: c,
+            matrix: &mut matrix,
+            vector: &mut vector,
+            values: &mut values,
+        };
+        Weights::load_arch(&mut ld)
+    }
+
+    /// Bytes of weights one decoded token reads, `bytes(m)` being what matrix `m` takes
+    /// in the backend: every matrix once, one embedding row.
+    pub fn bytes_per_token(&self, c: &Config, bytes: impl Fn(&M) -> u64) -> u64 {
+        let whole: u64 = self.matrices().into_iter().map(&bytes).sum();
+        whole + bytes(self.embedding()) / c.n_vocab.max(1) as u64
+    }
+}
 
 /// An activation buffer of a forward pass. Each holds one row per token of the batch
 /// (`Out`, `OutNorm` and `Logits`: one per token whose logits are wanted), of the width

@@ -1,12 +1,18 @@
-//! The Llama hyper-parameters, read once from GGUF metadata (`docs/gguf.md` §1.4).
+//! A model's hyper-parameters, read once from GGUF metadata (`docs/gguf.md` §1.4). The
+//! keys are prefixed with the architecture's name (`llama.block_count`, …).
 
 use hearth_gguf::Gguf;
 
+use crate::arch::Arch;
+use crate::ops::RopeParams;
 use crate::{ModelError, Result};
 
-/// Hyper-parameters of a `llama`-architecture model. Each field names its GGUF key.
+/// Hyper-parameters of a model. Each field names its GGUF key (`{arch}` stands for the
+/// architecture's name; the docs write `llama`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
+    /// `general.architecture`.
+    pub arch: Arch,
     /// `llama.vocab_size`, else the length of `tokenizer.ggml.tokens`.
     pub n_vocab: usize,
     /// `llama.embedding_length`.
@@ -37,19 +43,14 @@ pub struct Config {
     pub has_rope_freqs: bool,
 }
 
-const ARCH: &str = "llama";
-
 impl Config {
-    /// Reads the config of a `llama` model from its GGUF header.
+    /// Reads the config of a model from its GGUF header; an architecture hearth does not
+    /// run is an error naming the ones it does.
     pub fn from_gguf(gguf: &Gguf) -> Result<Config> {
         let md = &gguf.metadata;
-        let arch = md.str("general.architecture")?.unwrap_or("(none)");
-        if arch != ARCH {
-            return Err(ModelError::Unsupported(format!(
-                "architecture {arch:?} (hearth runs \"llama\")"
-            )));
-        }
-        let key = |k: &str| format!("{ARCH}.{k}");
+        let arch = Arch::from_name(md.str("general.architecture")?.unwrap_or("(none)"))?;
+        let prefix = arch.name();
+        let key = |k: &str| format!("{prefix}.{k}");
         let req = |k: &str| -> Result<usize> { Ok(to_usize(md.req_u64(&key(k))?)) };
         // head counts may be per-layer arrays; hearth needs them uniform
         let per_layer = |k: &str| -> Result<Option<usize>> {
@@ -142,6 +143,7 @@ impl Config {
         let n_ctx_train = req("context_length")?;
 
         let cfg = Config {
+            arch,
             n_vocab,
             n_embd,
             n_layer,
@@ -161,6 +163,16 @@ impl Config {
             return Err(ModelError::Invalid(format!("a size is zero: {cfg:?}")));
         }
         Ok(cfg)
+    }
+
+    /// The RoPE of this model, with the frequency divisors its weights carry (if any).
+    pub fn rope(&self, freq_factors: Option<&[f32]>) -> RopeParams {
+        RopeParams {
+            dim: self.rope_dim,
+            base: self.rope_base,
+            freq_scale: self.rope_freq_scale,
+            freq_factors: freq_factors.map(<[f32]>::to_vec),
+        }
     }
 
     /// Query heads per KV head (1 for multi-head attention).

@@ -1,14 +1,14 @@
 //! The CPU reference backend: plain f32, one row at a time in each op of the
-//! architecture's block (`arch::llama::forward`). It is the oracle that every other
+//! architecture's block (`arch::Weights::forward`). It is the oracle that every other
 //! backend is compared with.
 
 use hearth_gguf::Gguf;
 
-use crate::arch::{Act, Backend, llama};
+use crate::arch::{Act, Backend};
 use crate::ops::{RopeParams, add, attention, matvec, rms_norm, rope, silu_mul};
 use crate::{Config, Matrix, ModelError, Result, Weights};
 
-/// A Llama model on the CPU: config and f32 weights, immutable once loaded.
+/// A model on the CPU reference: config and f32 weights, immutable once loaded.
 #[derive(Debug, Clone)]
 pub struct Model {
     pub config: Config,
@@ -66,12 +66,7 @@ impl Model {
     pub fn from_gguf(gguf: &Gguf, file: &[u8]) -> Result<Model> {
         let config = Config::from_gguf(gguf)?;
         let weights = Weights::dequantized(gguf, file, &config)?;
-        let rope = RopeParams {
-            dim: config.rope_dim,
-            base: config.rope_base,
-            freq_scale: config.rope_freq_scale,
-            freq_factors: weights.rope_freqs.clone(),
-        };
+        let rope = config.rope(weights.rope_freqs());
         Ok(Model {
             config,
             weights,
@@ -131,7 +126,7 @@ impl Model {
             bufs: Default::default(),
             att,
         };
-        llama::forward(&mut pass, c, &self.weights);
+        self.weights.forward(&mut pass, c);
         pass.cache.len += tokens.len();
         Ok(std::mem::take(&mut pass.bufs[Act::Logits.index()]))
     }

@@ -1,4 +1,4 @@
-//! hearth-model: the Llama architecture read from GGUF metadata, a plain f32 CPU reference
+//! hearth-model: the architectures (`arch`) read from GGUF metadata, a plain f32 CPU reference
 //! forward pass (the oracle of every GPU test), the tokenizer, chat templates and sampler.
 
 pub mod arch;
@@ -13,7 +13,6 @@ pub mod sampler;
 pub mod tokenizer;
 mod weights;
 
-pub use arch::llama::check_supported;
 pub use config::Config;
 pub use error::{ModelError, Result};
 pub use forward::{KvCache, Model};

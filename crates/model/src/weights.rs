@@ -2,7 +2,7 @@
 
 use hearth_gguf::{Gguf, TensorInfo, dequantize_vec};
 
-use crate::arch::llama::LlamaWeights;
+use crate::arch;
 use crate::{Config, ModelError, Result};
 
 /// A dense f32 matrix, row-major: row `r` holds the `cols` weights dotted with the input
@@ -21,8 +21,8 @@ impl Matrix {
     }
 }
 
-/// All weights of a Llama model, dequantized to f32 (the reference backend's).
-pub type Weights = LlamaWeights<Matrix, Vec<f32>>;
+/// All weights of a model, dequantized to f32 (the reference backend's).
+pub type Weights = arch::Weights<Matrix, Vec<f32>>;
 
 impl Weights {
     /// Reads and dequantizes every weight of `cfg`'s model from `file`, the whole GGUF.
@@ -30,7 +30,7 @@ impl Weights {
         let floats = |t: &TensorInfo| -> Result<Vec<f32>> {
             Ok(dequantize_vec(t.ty, gguf.tensor_bytes(file, t)?)?)
         };
-        LlamaWeights::load(
+        Weights::load(
             gguf,
             cfg,
             |t, rows, cols| {
