@@ -82,6 +82,10 @@ try {
   console.log(`engine:                       ${engine} (${warm.info.backend_reason})`);
   console.log(`first visit, ready:           ${(cold.ready / 1000).toFixed(1)} s (download + load)`);
   console.log(`cached start, ready:          ${(warm.ready / 1000).toFixed(1)} s`);
+  if (warm.info.load_ms) {
+    const t = warm.info.load_ms;
+    console.log(`  of which (ms):               wasm ${t.wasm}, headers ${t.headers}, weights ${t.weights} (into the engine ${t.push}), finish ${t.finish}`);
+  }
   console.log(`cached start to first token:  ${(warm.firstToken / 1000).toFixed(1)} s`);
   console.log(`prefill:                      ${warm.prefill.toFixed(1)} tokens/s (${warm.prefillN} tokens, to the first token)`);
   console.log(`decode:                       ${warm.decode.toFixed(1)} tokens/s (${warm.n} tokens)`);

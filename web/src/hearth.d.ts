@@ -142,6 +142,12 @@ export interface EngineInfo {
   /** CPU: the kernels' instruction set ("simd128" in browsers). */
   isa?: string;
   weight_bytes: number;
+  /** wasm memory after loading (its peak: it only grows). */
+  wasm_memory_bytes: number;
+  /** Where loading took its time, in ms: the wasm module (and its threads), the plan and
+   * headers (a download included, on a first visit), the weights from storage into the
+   * engine (of which `push`: the engine taking the bytes), and the engine's set-up. */
+  load_ms: { wasm: number; headers: number; weights: number; push: number; finish: number };
 }
 
 export interface Engine {

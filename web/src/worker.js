@@ -91,8 +91,13 @@ async function adapterFacts() {
   return { found: true, names, fallback: Boolean(info.isFallbackAdapter) };
 }
 
+/** Stored chunks read ahead of the one being pushed into the engine. */
+const READ_AHEAD = 3;
+
 async function load(url, options) {
+  const t0 = performance.now();
   await (wasmReady ??= initWasm());
+  const tWasm = performance.now();
   if (engine) {
     engine.free();
     engine = null;
@@ -131,6 +136,7 @@ async function load(url, options) {
     await download.fetchMissing(record, ranges ? { ...opts, only: [0] } : opts);
     prefixes.push(await headerPrefix(record, ranges));
   }
+  const tHeaders = performance.now();
   const nCtx = options.contextLength || 2048;
   const sizes = parts.map((p) => p.record.size);
   const loader = await hw.create_loader(
@@ -151,20 +157,45 @@ async function load(url, options) {
     const loadTotal = spans.reduce((n, [a, b], f) => n + (b - a) * parts[f].record.chunkSize, 0);
     let pushed = 0;
     const loadStarted = performance.now();
-    for (const [f, { record, ranges }] of parts.entries()) {
-      for (let i = spans[f][0]; i < spans[f][1]; i++) {
-        const { bytes } = await download.readChunk(record, i, { ranges });
-        loader.push(f, i * record.chunkSize, new Uint8Array(bytes));
-        pushed += record.chunkSize;
-        progress("load", Math.min(pushed, loadTotal), loadTotal, loadStarted);
-      }
+    const order = parts.flatMap(({ record, ranges }, f) =>
+      Array.from({ length: spans[f][1] - spans[f][0] }, (_, k) => ({ f, record, ranges, i: spans[f][0] + k })),
+    );
+    // the next chunks are read (and their hashes checked) while this one is pushed; a
+    // read that fails is the load's error when its turn comes
+    const read = (c) => {
+      const r = c && download.readChunk(c.record, c.i, { ranges: c.ranges });
+      r?.catch(() => {});
+      return r;
+    };
+    const ahead = order.slice(0, READ_AHEAD).map(read);
+    let pushMs = 0;
+    for (let k = 0; k < order.length; k++) {
+      const { f, record, i } = order[k];
+      const { bytes } = await ahead.shift();
+      ahead.push(read(order[k + READ_AHEAD]));
+      const tPush = performance.now();
+      loader.push(f, i * record.chunkSize, new Uint8Array(bytes));
+      pushMs += performance.now() - tPush;
+      pushed += record.chunkSize;
+      progress("load", Math.min(pushed, loadTotal), loadTotal, loadStarted);
     }
+    const tWeights = performance.now();
     engine = loader.finish(nCtx);
     engineUrl = url;
     engineOptions = options;
     // wasm memory only grows: its size now is the load's peak
     const wasm = await wasmReady;
-    return { ...JSON.parse(engine.info()), wasm_memory_bytes: wasm.memory.buffer.byteLength };
+    const ms = (a, b) => Math.round(b - a);
+    // where the load's time went: the wasm module and its threads, the plan and headers
+    // (and a download), the weights from storage into the engine, the engine's set-up
+    const load_ms = {
+      wasm: ms(t0, tWasm),
+      headers: ms(tWasm, tHeaders),
+      weights: ms(loadStarted, tWeights),
+      push: Math.round(pushMs),
+      finish: ms(tWeights, performance.now()),
+    };
+    return { ...JSON.parse(engine.info()), wasm_memory_bytes: wasm.memory.buffer.byteLength, load_ms };
   } finally {
     loader.free();
   }

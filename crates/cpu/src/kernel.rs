@@ -48,7 +48,7 @@ pub(crate) fn avx2_on() -> bool {
     not(any(target_arch = "x86_64", target_feature = "simd128")),
     allow(dead_code)
 )]
-fn simd() -> bool {
+pub(crate) fn simd() -> bool {
     SIMD.load(std::sync::atomic::Ordering::Relaxed)
 }
 

@@ -9,7 +9,7 @@
 //! [`Backend`]: hearth_model::arch::Backend
 
 pub mod act;
-mod attention;
+pub mod attention;
 mod error;
 pub mod kernel;
 mod matrix;

@@ -121,6 +121,8 @@ struct State {
     bufs: [Vec<f32>; Act::ALL.len()],
     qx: Vec<BlockQ16>,
     rope: RopeTable,
+    /// One token's attention spans, by (KV head, span).
+    parts: Vec<std::sync::Mutex<attention::Partial>>,
 }
 
 impl<M: Borrow<CpuModel>> CpuSession<M> {
@@ -134,6 +136,7 @@ impl<M: Borrow<CpuModel>> CpuSession<M> {
             bufs: Default::default(),
             qx: Vec::new(),
             rope: RopeTable::new(&model.borrow().rope),
+            parts: Vec::new(),
         };
         CpuSession {
             n_ctx: n_ctx.min(c.n_ctx_train).max(1),
@@ -351,9 +354,20 @@ impl Backend for Pass<'_> {
         let mut o = self.take(out);
         let c = self.c().clone();
         let (hd, kv_dim, q_dim, n) = (c.head_dim, c.kv_dim(), c.q_dim(), self.tokens.len());
+        let (n_rep, group) = (c.n_rep(), c.n_rep() * c.head_dim);
         let pos = self.s.len;
         let (k, v) = (&self.s.k[layer], &self.s.v[layer]);
         let qs = &self.s.bufs[q.index()];
+        let kv_head = |g: usize| attention::KvHead {
+            k,
+            v,
+            stride: kv_dim,
+            offset: g * hd,
+        };
+        let queries = |t: usize, g: usize| attention::Queries {
+            q: &qs[t * q_dim + g * group..][..group],
+            n_rep,
+        };
         let out = Out {
             ptr: o.as_mut_ptr(),
             stride: q_dim,
@@ -361,26 +375,50 @@ impl Backend for Pass<'_> {
         };
         let pool = &self.model.pool;
         let threads = pool.threads();
-        pool.run(&|i| {
-            let mut scores = Vec::new();
-            let mut head = vec![0f32; hd];
-            for job in share(n * c.n_head, i, threads, 1) {
-                let (t, h) = (job / c.n_head, job % c.n_head);
-                let qh = &qs[t * q_dim + h * hd..][..hd];
-                let kv_off = (h / c.n_rep()) * hd;
-                let kv = attention::KvHead {
-                    k,
-                    v,
-                    stride: kv_dim,
-                    offset: kv_off,
-                };
-                attention::head(&mut head, qh, &kv, pos + t + 1, &mut scores);
-                for (d, &x) in head.iter().enumerate() {
-                    // SAFETY: job (t, h) is this thread's alone; o holds n rows of q_dim
-                    unsafe { out.put(t, h * hd + d, x) };
+        if n == 1 {
+            // one token: too few (KV head) jobs for the threads, so its spans run apart
+            // and are merged after, in position order
+            let seen = pos + 1;
+            let spans: Vec<(usize, usize)> = attention::spans(seen).collect();
+            let jobs = c.n_head_kv * spans.len();
+            let parts = &mut self.s.parts;
+            parts.resize_with(jobs.max(parts.len()), Default::default);
+            let parts = &parts[..jobs];
+            pool.run(&|i| {
+                let mut scores = Vec::new();
+                for job in share(jobs, i, threads, 1) {
+                    let (g, (lo, hi)) = (job / spans.len(), spans[job % spans.len()]);
+                    let mut part = parts[job].lock().unwrap_or_else(|e| e.into_inner());
+                    attention::span(queries(0, g), &kv_head(g), lo, hi, &mut part, &mut scores);
                 }
+            });
+            let mut run = attention::Partial::default();
+            for g in 0..c.n_head_kv {
+                let mut mine = parts[g * spans.len()..][..spans.len()]
+                    .iter()
+                    .map(|p| p.lock().unwrap_or_else(|e| e.into_inner()));
+                run.clone_from(&mine.next().expect("a span"));
+                for part in mine {
+                    attention::merge(&mut run, &part);
+                }
+                attention::finish(&run, &mut o[g * group..][..group]);
             }
-        });
+        } else {
+            // a batch: one job per (token, KV head), its spans in turn
+            pool.run(&|i| {
+                let mut scratch = attention::Scratch::default();
+                let mut heads = vec![0f32; group];
+                for job in share(n * c.n_head_kv, i, threads, 1) {
+                    let (t, g) = (job / c.n_head_kv, job % c.n_head_kv);
+                    let kv = kv_head(g);
+                    attention::heads(queries(t, g), &kv, pos + t + 1, &mut heads, &mut scratch);
+                    for (d, &x) in heads.iter().enumerate() {
+                        // SAFETY: job (t, g) is this thread's alone; o holds n rows of q_dim
+                        unsafe { out.put(t, g * group + d, x) };
+                    }
+                }
+            });
+        }
         self.put(Act::AttOut, o);
     }
 
