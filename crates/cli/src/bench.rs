@@ -149,10 +149,20 @@ fn run_gpu(a: &BenchArgs) -> Result<(), String> {
     let n_ctx = prompt.len() + a.gen_tokens + 1;
 
     // warm-up: compile every pipeline, touch every buffer
+    let compiled_before = model.gpu.pipeline_stats();
+    let t_warm = Instant::now();
     let mut warm = Session::new(&model, n_ctx, N_BATCH).map_err(e)?;
     pollster::block_on(warm.forward_last(&prompt[..prompt.len().min(8)])).map_err(e)?;
     pollster::block_on(warm.forward_last(&prompt[..1])).map_err(e)?;
+    let warm_s = t_warm.elapsed().as_secs_f64();
+    let dispatches = warm.decode_dispatches();
     drop(warm);
+    let compiled = model.gpu.pipeline_stats();
+    let (pipelines, compile_s) = (
+        compiled.count - compiled_before.count,
+        compiled.seconds - compiled_before.seconds,
+    );
+    let n_layer = model.config.n_layer.max(1);
 
     let mut session = Session::new(&model, n_ctx, N_BATCH).map_err(e)?;
     let mut sampler = Sampler::new(SamplerConfig {
@@ -196,11 +206,23 @@ fn run_gpu(a: &BenchArgs) -> Result<(), String> {
             "achieved_bandwidth_bytes_per_s": achieved,
             "roofline_bandwidth_bytes_per_s": roofline,
             "roofline_tokens_per_s": predicted_tps,
+            "decode_dispatches": dispatches,
+            "dispatches_per_layer": dispatches as f64 / n_layer as f64,
+            "pipelines": pipelines,
+            "pipeline_compile_s": compile_s,
+            "warm_up_s": warm_s,
         });
         println!("{obj}");
     } else {
         let gb = |b: f64| b / 1e9;
         println!("adapter:            {}", g.adapter_name());
+        println!(
+            "dispatches:         {dispatches} per decoded token ({:.1} per layer, embedding and lm-head included)",
+            dispatches as f64 / n_layer as f64
+        );
+        println!(
+            "pipelines:          {pipelines} compiled in {compile_s:.2} s (warm-up {warm_s:.2} s)"
+        );
         println!("KV cache:           {:?}", g.kv_type);
         println!(
             "prefill:            {prefill_tps:.1} tokens/s ({} tokens in {prefill_s:.3} s)",

@@ -8,6 +8,16 @@ use crate::kernels::KvType;
 use crate::shader::{Kernel, PipelineKey};
 use crate::{GpuError, Result};
 
+/// Pipelines a device compiled (shader module and compute pipeline creation, which is
+/// where drivers compile).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct PipelineStats {
+    pub count: usize,
+    /// Seconds spent creating them (natively; 0 in the browser, where creation returns
+    /// before the compile ends).
+    pub seconds: f64,
+}
+
 /// An open GPU device and everything made once per device.
 pub struct Gpu {
     pub device: wgpu::Device,
@@ -30,6 +40,7 @@ pub struct Gpu {
     /// Rows each invocation of matvec_rowwise.wgsl dots (1..=4).
     pub matvec_rows: u32,
     pipelines: Mutex<HashMap<PipelineKey, Arc<Pipeline>>>,
+    compiled: Mutex<PipelineStats>,
     /// The first error the device reported since the last [`Gpu::check`].
     error: Arc<Mutex<Option<String>>>,
     /// Why the device was lost, once it is.
@@ -89,6 +100,7 @@ impl Gpu {
                 .max_storage_buffer_binding_size
                 .min(limits.max_buffer_size),
             pipelines: Mutex::new(HashMap::new()),
+            compiled: Mutex::new(PipelineStats::default()),
         })
     }
 
@@ -137,6 +149,11 @@ impl Gpu {
         format!("{} on {:?}", self.info.name, self.info.backend)
     }
 
+    /// How many pipelines this device has compiled so far, and the time it took.
+    pub fn pipeline_stats(&self) -> PipelineStats {
+        *self.compiled.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The pipeline of `kernel`, compiled once per (kernel, format, overrides) and cached.
     pub fn pipeline(
         &self,
@@ -155,6 +172,8 @@ impl Gpu {
         }
         let source = kernel.source(format)?;
         let label = key.label();
+        #[cfg(not(target_arch = "wasm32"))]
+        let started = std::time::Instant::now();
         let module = self
             .device
             .create_shader_module(wgpu::ShaderModuleDescriptor {
@@ -179,6 +198,14 @@ impl Gpu {
             label,
             compute: pipeline,
         });
+        {
+            let mut stats = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
+            stats.count += 1;
+            #[cfg(not(target_arch = "wasm32"))]
+            {
+                stats.seconds += started.elapsed().as_secs_f64();
+            }
+        }
         self.pipelines
             .lock()
             .unwrap_or_else(|e| e.into_inner())

@@ -15,7 +15,7 @@ mod stream;
 mod tensor;
 mod weights;
 
-pub use context::{Gpu, is_software_adapter};
+pub use context::{Gpu, PipelineStats, is_software_adapter};
 pub use error::{GpuError, Result};
 pub use model::{GpuModel, Session};
 pub use shader::{FORMATS, Kernel};

@@ -353,6 +353,15 @@ impl<'m> Session<'m> {
         Ok(out)
     }
 
+    /// Dispatches in the recorded decode program: what one decoded token launches, before
+    /// the sampler's.
+    pub fn decode_dispatches(&self) -> usize {
+        self.decode
+            .iter()
+            .filter(|c| matches!(c, Cmd::Op(_)))
+            .count()
+    }
+
     /// Writes the step and submits `programs` in one command buffer.
     fn submit(&self, pos: usize, n: usize, sample: u32, programs: &[&[Cmd]]) {
         let g = &self.model.gpu;
