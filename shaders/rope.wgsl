@@ -9,17 +9,10 @@
 //           (override, ≤ 256), one invocation per rotated pair, laid out 2-D above 65535
 //           (k = (wg.x + wg.y · num_workgroups.x) · WG_SIZE + local index)
 // CPU twin: hearth_model::ops::rope (angles in f64) · test: crates/gpu/tests/rope.rs
-//
-// Precision: θ reaches thousands of radians, and an f32 θ (or an f32 frequency times pos) is
-// off by |θ| · 2⁻²⁴, e.g. 5e-4 rad at position 8000, before sin and cos even start. So the
-// angle is kept in turns and reduced exactly: freqs[i] = hi + mid + lo with hi and mid of 7
-// significant bits, so pos · hi and pos · mid are exact in f32 for pos < 2¹⁷ and their
-// fractional parts lose nothing; lo is below 2⁻¹³ of the whole. The turn in [−½, ½] is cut
-// exactly into quarter turns and r in [−⅛, ⅛], and cos and sin of 2πr come from polynomials
-// (cephes' cosf/sinf, about 1 ulp), not the driver's: WGSL bounds those only to 2⁻¹¹
-// absolute on [−π, π], and SwiftShader (WebGPU without a GPU) errs by 1.9e-4 there.
+// Angles: common/rope_turn.wgsl (exact reduction in turns, polynomial cos and sin).
 
 #include "common/step.wgsl"
+#include "common/rope_turn.wgsl"
 
 struct Params {
     n_tokens: u32,   // tokens in x
@@ -35,8 +28,6 @@ struct Params {
 
 override WG_SIZE: u32 = 256u;
 
-const TAU: f32 = 6.283185307179586;
-
 @compute @workgroup_size(WG_SIZE)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(workgroup_id) wid: vec3<u32>,
@@ -48,26 +39,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
     let i = k % p.rope_pairs;
     let head = k / p.rope_pairs;  // token · n_heads + head in token
     let pos = f32(step.pos + head / p.n_heads);
-    // turns = pos · (hi + mid + lo), less whole turns, in [−0.5, 0.5]
-    let f = freqs[i];
-    let a = fract(pos * f.x) + fract(pos * f.y);
-    let b = a - round(a) + pos * f.z;
-    let turn = b - round(b);
-    // θ = 2π · turn = qπ/2 + φ, |φ| ≤ π/4 (turn − q/4 is exact)
-    let q = round(4.0 * turn);
-    let phi = TAU * (turn - 0.25 * q);
-    let z = phi * phi;
-    let sx = ((-1.9515295891e-4 * z + 8.3321608736e-3) * z - 1.6666654611e-1) * z * phi + phi;
-    let cx = ((2.443315711809948e-5 * z - 1.388731625493765e-3) * z + 4.166664568298827e-2)
-        * z * z - 0.5 * z + 1.0;
-    // turn by q quarters: (cos, sin) = (c, s), (−s, c), (−c, −s), (s, −c) for q mod 4 = 0..3
-    let qm = i32(q) & 3;
-    let odd = (qm & 1) == 1;
-    let c0 = select(cx, sx, odd);  // cos φ, or sin φ
-    let s0 = select(sx, cx, odd);
-    let c = select(c0, -c0, qm == 1 || qm == 2);
-    let s = select(s0, -s0, qm >= 2);
+    let cs = rope_cos_sin(pos, freqs[i]);
     let j = head * p.head_pairs + i;
-    let v = x[j];
-    x[j] = vec2<f32>(v.x * c - v.y * s, v.x * s + v.y * c);
+    x[j] = rope_rotate(x[j], cs);
 }

@@ -7,6 +7,8 @@
 //           + local index)
 // CPU twin: hearth_model::ops::silu_mul · test: crates/gpu/tests/silu_mul.rs
 
+#include "common/silu.wgsl"
+
 struct Params {
     n: u32,  // elements
 }
@@ -17,14 +19,6 @@ struct Params {
 @group(0) @binding(3) var<uniform> p: Params;
 
 override WG_SIZE: u32 = 256u;
-
-// z · sigmoid(z), with the sigmoid built from e^(−|z|) ∈ (0, 1]: no intermediate is ever
-// infinite for a finite z. The twin's z / (1 + e^(−z)) overflows e^(−z) below z ≈ −88 and
-// relies on z / ∞ = 0, which fast-math shader compilers (Metal's default) do not promise.
-fn silu(z: f32) -> f32 {
-    let e = exp(-abs(z));
-    return z * select(e, 1.0, z >= 0.0) / (1.0 + e);
-}
 
 @compute @workgroup_size(WG_SIZE)
 fn main(@builtin(local_invocation_id) lid: vec3<u32>,

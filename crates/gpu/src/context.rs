@@ -39,6 +39,9 @@ pub struct Gpu {
     pub matvec_row_threads: u32,
     /// Rows each invocation of matvec_rowwise.wgsl dots (1..=4).
     pub matvec_rows: u32,
+    /// Small storage buffer ranges ([`Gpu::spare`]) bound where a kernel's writable
+    /// binding goes unused.
+    spare: wgpu::Buffer,
     pipelines: Mutex<HashMap<PipelineKey, Arc<Pipeline>>>,
     compiled: Mutex<PipelineStats>,
     /// The first error the device reported since the last [`Gpu::check`].
@@ -47,7 +50,23 @@ pub struct Gpu {
     lost: Arc<Mutex<Option<String>>>,
 }
 
+/// Bytes of each spare range: WebGPU's largest allowed storage offset alignment.
+const SPARE_BYTES: u64 = 256;
+/// Spare ranges: the most unused writable bindings a kernel has.
+const SPARES: u64 = 3;
+
 impl Gpu {
+    /// Spare range `i` (< 3) of a small storage buffer, for a writable binding a dispatch
+    /// leaves unused: WebGPU forbids two writable bindings of one dispatch on overlapping
+    /// ranges of one buffer, so each unused binding takes its own range.
+    pub(crate) fn spare(&self, i: usize) -> wgpu::BindingResource<'_> {
+        wgpu::BindingResource::Buffer(wgpu::BufferBinding {
+            buffer: &self.spare,
+            offset: SPARE_BYTES * (i as u64).min(SPARES - 1),
+            size: std::num::NonZeroU64::new(SPARE_BYTES),
+        })
+    }
+
     /// Opens the first high-performance adapter with its full limits. No adapter is an
     /// error, never a silent CPU fallback.
     pub async fn new() -> Result<Gpu> {
@@ -81,7 +100,14 @@ impl Gpu {
             *slot.lock().unwrap_or_else(|p| p.into_inner()) =
                 Some(format!("{reason:?}: {message}"));
         });
+        let spare = device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("unused output"),
+            size: SPARE_BYTES * SPARES,
+            usage: wgpu::BufferUsages::STORAGE,
+            mapped_at_creation: false,
+        });
         Ok(Gpu {
+            spare,
             error,
             lost,
             device,

@@ -5,6 +5,7 @@
 
 mod context;
 mod error;
+mod fuse;
 pub mod kernels;
 mod model;
 mod record;

@@ -217,6 +217,7 @@ impl<'m> Session<'m> {
             step: &self.step,
             n,
             out_rows,
+            calls: Vec::new(),
             cmds: Vec::new(),
             err: None,
         };

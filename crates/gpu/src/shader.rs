@@ -29,6 +29,8 @@ pub enum Kernel {
     RmsNorm,
     /// `rope.wgsl`: rotary position embedding of q or k heads, in place.
     Rope,
+    /// `rope_store.wgsl`: RoPE of q and k and the KV store in one pass.
+    RopeStore,
     /// `silu_mul.wgsl`: silu(gate) · up, elementwise.
     SiluMul,
     /// `add.wgsl`: x += y, elementwise.
@@ -60,6 +62,7 @@ impl Kernel {
             Kernel::Matmul => shader!("matmul.wgsl"),
             Kernel::RmsNorm => shader!("rms_norm.wgsl"),
             Kernel::Rope => shader!("rope.wgsl"),
+            Kernel::RopeStore => shader!("rope_store.wgsl"),
             Kernel::SiluMul => shader!("silu_mul.wgsl"),
             Kernel::Add => shader!("add.wgsl"),
             Kernel::KvStore => shader!("kv_store.wgsl"),
@@ -141,6 +144,9 @@ fn expand(
 const INCLUDES: &[(&str, &str)] = &[
     shader!("common/f16.wgsl"),
     shader!("common/step.wgsl"),
+    shader!("common/rope_turn.wgsl"),
+    shader!("common/silu.wgsl"),
+    shader!("common/matvec_io.wgsl"),
     shader!("common/kv_f32.wgsl"),
     shader!("common/kv_f16.wgsl"),
     shader!("sample_common.wgsl"),

@@ -7,7 +7,8 @@ use crate::{Gpu, GpuError, Result};
 
 /// A storage buffer of `len` f32 (or u32) values. It may also be bound as a uniform buffer
 /// of [`UNIFORM_BINDING`] bytes (matvec_rowwise.wgsl reads x that way), so it is never
-/// smaller than that.
+/// smaller than that. A clone is another handle to the same buffer.
+#[derive(Clone)]
 pub struct GpuTensor {
     pub buffer: wgpu::Buffer,
     pub len: usize,
@@ -101,7 +102,8 @@ pub(crate) async fn read_buffer<T: bytemuck::Pod>(
 }
 
 /// A weight matrix of `rows` × `cols` in its GPU block layout ([`GpuLayout`]), split by
-/// rows into parts that each fit one storage binding.
+/// rows into parts that each fit one storage binding. A clone shares the buffers.
+#[derive(Clone)]
 pub struct GpuWeights {
     pub ty: GgmlType,
     pub rows: usize,
@@ -113,6 +115,7 @@ pub struct GpuWeights {
 }
 
 /// Rows `first_row .. first_row + rows` of a [`GpuWeights`], in one buffer.
+#[derive(Clone)]
 pub struct WeightPart {
     pub buffer: wgpu::Buffer,
     pub first_row: usize,

@@ -15,7 +15,9 @@ mod common;
 use std::future::Future;
 
 use common::{Rng, gpu};
-use common::{attention, embedding, kv_store, matmul, matvec, rms_norm, rope, sample, silu_mul};
+use common::{
+    attention, embedding, kv_store, matmul, matvec, rms_norm, rope, rope_store, sample, silu_mul,
+};
 use hearth_gguf::GgmlType;
 use hearth_gpu::kernels::{AttnHeads, KvType};
 use hearth_gpu::{FORMATS, Gpu, GpuTensor};
@@ -46,7 +48,7 @@ async fn scoped(g: &Gpu, what: &str, check: impl Future<Output = ()>) {
 #[wasm_bindgen_test]
 async fn matvec_every_format_every_path() {
     let mut g = gpu().await;
-    for &(row_threads, rows) in matvec::PATHS {
+    for &(row_threads, rows) in matvec::PATHS.iter().rev() {
         g.matvec_row_threads = row_threads;
         g.matvec_rows = rows;
         for (i, &ty) in FORMATS.iter().enumerate() {
@@ -81,6 +83,32 @@ async fn matvec_long_rows_and_split_buffers() {
             matvec::check(&g, GgmlType::Q4_1, 100, 576, 8, true).await;
         })
         .await;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn matvec_fused_norm_segments_and_glu() {
+    let mut g = gpu().await;
+    for &(row_threads, rows) in matvec::PATHS {
+        g.matvec_row_threads = row_threads;
+        g.matvec_rows = rows;
+        for (i, &ty) in FORMATS.iter().enumerate() {
+            let cols = ty.block_elems().max(8) * 3;
+            let what = format!("fused matvec {ty:?}, (row threads, rows) ({row_threads}, {rows})");
+            scoped(&g, &what, async {
+                for (j, &(rows, norm, glu, accumulate)) in matvec::FUSIONS.iter().enumerate() {
+                    let f = matvec::Fusion {
+                        rows,
+                        cols,
+                        norm,
+                        glu,
+                        accumulate,
+                    };
+                    matvec::check_fused(&g, ty, &f, (i * 10 + j) as u64).await;
+                }
+            })
+            .await;
+        }
     }
 }
 
@@ -234,6 +262,17 @@ async fn kv_store_f32_and_f16() {
     let g = gpu().await;
     scoped(&g, "kv_store", kv_store::prefill_then_decode(&g)).await;
     scoped(&g, "kv_store past n_ctx", kv_store::rows_past_n_ctx(&g)).await;
+}
+
+#[wasm_bindgen_test]
+async fn rope_store_f32_and_f16() {
+    let g = gpu().await;
+    for kv in kv_store::TYPES {
+        for (i, c) in rope_store::cases().iter().enumerate() {
+            let what = format!("rope_store {kv:?} case {i}");
+            scoped(&g, &what, rope_store::check(&g, c, kv, i as u64)).await;
+        }
+    }
 }
 
 /// Decode lengths at the edges of the splits, then a short one again (stale splits).

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::matvec::{PATHS, check};
+use common::matvec::{FUSIONS, Fusion, PATHS, check, check_fused};
 use common::{Rng, block_on, gpu, random_weights};
 use hearth_gguf::GgmlType;
 use hearth_gpu::{FORMATS, GpuTensor, GpuWeights, kernels};
@@ -51,4 +51,47 @@ fn bad_shapes_are_errors() {
     let y = GpuTensor::zeros(&g, 4, "y");
     assert!(kernels::matvec(&g, &w, &x, &y, false).is_err());
     assert!(GpuWeights::upload(&g, "w", GgmlType::Q8_0, 5, 64, &bytes).is_err());
+}
+
+#[test]
+fn fused_norm_segments_and_glu_match_the_cpu() {
+    let mut g = gpu();
+    for &(row_threads, rows) in PATHS {
+        g.matvec_row_threads = row_threads;
+        g.matvec_rows = rows;
+        for (i, &ty) in FORMATS.iter().enumerate() {
+            let cols = ty.block_elems().max(8) * 3;
+            for (j, &(rows, norm, glu, accumulate)) in FUSIONS.iter().enumerate() {
+                let f = Fusion {
+                    rows,
+                    cols,
+                    norm,
+                    glu,
+                    accumulate,
+                };
+                block_on(check_fused(&g, ty, &f, (i * 10 + j) as u64));
+            }
+        }
+    }
+}
+
+#[test]
+fn fused_matvec_over_split_buffers() {
+    for &(row_threads, rows) in PATHS {
+        let mut g = gpu();
+        g.matvec_row_threads = row_threads;
+        g.matvec_rows = rows;
+        // parts of 9 rows: more segments than one dispatch binds, and GLU part by part
+        g.max_binding_bytes = 9 * (576 / 32 * 20) as u64;
+        for (j, &(rows, norm, glu, accumulate)) in FUSIONS.iter().enumerate() {
+            let f = Fusion {
+                rows,
+                cols: 576,
+                norm,
+                glu,
+                accumulate,
+            };
+            block_on(check_fused(&g, GgmlType::Q4_1, &f, 50 + j as u64));
+        }
+    }
 }

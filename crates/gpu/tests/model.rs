@@ -292,6 +292,23 @@ const FRANCE: [u32; 16] = [
     1, 4093, 198, 1780, 314, 260, 3575, 282, 4649, 47, 2, 198, 1, 520, 9531, 198,
 ];
 
+/// The fusions of crate::fuse hold on the real model: a decoded token's program has at
+/// most 8 dispatches per layer (norm + q/k/v, RoPE + KV store, attention's two passes, the
+/// output projection, norm + gate/up + SwiGLU, down: 7 where q, k and v share a format),
+/// plus the embedding and the final norm + lm-head.
+#[test]
+fn smollm2_decode_is_at_most_eight_dispatches_per_layer() {
+    let model = gpu_model(gpu(), &smollm2());
+    let s = Session::new(&model, 64, 16).unwrap();
+    let n_layer = model.config.n_layer;
+    let n = s.decode_dispatches();
+    assert!(
+        n <= 8 * n_layer + 2,
+        "{n} dispatches for {n_layer} layers ({:.1} per layer)",
+        (n - 2) as f64 / n_layer as f64
+    );
+}
+
 #[test]
 fn smollm2_logits_match_the_cpu() {
     check_model("SmolLM2", &smollm2(), &FRANCE);

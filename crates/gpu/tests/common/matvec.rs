@@ -53,3 +53,138 @@ pub async fn check(g: &Gpu, ty: GgmlType, rows: usize, cols: usize, seed: u64, a
         );
     }
 }
+
+/// What a fused matvec check runs: matrices of `rows` each (two for GLU: gate and up),
+/// with the norm before them, accumulating into random y.
+pub struct Fusion<'a> {
+    pub rows: &'a [usize],
+    pub cols: usize,
+    pub norm: bool,
+    pub glu: bool,
+    pub accumulate: bool,
+}
+
+/// `kernels::matvec_fused` on random data against the twins in turn (`ops::rms_norm`,
+/// `ops::matvec` per matrix, `ops::silu_mul`), each output within [`REL_TOL`] of the
+/// magnitudes that went into it.
+pub async fn check_fused(g: &Gpu, ty: GgmlType, f: &Fusion<'_>, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let cols = f.cols;
+    let x: Vec<f32> = rng.vec(cols).iter().map(|v| 3.0 * v).collect();
+    let nw: Vec<f32> = rng.vec(cols);
+    let eps = 1e-5;
+    let mut xn = x.clone();
+    if f.norm {
+        ops::rms_norm(&mut xn, &x, &nw, eps);
+    }
+    let mats: Vec<(Vec<u8>, Vec<f32>)> = f
+        .rows
+        .iter()
+        .map(|&rows| {
+            let bytes = random_weights(&mut rng, ty, rows, cols);
+            let wf = dequantize_vec(ty, &bytes).unwrap();
+            (bytes, wf)
+        })
+        .collect();
+    // each matrix's exact product and Σ|w·x| per row
+    let products: Vec<(Vec<f32>, Vec<f32>)> = mats
+        .iter()
+        .zip(f.rows)
+        .map(|((_, wf), &rows)| {
+            let mut y = vec![0.0; rows];
+            ops::matvec(&mut y, wf, &xn);
+            let mag = (0..rows)
+                .map(|r| {
+                    let row = &wf[r * cols..][..cols];
+                    row.iter().zip(&xn).map(|(a, b)| (a * b).abs()).sum()
+                })
+                .collect();
+            (y, mag)
+        })
+        .collect();
+
+    let ws: Vec<GpuWeights> = mats
+        .iter()
+        .zip(f.rows)
+        .map(|((bytes, _), &rows)| GpuWeights::upload(g, "w", ty, rows, cols, bytes).unwrap())
+        .collect();
+    let xg = GpuTensor::from_slice(g, &x, "x");
+    let ng = GpuTensor::from_slice(g, &nw, "norm");
+    let input = kernels::MatvecIn {
+        x: &xg,
+        norm: f.norm.then_some((&ng, eps)),
+    };
+    let what = format!(
+        "fused matvec {ty:?} rows {:?} × {cols}, norm {}, glu {}, accumulate {}, \
+         (row threads, rows) {:?}",
+        f.rows,
+        f.norm,
+        f.glu,
+        f.accumulate,
+        (g.matvec_row_threads, g.matvec_rows)
+    );
+    if f.glu {
+        let (gate, up) = (&products[0], &products[1]);
+        let yg = GpuTensor::zeros(g, f.rows[0], "y");
+        let out = kernels::MatvecOut::Glu {
+            gate: &ws[0],
+            up: &ws[1],
+            y: &yg,
+        };
+        kernels::submit(g, &kernels::matvec_fused(g, input, out).unwrap());
+        let got: Vec<f32> = yg.read(g).await.unwrap();
+        let mut want = vec![0.0; f.rows[0]];
+        ops::silu_mul(&mut want, &gate.0, &up.0);
+        for r in 0..f.rows[0] {
+            // silu' is within [−0.1, 1.1]: the gate's error moves the output by at most
+            // 1.1 × its size × |up|
+            let (gv, uv) = (gate.0[r], up.0[r]);
+            let silu = gv / (1.0 + (-gv).exp());
+            let tol = REL_TOL * (1.1 * gate.1[r] * uv.abs() + silu.abs() * up.1[r])
+                + 1e-6 * want[r].abs()
+                + 1e-6;
+            let err = (got[r] - want[r]).abs();
+            assert!(
+                err <= tol,
+                "{what} row {r}: got {} want {} (gate {gv}, up {uv}, |diff| {err} > {tol})",
+                got[r],
+                want[r]
+            );
+        }
+        return;
+    }
+    let ys: Vec<Vec<f32>> = f.rows.iter().map(|&rows| rng.vec(rows)).collect();
+    let yg: Vec<GpuTensor> = ys
+        .iter()
+        .map(|y| GpuTensor::from_slice(g, y, "y"))
+        .collect();
+    let outs: Vec<(&GpuWeights, &GpuTensor)> = ws.iter().zip(&yg).collect();
+    let out = kernels::MatvecOut::Rows {
+        outs: &outs,
+        accumulate: f.accumulate,
+    };
+    kernels::submit(g, &kernels::matvec_fused(g, input, out).unwrap());
+    for (m, ((want, mag), (y0, yg))) in products.iter().zip(ys.iter().zip(&yg)).enumerate() {
+        let got: Vec<f32> = yg.read(g).await.unwrap();
+        for r in 0..want.len() {
+            let (want, mag) = match f.accumulate {
+                true => (want[r] + y0[r], mag[r] + y0[r].abs()),
+                false => (want[r], mag[r]),
+            };
+            let err = (got[r] - want).abs();
+            assert!(
+                err <= REL_TOL * mag + 1e-6,
+                "{what} matrix {m} row {r}: got {} want {want} (|diff| {err}, Σ|w·x| {mag})",
+                got[r]
+            );
+        }
+    }
+}
+
+/// The fusions each check runs: q/k/v-like rows with the norm, gate and up with the norm
+/// and SwiGLU, two accumulating matrices without it.
+pub const FUSIONS: &[(&[usize], bool, bool, bool)] = &[
+    (&[37, 5, 100], true, false, false),
+    (&[70, 70], true, true, false),
+    (&[19, 300], false, false, true),
+];

@@ -13,6 +13,7 @@ pub mod matmul;
 pub mod matvec;
 pub mod rms_norm;
 pub mod rope;
+pub mod rope_store;
 pub mod sample;
 pub mod silu_mul;
 

@@ -1,0 +1,22 @@
+// matvec_io.wgsl: the input and output of matvec.wgsl and matvec_rowwise.wgsl, which
+// declare x, g, y0..y2, p (Params) and the GLU override. input: x, or x RMS-normed
+// (x · scale · g); store: segment seg's row, with SwiGLU (GLU) and accumulate applied.
+// CPU twin: hearth_model::ops::{rms_norm, silu_mul}.
+
+#include "common/silu.wgsl"
+
+// vec4 i of the input: x, or normed x
+fn input(i: u32, scale: f32) -> vec4<f32> {
+    return select(x[i], x[i] * scale * g[i], p.norm != 0u);
+}
+
+fn store(seg: u32, row: u32, acc: f32, up: f32) {
+    let o = p.y_offset[seg] + row;
+    let v = select(acc, silu(acc) * up, GLU != 0u);
+    let add = p.accumulate != 0u;
+    switch seg {
+        case 1u: { y1[o] = select(v, y1[o] + v, add); }
+        case 2u: { y2[o] = select(v, y2[o] + v, add); }
+        default: { y0[o] = select(v, y0[o] + v, add); }
+    }
+}
