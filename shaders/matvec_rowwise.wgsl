@@ -19,17 +19,6 @@
 //           both w0 and w1).
 // CPU twin: hearth_model::ops::{rms_norm, matvec, silu_mul} · test: crates/gpu/tests/matvec.rs
 
-struct Params {
-    cols: u32,              // weights per row (at most 4 · X_VEC4)
-    row_words: u32,         // u32 words per row, a multiple of 4
-    accumulate: u32,        // 1: y += W·x, 0: y = W·x
-    norm: u32,              // 1: x / sqrt(mean(x²) + eps) · g in place of x
-    eps: f32,
-    seg_rows: vec4<u32>,    // rows of segment s (.w unused)
-    seg_start: vec4<u32>,   // first workgroup of segment s (0xffffffff past the last)
-    y_offset: vec4<u32>,    // index in y_s of segment s's first row
-}
-
 const X_VEC4: u32 = 4096u;
 
 @group(0) @binding(0) var<storage, read> w0: array<vec4<u32>>;

@@ -1,7 +1,18 @@
-// matvec_io.wgsl: the input and output of matvec.wgsl and matvec_rowwise.wgsl, which
-// declare x, g, y0..y2, p (Params) and the GLU override. input: x, or x RMS-normed
-// (x · scale · g); store: segment seg's row, with SwiGLU (GLU) and accumulate applied.
-// CPU twin: hearth_model::ops::{rms_norm, silu_mul}.
+// matvec_io.wgsl: the parameters, input and output of the matvec kernels (matvec.wgsl,
+// matvec_subgroup.wgsl, matvec_rowwise.wgsl), which declare x, g, y0..y2, p: Params and the
+// GLU override. input: x, or x RMS-normed (x · scale · g); store: segment seg's row, with
+// SwiGLU (GLU) and accumulate applied. CPU twin: hearth_model::ops::{rms_norm, silu_mul}.
+
+struct Params {
+    cols: u32,              // weights per row (rowwise: at most 4 · X_VEC4)
+    row_words: u32,         // u32 words per row (rowwise: a multiple of 4)
+    accumulate: u32,        // 1: y += W·x, 0: y = W·x
+    norm: u32,              // 1: x / sqrt(mean(x²) + eps) · g in place of x
+    eps: f32,
+    seg_rows: vec4<u32>,    // rows of segment s (.w unused)
+    seg_start: vec4<u32>,   // first workgroup of segment s (0xffffffff past the last)
+    y_offset: vec4<u32>,    // index in y_s of segment s's first row
+}
 
 #include "common/silu.wgsl"
 

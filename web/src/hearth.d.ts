@@ -134,8 +134,9 @@ export interface EngineInfo {
   /** GPU: the adapter. */
   adapter?: string;
   kv_cache: "F32" | "F16";
-  /** GPU: "rowwise" on CPU rasterisers such as SwiftShader, else "shared". */
-  matvec?: "rowwise" | "shared";
+  /** GPU: the decode matvec: "rowwise" on CPU rasterisers such as SwiftShader, "subgroup"
+   * where the adapter has subgroups, else "shared". */
+  matvec?: "rowwise" | "subgroup" | "shared";
   /** CPU: threads the engine runs on, and why not more. */
   threads?: number;
   threads_note?: string;

@@ -39,6 +39,11 @@ pub struct BenchArgs {
     /// Threads of the CPU engine (0: one per core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// GPU: also time decode from this KV length on (0: only after the prompt). The
+    /// positions before it are taken as cached without being computed (decode's cost does
+    /// not depend on what the cache holds), so a long context costs no prefill here.
+    #[arg(long, default_value_t = 0)]
+    decode_at: usize,
 }
 
 /// A fixed pseudo-random prompt of `n` ids (Knuth's multiplicative hash over the vocabulary).
@@ -146,7 +151,7 @@ fn run_gpu(a: &BenchArgs) -> Result<(), String> {
     )
     .map_err(e)?;
     let prompt = bench_prompt(a.prompt_tokens, model.config.n_vocab as u64);
-    let n_ctx = prompt.len() + a.gen_tokens + 1;
+    let n_ctx = (prompt.len() + a.gen_tokens + 1).max(a.decode_at + a.gen_tokens.max(2) + 2);
 
     // warm-up: compile every pipeline, touch every buffer
     let compiled_before = model.gpu.pipeline_stats();
@@ -186,6 +191,22 @@ fn run_gpu(a: &BenchArgs) -> Result<(), String> {
     let decode_s = (*times.last().unwrap_or(&times[0]) - times[0]).as_secs_f64();
     let prefill_tps = prompt.len() as f64 / prefill_s;
     let decode_tps = (times.len() - 1) as f64 / decode_s.max(1e-9);
+    drop(session);
+    // decode from a long KV length, its first positions assumed cached
+    let decode_at_tps = if a.decode_at > 0 {
+        let mut s = Session::new(&model, n_ctx, N_BATCH).map_err(e)?;
+        s.assume_cached(a.decode_at).map_err(e)?;
+        let mut t = Vec::with_capacity(stop.max_tokens);
+        pollster::block_on(s.generate(&prompt[..1], &mut sampler, &stop, |_| {
+            t.push(Instant::now());
+            Ok(true)
+        }))
+        .map_err(e)?;
+        let span = (*t.last().unwrap_or(&t[0]) - t[0]).as_secs_f64();
+        Some((t.len() - 1) as f64 / span.max(1e-9))
+    } else {
+        None
+    };
 
     let g = &model.gpu;
     let bytes_per_token = model.weight_bytes_per_token();
@@ -211,6 +232,9 @@ fn run_gpu(a: &BenchArgs) -> Result<(), String> {
             "pipelines": pipelines,
             "pipeline_compile_s": compile_s,
             "warm_up_s": warm_s,
+            "decode_at": a.decode_at,
+            "decode_at_tokens_per_s": decode_at_tps,
+            "matvec": g.matvec_kernel().name(),
         });
         println!("{obj}");
     } else {
@@ -224,6 +248,7 @@ fn run_gpu(a: &BenchArgs) -> Result<(), String> {
             "pipelines:          {pipelines} compiled in {compile_s:.2} s (warm-up {warm_s:.2} s)"
         );
         println!("KV cache:           {:?}", g.kv_type);
+        println!("matvec kernel:      {}", g.matvec_kernel().name());
         println!(
             "prefill:            {prefill_tps:.1} tokens/s ({} tokens in {prefill_s:.3} s)",
             prompt.len()
@@ -232,6 +257,12 @@ fn run_gpu(a: &BenchArgs) -> Result<(), String> {
             "decode:             {decode_tps:.1} tokens/s ({} tokens)",
             times.len()
         );
+        if let Some(tps) = decode_at_tps {
+            println!(
+                "decode at {:>6}:   {tps:.1} tokens/s (KV length {} on, earlier positions assumed cached)",
+                a.decode_at, a.decode_at
+            );
+        }
         println!("weights per token:  {:.1} MB", bytes_per_token as f64 / 1e6);
         println!(
             "achieved bandwidth: {:.2} GB/s ({:.0}% of the roofline)",

@@ -39,6 +39,13 @@ pub struct Gpu {
     pub matvec_row_threads: u32,
     /// Rows each invocation of matvec_rowwise.wgsl dots (1..=4).
     pub matvec_rows: u32,
+    /// Whether the device has WGSL subgroups (natively wgpu's `SUBGROUP`; in the browser
+    /// WebGPU's `subgroups`, asked for by src/web_subgroups.rs), so that matvec.wgsl's
+    /// shared-row path runs as matvec_subgroup.wgsl. Tests turn it off for the portable path.
+    pub subgroups: bool,
+    /// The largest subgroup the adapter may run (the row width of matvec_subgroup.wgsl is
+    /// a multiple of it).
+    pub subgroup_max: u32,
     /// Small storage buffer ranges ([`Gpu::spare`]) bound where a kernel's writable
     /// binding goes unused.
     spare: wgpu::Buffer,
@@ -73,7 +80,8 @@ impl Gpu {
         let adapter = request_adapter().await?;
         let info = adapter.get_info();
         let cpu_driver = info.device_type == wgpu::DeviceType::Cpu;
-        let wanted = wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY;
+        let wanted =
+            wgpu::Features::SHADER_F16 | wgpu::Features::TIMESTAMP_QUERY | wgpu::Features::SUBGROUP;
         let features = adapter.features() & wanted;
         let limits = adapter.limits();
         let (device, queue) = adapter
@@ -100,6 +108,11 @@ impl Gpu {
             *slot.lock().unwrap_or_else(|p| p.into_inner()) =
                 Some(format!("{reason:?}: {message}"));
         });
+        #[cfg(not(target_arch = "wasm32"))]
+        let subgroups = features.contains(wgpu::Features::SUBGROUP);
+        #[cfg(target_arch = "wasm32")]
+        let subgroups = crate::web_subgroups::enabled(&device);
+        let subgroup_max = info.subgroup_max_size.clamp(1, 256);
         let spare = device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("unused output"),
             size: SPARE_BYTES * SPARES,
@@ -122,6 +135,8 @@ impl Gpu {
             },
             matvec_row_threads: if cpu_driver { 1 } else { 32 },
             matvec_rows: 4,
+            subgroups,
+            subgroup_max,
             max_binding_bytes: limits
                 .max_storage_buffer_binding_size
                 .min(limits.max_buffer_size),
@@ -255,6 +270,8 @@ impl std::ops::Deref for Pipeline {
 
 /// The first high-performance adapter (backends narrowed by `WGPU_BACKEND` etc.).
 async fn request_adapter() -> Result<wgpu::Adapter> {
+    #[cfg(target_arch = "wasm32")]
+    crate::web_subgroups::ask();
     let instance =
         wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle_from_env());
     instance

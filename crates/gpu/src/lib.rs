@@ -14,6 +14,8 @@ pub mod roofline;
 mod shader;
 mod stream;
 mod tensor;
+#[cfg(target_arch = "wasm32")]
+mod web_subgroups;
 mod weights;
 
 pub use context::{Gpu, PipelineStats, is_software_adapter};

@@ -180,6 +180,19 @@ impl<'m> Session<'m> {
     pub fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);
     }
+    /// Takes the first `len` positions as cached without computing them, for benchmarks of
+    /// decode at long contexts (its cost does not depend on what the cache rows hold: zeros,
+    /// or what an earlier call left). Never for answers.
+    pub fn assume_cached(&mut self, len: usize) -> Result<()> {
+        if len >= self.n_ctx {
+            return Err(GpuError::Shape(format!(
+                "{len} cached positions leave no room in a context of {}",
+                self.n_ctx
+            )));
+        }
+        self.len = len;
+        Ok(())
+    }
 
     /// The program of one forward call over the `n` tokens in the token buffer, with the
     /// last token's logits in the `Logits` scratch.

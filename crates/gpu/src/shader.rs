@@ -21,6 +21,8 @@ pub enum Kernel {
     Embedding,
     /// `matvec.wgsl`: y = W·x for one token, W in any block format.
     Matvec,
+    /// `matvec_subgroup.wgsl`: the same, a row's parts added by subgroup operations.
+    MatvecSubgroup,
     /// `matvec_rowwise.wgsl`: the same for CPU drivers: whole rows per invocation, x uniform.
     MatvecRowwise,
     /// `matmul.wgsl`: Y = X·Wᵀ for many tokens (prefill), tiled in workgroup memory.
@@ -58,6 +60,7 @@ impl Kernel {
         match self {
             Kernel::Embedding => shader!("embedding.wgsl"),
             Kernel::Matvec => shader!("matvec.wgsl"),
+            Kernel::MatvecSubgroup => shader!("matvec_subgroup.wgsl"),
             Kernel::MatvecRowwise => shader!("matvec_rowwise.wgsl"),
             Kernel::Matmul => shader!("matmul.wgsl"),
             Kernel::RmsNorm => shader!("rms_norm.wgsl"),
@@ -87,6 +90,10 @@ impl Kernel {
         let mut out = String::with_capacity(src.len() * 2);
         let mut seen = Vec::new();
         expand(name, src, format, &mut out, &mut seen)?;
+        // Tint (the browser) wants `enable subgroups;` before subgroup built-ins; naga
+        // (natively) rejects the directive and checks its SUBGROUP capability instead
+        #[cfg(not(target_arch = "wasm32"))]
+        let out = out.replace("enable subgroups;\n", "");
         Ok(out)
     }
 }
@@ -147,6 +154,7 @@ const INCLUDES: &[(&str, &str)] = &[
     shader!("common/rope_turn.wgsl"),
     shader!("common/silu.wgsl"),
     shader!("common/matvec_io.wgsl"),
+    shader!("common/matvec_row.wgsl"),
     shader!("common/kv_f32.wgsl"),
     shader!("common/kv_f16.wgsl"),
     shader!("sample_common.wgsl"),

@@ -48,11 +48,10 @@ async fn scoped(g: &Gpu, what: &str, check: impl Future<Output = ()>) {
 #[wasm_bindgen_test]
 async fn matvec_every_format_every_path() {
     let mut g = gpu().await;
-    for &(row_threads, rows) in matvec::PATHS.iter().rev() {
-        g.matvec_row_threads = row_threads;
-        g.matvec_rows = rows;
+    for &path in matvec::paths(&g).iter().rev() {
+        path.set(&mut g);
         for (i, &ty) in FORMATS.iter().enumerate() {
-            let what = format!("matvec {ty:?}, (row threads, rows) ({row_threads}, {rows})");
+            let what = format!("matvec {ty:?}, {path:?}");
             let be = ty.block_elems().max(8);
             // columns: an odd number of blocks; rows: not a multiple of anything
             scoped(&g, &what, async {
@@ -66,11 +65,10 @@ async fn matvec_every_format_every_path() {
 
 #[wasm_bindgen_test]
 async fn matvec_long_rows_and_split_buffers() {
-    for &(row_threads, rows) in matvec::PATHS {
+    for &path in matvec::paths(&gpu().await) {
         let mut g = gpu().await;
-        g.matvec_row_threads = row_threads;
-        g.matvec_rows = rows;
-        let what = format!("matvec, (row threads, rows) ({row_threads}, {rows})");
+        path.set(&mut g);
+        let what = format!("matvec, {path:?}");
         scoped(&g, &format!("{what}: long rows"), async {
             matvec::check(&g, GgmlType::Q4_1, 3, 32 * 161, 7, false).await;
             // x too long for a uniform binding: matvec.wgsl even on the rowwise setting
@@ -89,12 +87,11 @@ async fn matvec_long_rows_and_split_buffers() {
 #[wasm_bindgen_test]
 async fn matvec_fused_norm_segments_and_glu() {
     let mut g = gpu().await;
-    for &(row_threads, rows) in matvec::PATHS {
-        g.matvec_row_threads = row_threads;
-        g.matvec_rows = rows;
+    for &path in matvec::paths(&g) {
+        path.set(&mut g);
         for (i, &ty) in FORMATS.iter().enumerate() {
             let cols = ty.block_elems().max(8) * 3;
-            let what = format!("fused matvec {ty:?}, (row threads, rows) ({row_threads}, {rows})");
+            let what = format!("fused matvec {ty:?}, {path:?}");
             scoped(&g, &what, async {
                 for (j, &(rows, norm, glu, accumulate)) in matvec::FUSIONS.iter().enumerate() {
                     let f = matvec::Fusion {

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::matvec::{FUSIONS, Fusion, PATHS, check, check_fused};
+use common::matvec::{FUSIONS, Fusion, check, check_fused, paths};
 use common::{Rng, block_on, gpu, random_weights};
 use hearth_gguf::GgmlType;
 use hearth_gpu::{FORMATS, GpuTensor, GpuWeights, kernels};
@@ -14,9 +14,8 @@ use hearth_gpu::{FORMATS, GpuTensor, GpuWeights, kernels};
 #[test]
 fn every_format_matches_the_cpu() {
     let mut g = gpu();
-    for &(row_threads, rows) in PATHS {
-        g.matvec_row_threads = row_threads;
-        g.matvec_rows = rows;
+    for &path in paths(&g) {
+        path.set(&mut g);
         for (i, &ty) in FORMATS.iter().enumerate() {
             let be = ty.block_elems().max(8);
             // columns: an odd number of blocks; rows: not a multiple of anything
@@ -28,10 +27,9 @@ fn every_format_matches_the_cpu() {
 
 #[test]
 fn long_rows_and_split_buffers() {
-    for &(row_threads, rows) in PATHS {
+    for &path in paths(&gpu()) {
         let mut g = gpu();
-        g.matvec_row_threads = row_threads;
-        g.matvec_rows = rows;
+        path.set(&mut g);
         block_on(check(&g, GgmlType::Q4_1, 3, 32 * 161, 7, false));
         // x too long for a uniform binding: matvec.wgsl even on the rowwise setting
         block_on(check(&g, GgmlType::Q8_0, 5, 32 * 520, 9, true));
@@ -56,9 +54,8 @@ fn bad_shapes_are_errors() {
 #[test]
 fn fused_norm_segments_and_glu_match_the_cpu() {
     let mut g = gpu();
-    for &(row_threads, rows) in PATHS {
-        g.matvec_row_threads = row_threads;
-        g.matvec_rows = rows;
+    for &path in paths(&g) {
+        path.set(&mut g);
         for (i, &ty) in FORMATS.iter().enumerate() {
             let cols = ty.block_elems().max(8) * 3;
             for (j, &(rows, norm, glu, accumulate)) in FUSIONS.iter().enumerate() {
@@ -77,10 +74,9 @@ fn fused_norm_segments_and_glu_match_the_cpu() {
 
 #[test]
 fn fused_matvec_over_split_buffers() {
-    for &(row_threads, rows) in PATHS {
+    for &path in paths(&gpu()) {
         let mut g = gpu();
-        g.matvec_row_threads = row_threads;
-        g.matvec_rows = rows;
+        path.set(&mut g);
         // parts of 9 rows: more segments than one dispatch binds, and GLU part by part
         g.max_binding_bytes = 9 * (576 / 32 * 20) as u64;
         for (j, &(rows, norm, glu, accumulate)) in FUSIONS.iter().enumerate() {

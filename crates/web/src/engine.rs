@@ -341,8 +341,12 @@ impl WebEngine {
                 "backend": "gpu",
                 "adapter": model.gpu.adapter_name(),
                 "kv_cache": format!("{:?}", model.gpu.kv_type),
-                // matvec_rowwise.wgsl (CPU drivers) or matvec.wgsl
-                "matvec": if model.gpu.matvec_row_threads == 1 { "rowwise" } else { "shared" },
+                // the decode matvec's kernel
+                "matvec": match model.gpu.matvec_kernel() {
+                    hearth_gpu::Kernel::MatvecRowwise => "rowwise",
+                    hearth_gpu::Kernel::MatvecSubgroup => "subgroup",
+                    _ => "shared",
+                },
                 "weight_bytes": model.weight_bytes_per_token(),
             }),
             Runner::Cpu(s) => serde_json::json!({

@@ -23,6 +23,10 @@ struct MatvecParams {
 /// is several workgroups for the driver's threads (16 measured best on lavapipe, 2 cores).
 const ROWWISE_WG_SIZE: u32 = 16;
 
+/// Invocations per workgroup of matvec_subgroup.wgsl: several rows per workgroup (4 of 32
+/// invocations), few enough that a 192-row matrix still spreads over 48 workgroups.
+const SUBGROUP_WG_SIZE: u32 = 128;
+
 /// Most rows one invocation dots in matvec_rowwise.wgsl (`MAX_ROWS` there).
 const MAX_ROWS: u32 = 4;
 
@@ -73,6 +77,21 @@ pub fn matvec(
     )
 }
 
+impl Gpu {
+    /// The matvec kernel this device's settings pick for decode: matvec_rowwise.wgsl on CPU
+    /// drivers (x that fits a uniform binding), else matvec_subgroup.wgsl with subgroups,
+    /// else matvec.wgsl.
+    pub fn matvec_kernel(&self) -> Kernel {
+        if self.matvec_row_threads <= 1 {
+            Kernel::MatvecRowwise
+        } else if self.subgroups {
+            Kernel::MatvecSubgroup
+        } else {
+            Kernel::Matvec
+        }
+    }
+}
+
 /// One matrix part a dispatch dots: its weight buffers (the second for GLU's up), rows,
 /// and where its results go.
 struct Segment<'a> {
@@ -84,7 +103,8 @@ struct Segment<'a> {
 
 /// The matvec `out` of `input` for one token, in as few dispatches as the binding limits
 /// allow. With `matvec_row_threads` 1 (CPU drivers) and rows that fit x in a uniform
-/// binding, matvec_rowwise.wgsl; otherwise matvec.wgsl. Twin:
+/// binding, matvec_rowwise.wgsl; otherwise matvec_subgroup.wgsl where the device has
+/// subgroups, else matvec.wgsl. Twin:
 /// `hearth_model::ops::{rms_norm, matvec, silu_mul}`.
 pub fn matvec_fused(gpu: &Gpu, input: MatvecIn, out: MatvecOut) -> Result<Vec<Op>> {
     let (first, glu, accumulate) = match out {
@@ -171,6 +191,18 @@ pub fn matvec_fused(gpu: &Gpu, input: MatvecIn, out: MatvecOut) -> Result<Vec<Op
         ];
         let pipeline = gpu.pipeline(Kernel::MatvecRowwise, Some(ty), &overrides)?;
         (pipeline, ROWWISE_WG_SIZE * rows)
+    } else if gpu.subgroups {
+        // a row is whole subgroups: its width a multiple of the largest subgroup
+        let row_threads = row_threads
+            .max(gpu.subgroup_max.next_power_of_two())
+            .min(SUBGROUP_WG_SIZE);
+        let overrides = [
+            ("WG_SIZE", SUBGROUP_WG_SIZE),
+            ("ROW_THREADS", row_threads),
+            ("GLU", glu_flag),
+        ];
+        let pipeline = gpu.pipeline(Kernel::MatvecSubgroup, Some(ty), &overrides)?;
+        (pipeline, SUBGROUP_WG_SIZE / row_threads)
     } else {
         let overrides = [
             ("WG_SIZE", WG_SIZE),

@@ -1,4 +1,4 @@
-//! matvec.wgsl / matvec_rowwise.wgsl against `hearth_model::ops::matvec` on dequantized
+//! matvec.wgsl / matvec_subgroup.wgsl / matvec_rowwise.wgsl against `hearth_model::ops::matvec` on dequantized
 //! weights.
 
 use hearth_gguf::{GgmlType, dequantize_vec};
@@ -10,10 +10,62 @@ use super::{Rng, random_weights};
 /// f32 summation in another order than the CPU: allowed error relative to Σ|w·x|.
 pub const REL_TOL: f32 = 1e-5;
 
-/// Every path, whatever the adapter would pick, as (`matvec_row_threads`, `matvec_rows`):
-/// matvec.wgsl with rows shared by 32, 8 or 2 invocations (GPUs), and matvec_rowwise.wgsl
-/// with 1, 2 or 4 rows per invocation (CPU drivers).
-pub const PATHS: &[(u32, u32)] = &[(32, 1), (8, 1), (2, 1), (1, 1), (1, 2), (1, 4)];
+/// One way the matvec can run: the [`Gpu`] settings that pick it.
+#[derive(Clone, Copy, Debug)]
+pub struct Path {
+    pub row_threads: u32,
+    pub rows: u32,
+    pub subgroups: bool,
+}
+
+const fn path(row_threads: u32, rows: u32, subgroups: bool) -> Path {
+    Path {
+        row_threads,
+        rows,
+        subgroups,
+    }
+}
+
+/// Every path, whatever the adapter would pick: matvec.wgsl with rows shared by 32, 8 or 2
+/// invocations, matvec_subgroup.wgsl with rows of 32, 8 and 2 invocations (raised to the
+/// adapter's largest subgroup: on lavapipe 8 is one subgroup per row and 32 four; 4 and 8
+/// on SwiftShader), and matvec_rowwise.wgsl with 1, 2 or 4 rows per invocation.
+pub const PATHS: &[Path] = &[
+    path(32, 1, false),
+    path(8, 1, false),
+    path(2, 1, false),
+    path(32, 1, true),
+    path(8, 1, true),
+    path(2, 1, true),
+    path(1, 1, false),
+    path(1, 2, false),
+    path(1, 4, false),
+];
+
+/// [`PATHS`] on `g`, which must have subgroups (lavapipe and SwiftShader do: a device
+/// without them would leave matvec_subgroup.wgsl untested, so it fails).
+pub fn paths(g: &Gpu) -> &'static [Path] {
+    assert!(
+        g.subgroups,
+        "the adapter {} has no subgroups: matvec_subgroup.wgsl would go untested",
+        g.adapter_name()
+    );
+    PATHS
+}
+
+impl Path {
+    /// Makes `g` run this path.
+    pub fn set(self, g: &mut Gpu) {
+        g.matvec_row_threads = self.row_threads;
+        g.matvec_rows = self.rows;
+        g.subgroups = self.subgroups;
+    }
+}
+
+/// The path `g` runs, for messages.
+pub fn path_of(g: &Gpu) -> Path {
+    path(g.matvec_row_threads, g.matvec_rows, g.subgroups)
+}
 
 /// A random `rows` × `cols` matvec of type `ty` (adding to a random y with `accumulate`)
 /// on the GPU against the CPU, row by row within [`REL_TOL`] · Σ|w·x|.
@@ -35,7 +87,7 @@ pub async fn check(g: &Gpu, ty: GgmlType, rows: usize, cols: usize, seed: u64, a
     kernels::submit(g, &kernels::matvec(g, &w, &xg, &yg, accumulate).unwrap());
     let got: Vec<f32> = yg.read(g).await.unwrap();
 
-    let path = (g.matvec_row_threads, g.matvec_rows);
+    let path = path_of(g);
     for r in 0..rows {
         let mag: f32 = wf[r * cols..][..cols]
             .iter()
@@ -46,7 +98,7 @@ pub async fn check(g: &Gpu, ty: GgmlType, rows: usize, cols: usize, seed: u64, a
         let err = (got[r] - want[r]).abs();
         assert!(
             err <= REL_TOL * mag + 1e-6,
-            "matvec {ty:?} {rows}×{cols} (row threads, rows) {path:?} row {r}: got {} want {} \
+            "matvec {ty:?} {rows}×{cols} {path:?} row {r}: got {} want {} \
              (|diff| {err}, Σ|w·x| {mag})",
             got[r],
             want[r]
@@ -116,12 +168,12 @@ pub async fn check_fused(g: &Gpu, ty: GgmlType, f: &Fusion<'_>, seed: u64) {
     };
     let what = format!(
         "fused matvec {ty:?} rows {:?} × {cols}, norm {}, glu {}, accumulate {}, \
-         (row threads, rows) {:?}",
+         {:?}",
         f.rows,
         f.norm,
         f.glu,
         f.accumulate,
-        (g.matvec_row_threads, g.matvec_rows)
+        path_of(g)
     );
     if f.glu {
         let (gate, up) = (&products[0], &products[1]);
