@@ -1,7 +1,7 @@
 // matvec.wgsl: y = W·x for one token (decode), W in any weight format (see formats/), up to
 // three matrices of one format and width in one dispatch (q, k and v; or the parts of a
 // split matrix), each writing its own y; with `accumulate`, y += W·x (the residual add
-// fused into the output projections); with `norm`, x is RMS-normed first (x / rms(x) · g,
+// fused into the output projections); with NORM, x is RMS-normed first (x / rms(x) · g,
 // rms_norm.wgsl folded in); with GLU, y = silu(W0·x) · (W1·x) (gate and up with SwiGLU).
 // bindings: 0..2 w0, w1, w2 array<u32> (rows × row_words, GPU blocks; unused ones bound to
 //           w0) · 3 x array<vec4<f32>> (cols / 4) · 4 g array<vec4<f32>> (cols / 4: the norm
@@ -13,7 +13,8 @@
 //           num_workgroups.x). ROW_THREADS invocations share a row (coalesced loads on GPUs),
 //           striding over its 8-weight chunks (common/matvec_row.wgsl), and add their parts
 //           in workgroup memory. GLU (override, 0 or 1): one segment whose rows dot both w0
-//           and w1. GPUs with subgroups use matvec_subgroup.wgsl, CPU drivers
+//           and w1. SEGS (segments in the dispatch: 1 or 3) and NORM (0 or 1) are
+//           overrides too. GPUs with subgroups use matvec_subgroup.wgsl, CPU drivers
 //           matvec_rowwise.wgsl.
 // CPU twin: hearth_model::ops::{rms_norm, matvec, silu_mul} · test: crates/gpu/tests/matvec.rs
 
@@ -24,6 +25,10 @@
 override WG_SIZE: u32 = 64u;
 override ROW_THREADS: u32 = 64u;
 override GLU: u32 = 0u;
+// segments (weight bindings) the dispatch dots: 1..3
+override SEGS: u32 = 3u;
+// 1: x is RMS-normed first
+override NORM: u32 = 0u;
 var<workgroup> partial: array<f32, WG_SIZE>;
 var<workgroup> partial_up: array<f32, WG_SIZE>;
 
@@ -56,10 +61,11 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
     let group = wid.x + wid.y * nwg.x;
     var scale = 1.0;
-    if (p.norm != 0u) {
+    if (NORM != 0u) {
         scale = norm_scale(lid.x);
     }
-    let seg = u32(group >= p.seg_start.y) + u32(group >= p.seg_start.z);
+    // SEGS 1: segment 0, a constant, so that wd and store pick their binding statically
+    let seg = select(0u, u32(group >= p.seg_start.y) + u32(group >= p.seg_start.z), SEGS > 1u);
     let rows_per_group = WG_SIZE / ROW_THREADS;
     let lane = lid.x % ROW_THREADS;
     let row = (group - p.seg_start[seg]) * rows_per_group + lid.x / ROW_THREADS;

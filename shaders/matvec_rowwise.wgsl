@@ -16,7 +16,8 @@
 //           ≤ 256, ROWS ≤ MAX_ROWS), segment s from workgroup seg_start[s] on, 2-D past
 //           65535 (group = wg.x + wg.y · num_workgroups.x); invocation lid of the segment's
 //           workgroup j dots rows j·WG_SIZE·ROWS + r·WG_SIZE + lid, r < ROWS (with GLU, of
-//           both w0 and w1).
+//           both w0 and w1). SEGS (1 or 3) and NORM (0 or 1) are overrides, so that the
+//           binding a load reads and the input are known when the kernel is compiled.
 // CPU twin: hearth_model::ops::{rms_norm, matvec, silu_mul} · test: crates/gpu/tests/matvec.rs
 
 const X_VEC4: u32 = 4096u;
@@ -39,6 +40,10 @@ const GROUP_VEC4: u32 = GROUP * BLOCK_WORDS / 4u;
 override WG_SIZE: u32 = 64u;
 override ROWS: u32 = 1u;
 override GLU: u32 = 0u;
+// segments (weight bindings) the dispatch dots: 1..3
+override SEGS: u32 = 3u;
+// 1: x is RMS-normed first
+override NORM: u32 = 0u;
 // matrices each row dots: w_seg, or (GLU) w0 and w1
 override MATS: u32 = GLU + 1u;
 const MAX_ROWS: u32 = 4u;
@@ -67,12 +72,13 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
         @builtin(workgroup_id) wid: vec3<u32>,
         @builtin(num_workgroups) nwg: vec3<u32>) {
     let group = wid.x + wid.y * nwg.x;
-    let seg = u32(group >= p.seg_start.y) + u32(group >= p.seg_start.z);
+    // SEGS 1: segment 0, a constant, so that load and store pick their binding statically
+    let seg = select(0u, u32(group >= p.seg_start.y) + u32(group >= p.seg_start.z), SEGS > 1u);
     let rows = p.seg_rows[seg];
     let first = (group - p.seg_start[seg]) * WG_SIZE * ROWS;
     let row_vec4 = p.row_words / 4u;
     var scale = 1.0;
-    if (p.norm != 0u) {
+    if (NORM != 0u) {
         var ss = 0.0;
         for (var j = 0u; j < p.cols / 4u; j++) {
             let v = x[j];
@@ -103,12 +109,11 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
                 }
             }
         }
-        // a constant trip count, so that the compiler unrolls and the private indices fold
+        // no early exit: blocks of a short last group past the row's end decode clamped
+        // loads and count 0, so that the compiler can unroll and the private indices fold
         for (var gi = 0u; gi < GROUP; gi++) {
-            if (b + gi >= blocks) {
-                break;
-            }
-            let xb = (b + gi) * (BLOCK_ELEMS / 4u);
+            let valid = b + gi < blocks;
+            let xb = min(b + gi, blocks - 1u) * (BLOCK_ELEMS / 4u);
             for (var c = 0u; c < CHUNKS; c++) {
                 let s = xb + chunk_starts(c) / 4u;
                 let x0 = input(s.x, scale);
@@ -116,7 +121,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
                 for (var slot = 0u; slot < ROWS * MATS; slot++) {
                     blk_row = slot;
                     let v = dequant_chunk(gi * BLOCK_WORDS, c);
-                    acc[slot] += dot(v[0], x0) + dot(v[1], x1);
+                    acc[slot] += select(0.0, dot(v[0], x0) + dot(v[1], x1), valid);
                 }
             }
         }

@@ -21,6 +21,10 @@ enable subgroups;
 override WG_SIZE: u32 = 256u;
 override ROW_THREADS: u32 = 32u;
 override GLU: u32 = 0u;
+// segments (weight bindings) the dispatch dots: 1..3
+override SEGS: u32 = 3u;
+// 1: x is RMS-normed first
+override NORM: u32 = 0u;
 // one sum per subgroup (at most WG_SIZE subgroups), for the rows and for the norm
 var<workgroup> partial: array<vec2<f32>, WG_SIZE>;
 var<workgroup> norm_part: array<f32, WG_SIZE>;
@@ -55,10 +59,11 @@ fn main(@builtin(local_invocation_index) lid: u32,
         @builtin(subgroup_size) sg_size: u32) {
     let group = wid.x + wid.y * nwg.x;
     var scale = 1.0;
-    if (p.norm != 0u) {
+    if (NORM != 0u) {
         scale = norm_scale(lid, sg_lane, sg_size);
     }
-    let seg = u32(group >= p.seg_start.y) + u32(group >= p.seg_start.z);
+    // SEGS 1: segment 0, a constant, so that wd and store pick their binding statically
+    let seg = select(0u, u32(group >= p.seg_start.y) + u32(group >= p.seg_start.z), SEGS > 1u);
     let rows_per_group = WG_SIZE / ROW_THREADS;
     let lane = lid % ROW_THREADS;
     let row = (group - p.seg_start[seg]) * rows_per_group + lid / ROW_THREADS;

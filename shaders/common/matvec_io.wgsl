@@ -1,14 +1,13 @@
 // matvec_io.wgsl: the parameters, input and output of the matvec kernels (matvec.wgsl,
 // matvec_subgroup.wgsl, matvec_rowwise.wgsl), which declare x, g, y0..y2, p: Params and the
-// GLU override. input: x, or x RMS-normed (x · scale · g); store: segment seg's row, with
+// GLU and NORM overrides. input: x, or x RMS-normed (x · scale · g); store: segment seg's row, with
 // SwiGLU (GLU) and accumulate applied. CPU twin: hearth_model::ops::{rms_norm, silu_mul}.
 
 struct Params {
     cols: u32,              // weights per row (rowwise: at most 4 · X_VEC4)
     row_words: u32,         // u32 words per row (rowwise: a multiple of 4)
     accumulate: u32,        // 1: y += W·x, 0: y = W·x
-    norm: u32,              // 1: x / sqrt(mean(x²) + eps) · g in place of x
-    eps: f32,
+    eps: f32,               // the norm's (NORM override 1: x / sqrt(mean(x²) + eps) · g)
     seg_rows: vec4<u32>,    // rows of segment s (.w unused)
     seg_start: vec4<u32>,   // first workgroup of segment s (0xffffffff past the last)
     y_offset: vec4<u32>,    // index in y_s of segment s's first row
@@ -18,7 +17,7 @@ struct Params {
 
 // vec4 i of the input: x, or normed x
 fn input(i: u32, scale: f32) -> vec4<f32> {
-    return select(x[i], x[i] * scale * g[i], p.norm != 0u);
+    return select(x[i], x[i] * scale * g[i], NORM != 0u);
 }
 
 fn store(seg: u32, row: u32, acc: f32, up: f32) {

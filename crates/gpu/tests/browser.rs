@@ -87,7 +87,7 @@ async fn matvec_long_rows_and_split_buffers() {
 #[wasm_bindgen_test]
 async fn matvec_fused_norm_segments_and_glu() {
     let mut g = gpu().await;
-    for &path in matvec::paths(&g) {
+    for &path in matvec::fused_paths(&g) {
         path.set(&mut g);
         for (i, &ty) in FORMATS.iter().enumerate() {
             let cols = ty.block_elems().max(8) * 3;

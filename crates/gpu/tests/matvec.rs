@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::matvec::{FUSIONS, Fusion, check, check_fused, paths};
+use common::matvec::{FUSIONS, Fusion, check, check_fused, fused_paths, paths};
 use common::{Rng, block_on, gpu, random_weights};
 use hearth_gguf::GgmlType;
 use hearth_gpu::{FORMATS, GpuTensor, GpuWeights, kernels};
@@ -54,7 +54,7 @@ fn bad_shapes_are_errors() {
 #[test]
 fn fused_norm_segments_and_glu_match_the_cpu() {
     let mut g = gpu();
-    for &path in paths(&g) {
+    for &path in fused_paths(&g) {
         path.set(&mut g);
         for (i, &ty) in FORMATS.iter().enumerate() {
             let cols = ty.block_elems().max(8) * 3;

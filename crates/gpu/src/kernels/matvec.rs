@@ -11,9 +11,7 @@ struct MatvecParams {
     cols: u32,
     row_words: u32,
     accumulate: u32,
-    norm: u32,
     eps: f32,
-    _pad: [u32; 3],
     seg_rows: [u32; 4],
     seg_start: [u32; 4],
     y_offset: [u32; 4],
@@ -173,6 +171,15 @@ pub fn matvec_fused(gpu: &Gpu, input: MatvecIn, out: MatvecOut) -> Result<Vec<Op
         }
     }
 
+    // GLU dots two matrices per segment: one segment per dispatch
+    let per_dispatch = if glu { 1 } else { SEGMENTS };
+    let batches = dispatches(&segments, per_dispatch);
+    // one segment in every dispatch (most matvecs): the kernels pick the binding statically
+    let segs = if batches.iter().all(|b| b.len() == 1) {
+        1
+    } else {
+        SEGMENTS as u32
+    };
     let row_threads = gpu.matvec_row_threads.clamp(1, WG_SIZE);
     if !row_threads.is_power_of_two() {
         return Err(GpuError::Shape(format!(
@@ -182,12 +189,15 @@ pub fn matvec_fused(gpu: &Gpu, input: MatvecIn, out: MatvecOut) -> Result<Vec<Op
     // CPU drivers: whole rows per invocation, x in a uniform binding when it fits
     let rowwise = row_threads == 1 && cols as u64 * 4 <= UNIFORM_BINDING;
     let glu_flag = glu as u32;
+    let norm_flag = input.norm.is_some() as u32;
     let (pipeline, rows_per_group) = if rowwise {
         let rows = gpu.matvec_rows.clamp(1, MAX_ROWS);
         let overrides = [
             ("WG_SIZE", ROWWISE_WG_SIZE),
             ("ROWS", rows),
             ("GLU", glu_flag),
+            ("SEGS", segs),
+            ("NORM", norm_flag),
         ];
         let pipeline = gpu.pipeline(Kernel::MatvecRowwise, Some(ty), &overrides)?;
         (pipeline, ROWWISE_WG_SIZE * rows)
@@ -200,6 +210,8 @@ pub fn matvec_fused(gpu: &Gpu, input: MatvecIn, out: MatvecOut) -> Result<Vec<Op
             ("WG_SIZE", SUBGROUP_WG_SIZE),
             ("ROW_THREADS", row_threads),
             ("GLU", glu_flag),
+            ("SEGS", segs),
+            ("NORM", norm_flag),
         ];
         let pipeline = gpu.pipeline(Kernel::MatvecSubgroup, Some(ty), &overrides)?;
         (pipeline, SUBGROUP_WG_SIZE / row_threads)
@@ -208,24 +220,22 @@ pub fn matvec_fused(gpu: &Gpu, input: MatvecIn, out: MatvecOut) -> Result<Vec<Op
             ("WG_SIZE", WG_SIZE),
             ("ROW_THREADS", row_threads),
             ("GLU", glu_flag),
+            ("SEGS", segs),
+            ("NORM", norm_flag),
         ];
         let pipeline = gpu.pipeline(Kernel::Matvec, Some(ty), &overrides)?;
         (pipeline, WG_SIZE / row_threads)
     };
     let (g, eps) = input.norm.unwrap_or((x, 0.0));
     let layout = pipeline.get_bind_group_layout(0);
-    // GLU dots two matrices per segment: one segment per dispatch
-    let per_dispatch = if glu { 1 } else { SEGMENTS };
-    dispatches(&segments, per_dispatch)
+    batches
         .into_iter()
         .map(|segs| {
             let mut params = MatvecParams {
                 cols: cols as u32,
                 row_words: row_words as u32,
                 accumulate: accumulate as u32,
-                norm: input.norm.is_some() as u32,
                 eps,
-                _pad: [0; 3],
                 seg_rows: [0; 4],
                 seg_start: [u32::MAX; 4],
                 y_offset: [0; 4],

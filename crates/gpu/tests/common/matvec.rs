@@ -42,15 +42,35 @@ pub const PATHS: &[Path] = &[
     path(1, 4, false),
 ];
 
+/// The paths the fused checks run, every format each: one of each kernel, and rowwise
+/// with 1 and 4 rows (each fusion is a pipeline of its own, and a rowwise K-quant pipeline
+/// takes lavapipe a minute to compile; the lane splits of PATHS do not depend on fusion).
+pub const FUSED_PATHS: &[Path] = &[
+    path(32, 1, false),
+    path(32, 1, true),
+    path(1, 1, false),
+    path(1, 4, false),
+];
+
 /// [`PATHS`] on `g`, which must have subgroups (lavapipe and SwiftShader do: a device
 /// without them would leave matvec_subgroup.wgsl untested, so it fails).
 pub fn paths(g: &Gpu) -> &'static [Path] {
+    has_subgroups(g);
+    PATHS
+}
+
+/// [`FUSED_PATHS`] on `g`, which must have subgroups.
+pub fn fused_paths(g: &Gpu) -> &'static [Path] {
+    has_subgroups(g);
+    FUSED_PATHS
+}
+
+fn has_subgroups(g: &Gpu) {
     assert!(
         g.subgroups,
         "the adapter {} has no subgroups: matvec_subgroup.wgsl would go untested",
         g.adapter_name()
     );
-    PATHS
 }
 
 impl Path {
