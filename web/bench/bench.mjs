@@ -1,5 +1,6 @@
 // bench.mjs: hearth in headless chromium, for the notes, not a test. Prints: first-visit
-// load time, cached start to first token, prefill tokens/s (a ≈ 200-token prompt), decode
+// load time, cached start to first token (the message sent at once, and sent 8 s after
+// the engine is ready, as a user writes it), prefill tokens/s (a ≈ 200-token prompt), decode
 // tokens/s, the wasm memory after loading (its peak), and the bytes the app ships (gzipped).
 //   node web/bench/bench.mjs [--tokens 64] [--backend auto|gpu|cpu]
 // (auto: the CPU engine here, where WebGPU is SwiftShader; gpu: WebGPU on SwiftShader)
@@ -10,6 +11,8 @@ import { ROOT, serve, browser, newProfile, dropProfile } from "../tests/harness.
 
 const arg = (name) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
 const tokens = Number(arg("--tokens")) || 64;
+/** How long a user takes to write the first message, for the second cached start. */
+const PAUSE_MS = 8000;
 const backend = arg("--backend") || "auto";
 /** A long prompt for prefill: ≈ 200 tokens of plain prose. */
 const LONG = "The lighthouse stood on a rock at the edge of the bay, and every night its keeper climbed the hundred and twelve steps to light the lamp. ".repeat(7);
@@ -32,12 +35,14 @@ function shipped(dir) {
   return { raw, gz };
 }
 
-/** Opens the app, asks one question streaming, and times it from navigation on. */
-async function visit(page, url) {
+/** Opens the app, waits `pauseMs` after it is ready (a user writing the first message),
+ * asks one question streaming, and times it from navigation on. */
+async function visit(page, url, { pauseMs = 0, n = tokens } = {}) {
   const t0 = Date.now();
   await page.goto(url);
   await page.waitForFunction(() => window.hearthEngine, null, { timeout: 600_000, polling: 100 });
   const ready = Date.now() - t0;
+  await page.waitForTimeout(pauseMs);
   const r = await page.evaluate(async (n) => {
     const t = performance.now();
     const stamps = [];
@@ -47,12 +52,16 @@ async function visit(page, url) {
       max_tokens: n,
       stream: true,
     });
+    let promptN = null;
     for await (const chunk of stream) {
-      if (chunk.choices[0].delta.content !== undefined) stamps.push(performance.now() - t);
+      if (chunk.choices[0]?.delta.content !== undefined) stamps.push(performance.now() - t);
+      if (chunk.usage) promptN = chunk.usage.prompt_tokens;
     }
-    return { stamps, info: window.hearthEngine.info };
-  }, tokens);
+    return { stamps, info: window.hearthEngine.info, promptN };
+  }, n);
   const first = r.stamps[0];
+  const result = { ready, firstToken: ready + first, sentToFirst: first, chatPromptN: r.promptN, info: r.info };
+  if (n === 1) return result;
   const decode = (r.stamps.length - 1) / ((r.stamps.at(-1) - first) / 1000);
   // prefill: a fresh context (a completion of another prompt), one token generated
   const p = await page.evaluate(async (prompt) => {
@@ -60,7 +69,7 @@ async function visit(page, url) {
     const c = await window.hearthEngine.completions.create({ prompt, max_tokens: 1, temperature: 0 });
     return { ms: performance.now() - t, n: c.usage.prompt_tokens };
   }, LONG);
-  return { ready, firstToken: ready + first, decode, n: r.stamps.length, info: r.info, prefill: p.n / (p.ms / 1000), prefillN: p.n };
+  return { ...result, decode, n: r.stamps.length, prefill: p.n / (p.ms / 1000), prefillN: p.n };
 }
 
 const server = await serve();
@@ -74,6 +83,11 @@ try {
   ({ context, page } = await browser(profile));
   const warm = await visit(page, demo);
   await context.close();
+  // the same, the first message sent a while after the engine is ready: the pipelines
+  // (created at load) compile in that while
+  ({ context, page } = await browser(profile));
+  const paused = await visit(page, demo, { pauseMs: PAUSE_MS, n: 1 });
+  await context.close();
   const ship = shipped(join(ROOT, "web/dist"));
   const engine =
     warm.info.backend === "gpu"
@@ -86,7 +100,9 @@ try {
     const t = warm.info.load_ms;
     console.log(`  of which (ms):               wasm ${t.wasm}, headers ${t.headers}, weights ${t.weights} (into the engine ${t.push}), finish ${t.finish}`);
   }
-  console.log(`cached start to first token:  ${(warm.firstToken / 1000).toFixed(1)} s`);
+  console.log(`cached start to first token:  ${(warm.firstToken / 1000).toFixed(1)} s (ready, then the chat's prompt of ${warm.chatPromptN} tokens: ${(warm.sentToFirst / 1000).toFixed(1)} s)`);
+  const compiled = warm.info.pipelines === undefined ? "" : ` (${warm.info.pipelines} pipelines created at load)`;
+  console.log(`  sent ${PAUSE_MS / 1000} s after ready:         first token ${(paused.sentToFirst / 1000).toFixed(1)} s after sending${compiled}`);
   console.log(`prefill:                      ${warm.prefill.toFixed(1)} tokens/s (${warm.prefillN} tokens, to the first token)`);
   console.log(`decode:                       ${warm.decode.toFixed(1)} tokens/s (${warm.n} tokens)`);
   console.log(`wasm memory after loading:    ${(warm.info.wasm_memory_bytes / 2 ** 20).toFixed(1)} MiB`);

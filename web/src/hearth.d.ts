@@ -137,6 +137,9 @@ export interface EngineInfo {
   /** GPU: the decode matvec: "rowwise" on CPU rasterisers such as SwiftShader, "subgroup"
    * where the adapter has subgroups, else "shared". */
   matvec?: "rowwise" | "subgroup" | "shared";
+  /** GPU: pipelines created at load: every one a chat uses, compiled by the GPU from
+   * the load's end on (while the first message is written). */
+  pipelines?: number;
   /** CPU: threads the engine runs on, and why not more. */
   threads?: number;
   threads_note?: string;

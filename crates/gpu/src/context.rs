@@ -2,7 +2,7 @@
 //! of compiled kernel pipelines.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::kernels::KvType;
 use crate::shader::{Kernel, PipelineKey};
@@ -13,12 +13,15 @@ use crate::{GpuError, Result};
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct PipelineStats {
     pub count: usize,
-    /// Seconds spent creating them (natively; 0 in the browser, where creation returns
-    /// before the compile ends).
+    /// Seconds spent creating them, summed over the threads that did (natively; 0 in the
+    /// browser, where creation returns before the compile ends).
     pub seconds: f64,
 }
 
-/// An open GPU device and everything made once per device.
+/// An open GPU device and everything made once per device. A clone is another handle to
+/// the same device, sharing its pipeline cache (a clone may change its own settings: the
+/// cache is keyed by everything a pipeline depends on).
+#[derive(Clone)]
 pub struct Gpu {
     pub device: wgpu::Device,
     pub queue: wgpu::Queue,
@@ -49,13 +52,18 @@ pub struct Gpu {
     /// Small storage buffer ranges ([`Gpu::spare`]) bound where a kernel's writable
     /// binding goes unused.
     spare: wgpu::Buffer,
-    pipelines: Mutex<HashMap<PipelineKey, Arc<Pipeline>>>,
-    compiled: Mutex<PipelineStats>,
+    /// Compiled pipelines by key; a slot is filled once, by the first caller, while later
+    /// callers of the same key (on other threads) wait for it rather than compile it again.
+    pipelines: Arc<Mutex<HashMap<PipelineKey, PipelineSlot>>>,
+    compiled: Arc<Mutex<PipelineStats>>,
     /// The first error the device reported since the last [`Gpu::check`].
     error: Arc<Mutex<Option<String>>>,
     /// Why the device was lost, once it is.
     lost: Arc<Mutex<Option<String>>>,
 }
+
+/// A pipeline compiled once, by whoever asks for it first.
+type PipelineSlot = Arc<OnceLock<Arc<Pipeline>>>;
 
 /// Bytes of each spare range: WebGPU's largest allowed storage offset alignment.
 const SPARE_BYTES: u64 = 256;
@@ -140,8 +148,8 @@ impl Gpu {
             max_binding_bytes: limits
                 .max_storage_buffer_binding_size
                 .min(limits.max_buffer_size),
-            pipelines: Mutex::new(HashMap::new()),
-            compiled: Mutex::new(PipelineStats::default()),
+            pipelines: Arc::default(),
+            compiled: Arc::default(),
         })
     }
 
@@ -190,12 +198,22 @@ impl Gpu {
         format!("{} on {:?}", self.info.name, self.info.backend)
     }
 
+    /// The labels of the pipelines this device has compiled (kernel, format, overrides).
+    pub fn pipeline_labels(&self) -> Vec<String> {
+        let map = self.pipelines.lock().unwrap_or_else(|e| e.into_inner());
+        map.iter()
+            .filter(|(_, slot)| slot.get().is_some())
+            .map(|(key, _)| key.label())
+            .collect()
+    }
+
     /// How many pipelines this device has compiled so far, and the time it took.
     pub fn pipeline_stats(&self) -> PipelineStats {
         *self.compiled.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// The pipeline of `kernel`, compiled once per (kernel, format, overrides) and cached.
+    /// Natively several threads may ask at once (see `crate::warm`): each key compiles once.
     pub fn pipeline(
         &self,
         kernel: Kernel,
@@ -203,15 +221,29 @@ impl Gpu {
         overrides: &[(&'static str, u32)],
     ) -> Result<Arc<Pipeline>> {
         let key = PipelineKey::new(kernel, format, overrides);
-        if let Some(p) = self
-            .pipelines
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&key)
-        {
-            return Ok(p.clone());
-        }
-        let source = kernel.source(format)?;
+        let (slot, source) = {
+            let mut map = self.pipelines.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(p) = map.get(&key).and_then(|slot| slot.get()) {
+                return Ok(p.clone());
+            }
+            // the source's errors (an unknown format) before a slot is taken
+            let source = kernel.source(format)?;
+            let slot = map.entry(key.clone()).or_default().clone();
+            drop(map);
+            (slot, source)
+        };
+        Ok(slot
+            .get_or_init(|| self.compile(&key, source, overrides))
+            .clone())
+    }
+
+    /// Creates the shader module and compute pipeline of `key` (where drivers compile).
+    fn compile(
+        &self,
+        key: &PipelineKey,
+        source: String,
+        overrides: &[(&'static str, u32)],
+    ) -> Arc<Pipeline> {
         let label = key.label();
         #[cfg(not(target_arch = "wasm32"))]
         let started = std::time::Instant::now();
@@ -235,23 +267,16 @@ impl Gpu {
                 },
                 cache: None,
             });
-        let pipeline = Arc::new(Pipeline {
+        let mut stats = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
+        stats.count += 1;
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            stats.seconds += started.elapsed().as_secs_f64();
+        }
+        Arc::new(Pipeline {
             label,
             compute: pipeline,
-        });
-        {
-            let mut stats = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
-            stats.count += 1;
-            #[cfg(not(target_arch = "wasm32"))]
-            {
-                stats.seconds += started.elapsed().as_secs_f64();
-            }
-        }
-        self.pipelines
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(key, pipeline.clone());
-        Ok(pipeline)
+        })
     }
 }
 

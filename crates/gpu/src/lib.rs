@@ -14,6 +14,7 @@ pub mod roofline;
 mod shader;
 mod stream;
 mod tensor;
+mod warm;
 #[cfg(target_arch = "wasm32")]
 mod web_subgroups;
 mod weights;
@@ -24,4 +25,5 @@ pub use model::{GpuModel, Session};
 pub use shader::{FORMATS, Kernel};
 pub use stream::StreamLoader;
 pub use tensor::{GpuTensor, GpuWeights, WeightPart};
+pub use warm::warm_pipelines;
 pub use weights::{FileBytes, GpuModelWeights, TensorSource};

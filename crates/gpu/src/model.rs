@@ -28,10 +28,23 @@ pub struct GpuModel {
 }
 
 impl GpuModel {
-    /// Uploads the model described by `gguf`, reading tensor bytes from `src`.
+    /// Uploads the model described by `gguf`, reading tensor bytes from `src`, and
+    /// compiles every pipeline its sessions use meanwhile ([`crate::warm_pipelines`], on
+    /// another thread natively).
     pub fn load(gpu: Gpu, gguf: &Gguf, src: &dyn TensorSource) -> Result<GpuModel> {
         let config = Config::from_gguf(gguf)?;
-        let (weights, rope) = crate::weights::upload(&gpu, gguf, &config, src)?;
+        #[cfg(not(target_arch = "wasm32"))]
+        let (weights, rope) = std::thread::scope(|s| {
+            let warm = s.spawn(|| crate::warm_pipelines(&gpu, gguf, &config));
+            let uploaded = crate::weights::upload(&gpu, gguf, &config, src);
+            let warmed = warm.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            uploaded.and_then(|u| warmed.map(|_| u))
+        })?;
+        #[cfg(target_arch = "wasm32")]
+        let (weights, rope) = {
+            crate::warm_pipelines(&gpu, gguf, &config)?;
+            crate::weights::upload(&gpu, gguf, &config, src)?
+        };
         Ok(GpuModel {
             gpu,
             config,
@@ -104,6 +117,13 @@ impl<'m> Session<'m> {
     }
 
     fn with_model(model: ModelRef<'m>, n_ctx: usize, n_batch: usize) -> Result<Session<'m>> {
+        let mut session = Session::blank(model, n_ctx, n_batch);
+        session.decode = session.record_last(1)?;
+        Ok(session)
+    }
+
+    /// A session with its buffers made and no program recorded yet.
+    fn blank(model: ModelRef<'m>, n_ctx: usize, n_batch: usize) -> Session<'m> {
         let handle = model.clone();
         let (g, c) = (&handle.gpu, &handle.config);
         let n_ctx = n_ctx.min(c.n_ctx_train).max(1);
@@ -124,7 +144,7 @@ impl<'m> Session<'m> {
                 .map(|_| GpuTensor::zeros(g, kv.words(n_ctx * c.kv_dim()), label))
                 .collect()
         };
-        let mut session = Session {
+        Session {
             model,
             n_ctx,
             n_batch,
@@ -142,9 +162,13 @@ impl<'m> Session<'m> {
                 mapped_at_creation: false,
             }),
             decode: Vec::new(),
-        };
-        session.decode = session.record_last(1)?;
-        Ok(session)
+        }
+    }
+
+    /// A session that records its programs only to compile their pipelines (see
+    /// `crate::warm`): no decode program kept.
+    pub(crate) fn for_compiling(model: &'m GpuModel, n_ctx: usize, n_batch: usize) -> Session<'m> {
+        Session::blank(ModelRef::Borrowed(model), n_ctx, n_batch)
     }
 
     /// Positions cached so far.
@@ -196,7 +220,7 @@ impl<'m> Session<'m> {
 
     /// The program of one forward call over the `n` tokens in the token buffer, with the
     /// last token's logits in the `Logits` scratch.
-    fn record_last(&self, n: usize) -> Result<Vec<Cmd>> {
+    pub(crate) fn record_last(&self, n: usize) -> Result<Vec<Cmd>> {
         self.record(n, None)
     }
 
@@ -315,22 +339,10 @@ impl<'m> Session<'m> {
             ));
         }
         let cfg = sampler.config().clone();
-        let gpu_sampler =
-            GpuSampler::new(g, &cfg, self.model.config.n_vocab, cfg.repeat_last_n.max(1))?;
+        let gpu_sampler = self.gpu_sampler(&cfg)?;
         let mut history = prompt.to_vec();
         gpu_sampler.set_history(g, &history);
-        let mut pick = gpu_sampler
-            .ops(g, self.s.act(Act::Logits), &self.s.tokens, 0, &self.step)?
-            .into_iter()
-            .map(Cmd::from)
-            .collect::<Vec<_>>();
-        pick.push(Cmd::Copy {
-            src: self.s.tokens.buffer.clone(),
-            src_offset: 0,
-            dst: self.readback.clone(),
-            dst_offset: 0,
-            size: 4,
-        });
+        let pick = self.record_pick(&gpu_sampler)?;
 
         // prefill, then the first pick from its logits
         self.prefill(prompt)?;
@@ -365,6 +377,34 @@ impl<'m> Session<'m> {
             self.len += 1;
         }
         Ok(out)
+    }
+
+    /// The GPU sampler of `cfg` for this session's model.
+    pub(crate) fn gpu_sampler(
+        &self,
+        cfg: &hearth_model::sampler::SamplerConfig,
+    ) -> Result<GpuSampler> {
+        let g = &self.model.gpu;
+        GpuSampler::new(g, cfg, self.model.config.n_vocab, cfg.repeat_last_n.max(1))
+    }
+
+    /// The program that picks the next token from the `Logits` scratch into the token
+    /// buffer and copies its id to the readback buffer.
+    pub(crate) fn record_pick(&self, sampler: &GpuSampler) -> Result<Vec<Cmd>> {
+        let g = &self.model.gpu;
+        let mut pick = sampler
+            .ops(g, self.s.act(Act::Logits), &self.s.tokens, 0, &self.step)?
+            .into_iter()
+            .map(Cmd::from)
+            .collect::<Vec<_>>();
+        pick.push(Cmd::Copy {
+            src: self.s.tokens.buffer.clone(),
+            src_offset: 0,
+            dst: self.readback.clone(),
+            dst_offset: 0,
+            size: 4,
+        });
+        Ok(pick)
     }
 
     /// Dispatches in the recorded decode program: what one decoded token launches, before

@@ -61,7 +61,9 @@ pub struct StreamLoader {
 impl StreamLoader {
     /// Plans the load of the model that `gguf` (its header) describes, checking the
     /// architecture, the tensors' shapes and types, and that every matrix row fits the
-    /// adapter's binding limit, before any byte is fetched.
+    /// adapter's binding limit, before any byte is fetched; natively it also compiles the
+    /// pipelines its sessions will use ([`crate::warm_pipelines`]; in the browser
+    /// [`StreamLoader::finish`] does).
     pub fn new(gpu: Gpu, gguf: Gguf) -> Result<StreamLoader> {
         StreamLoader::new_split(gpu, vec![gguf])
     }
@@ -119,6 +121,10 @@ impl StreamLoader {
             }
             file.pos = file.plan.first().map_or(h.data_start, |p| p.range.start);
         }
+        // natively the pipelines compile now; in the browser once the weights are in
+        // (crate::warm says why)
+        #[cfg(not(target_arch = "wasm32"))]
+        crate::warm_pipelines(&gpu, &gguf, &config)?;
         Ok(StreamLoader {
             gpu,
             gguf,
@@ -220,7 +226,8 @@ impl StreamLoader {
         Ok(())
     }
 
-    /// The loaded model, once every needed byte has been pushed.
+    /// The loaded model, once every needed byte has been pushed (in the browser, with its
+    /// pipelines' compiles started: [`crate::warm_pipelines`]).
     pub fn finish(mut self) -> Result<GpuModel> {
         if let Some((i, f)) = self
             .files
@@ -239,6 +246,8 @@ impl StreamLoader {
             &self.config,
             &mut Streamed(&mut self.arrived),
         )?;
+        #[cfg(target_arch = "wasm32")]
+        crate::warm_pipelines(&self.gpu, &self.gguf, &self.config)?;
         Ok(GpuModel {
             gpu: self.gpu,
             config: self.config,

@@ -153,6 +153,40 @@ impl GpuWeights {
         rows: usize,
         cols: usize,
     ) -> Result<GpuWeights> {
+        GpuWeights::split(gpu, name, ty, rows, cols, |bytes| {
+            gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(name),
+                size: bytes,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        })
+    }
+
+    /// A matrix of the real format, shape and parts whose every part is `buffer` (small,
+    /// holding nothing): bound only by programs recorded to compile their pipelines
+    /// (`crate::warm`), never run.
+    pub(crate) fn placeholder(
+        gpu: &Gpu,
+        name: &str,
+        ty: GgmlType,
+        rows: usize,
+        cols: usize,
+        buffer: &wgpu::Buffer,
+    ) -> Result<GpuWeights> {
+        GpuWeights::split(gpu, name, ty, rows, cols, |_| buffer.clone())
+    }
+
+    /// The matrix split by rows into parts of at most one binding, each part's buffer
+    /// made by `buffer(bytes)`.
+    fn split(
+        gpu: &Gpu,
+        name: &str,
+        ty: GgmlType,
+        rows: usize,
+        cols: usize,
+        mut buffer: impl FnMut(u64) -> wgpu::Buffer,
+    ) -> Result<GpuWeights> {
         let layout = GpuLayout::of(ty)?;
         let block_words = layout.row_words(ty, cols)?;
         // rows start on 16 bytes, for the vec4 loads of matvec_rowwise.wgsl
@@ -169,14 +203,8 @@ impl GpuWeights {
         let mut first_row = 0;
         while first_row < rows {
             let n = rows_per_part.min(rows - first_row);
-            let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
-                label: Some(name),
-                size: (n * row_words * 4) as u64,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            });
             parts.push(WeightPart {
-                buffer,
+                buffer: buffer((n * row_words * 4) as u64),
                 first_row,
                 rows: n,
             });

@@ -405,6 +405,9 @@ fn a_second_turn_reuses_the_cache() {
         ignore_eos: true,
     };
     let turn2 = [1u32, 4093, 198, 28120, 47, 2, 198, 1, 520, 9531, 198];
+    // the load compiled the pipelines of prefill, sampling and decode (crate::warm)
+    let at_load = gpu.gpu.pipeline_stats().count;
+    assert!(at_load > 0, "the load compiled no pipeline");
 
     // one session: turn 1, its answer, then only turn 2's tokens are prefilled
     let mut s = Session::new(&gpu, 128, 64).unwrap();
@@ -423,6 +426,42 @@ fn a_second_turn_reuses_the_cache() {
     let mut fresh = Session::new(&gpu, 128, 64).unwrap();
     let b2 = pollster::block_on(fresh.generate(&all, &mut greedy(), &stop, |_| Ok(true))).unwrap();
     assert_eq!(a2, b2);
+    assert_eq!(
+        gpu.gpu.pipeline_stats().count,
+        at_load,
+        "a chat compiled pipelines that the load had not"
+    );
+}
+
+/// The load compiles every pipeline a chat uses (crate::warm records sessions on
+/// placeholder weights): prompts of both matmul tiles, decode and sampling compile no
+/// more, here with K-quant weights (a_second_turn_reuses_the_cache: SmolLM2's).
+#[test]
+fn the_load_compiles_every_pipeline_of_a_chat() {
+    use hearth_model::sampler::{Sampler, SamplerConfig};
+    let bytes = random_model(
+        Shape {
+            ty: GgmlType::Q4_K,
+            ..GQA_64
+        },
+        5,
+    );
+    let model = gpu_model(gpu(), &bytes);
+    let at_load = model.gpu.pipeline_labels();
+    assert!(at_load.len() > 10, "{at_load:?}");
+    let stop = hearth_model::StopRule {
+        max_tokens: 3,
+        eog: vec![],
+        ignore_eos: true,
+    };
+    let mut s = Session::new(&model, 64, 16).unwrap();
+    for prompt in [tokens(20, GQA_64.n_vocab, 1), tokens(3, GQA_64.n_vocab, 2)] {
+        let mut sampler = Sampler::new(SamplerConfig::default()).unwrap();
+        pollster::block_on(s.generate(&prompt, &mut sampler, &stop, |_| Ok(true))).unwrap();
+    }
+    let mut after = model.gpu.pipeline_labels();
+    after.retain(|l| !at_load.contains(l));
+    assert!(after.is_empty(), "compiled after the load: {after:?}");
 }
 
 #[test]

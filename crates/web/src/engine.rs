@@ -348,6 +348,9 @@ impl WebEngine {
                     _ => "shared",
                 },
                 "weight_bytes": model.weight_bytes_per_token(),
+                // pipelines created: the load creates every one a chat uses, and the GPU
+                // process compiles them from then on (hearth_gpu::warm_pipelines)
+                "pipelines": model.gpu.pipeline_stats().count,
             }),
             Runner::Cpu(s) => serde_json::json!({
                 "backend": "cpu",

@@ -6,6 +6,11 @@ use crate::{Gpu, GpuError, GpuTensor, GpuWeights, Kernel, Result};
 /// Tokens per workgroup tile. 32 (not 64) so that a short prompt, such as a follow-up chat
 /// turn, wastes little of a tile; with 64 rows that is 128 invocations of 4 × 4 outputs.
 const TILE_T: u32 = 32;
+/// Tokens per tile for calls of at most this many tokens (a short turn, a prompt's last
+/// few tokens): a 32-token tile would compute 4 × what is wanted, and CPU drivers pay for
+/// every multiply (an 8-token prompt cost as much as 32 on lavapipe). A second pipeline
+/// per format, compiled with the first at load (`crate::warm`).
+pub(crate) const SMALL_TILE_T: u32 = 8;
 /// Rows of W per workgroup tile: each W tile is dequantized once for TILE_T tokens.
 const TILE_R: u32 = 64;
 /// 8-weight chunks per step along the row (one 32-weight block of the Q formats). The
@@ -15,6 +20,7 @@ const TILE_K: u32 = 4;
 // the portable limits: ≤ 256 invocations (SwiftShader), ≤ 16 KiB of workgroup memory
 // (WebGPU's default); matmul.wgsl computes 4 × 4 outputs per invocation
 const _: () = assert!(TILE_T.is_multiple_of(4) && TILE_R.is_multiple_of(4));
+const _: () = assert!(SMALL_TILE_T.is_multiple_of(4) && SMALL_TILE_T < TILE_T);
 const _: () = assert!((TILE_R / 4) * (TILE_T / 4) <= 256);
 const _: () = assert!(32 * TILE_K * (TILE_R + TILE_T) <= 16384);
 
@@ -58,7 +64,12 @@ pub fn matmul(
     if n_tokens == 0 {
         return Ok(Vec::new());
     }
-    let overrides = [("TILE_T", TILE_T), ("TILE_R", TILE_R), ("TILE_K", TILE_K)];
+    let tile_t = if n_tokens <= SMALL_TILE_T as usize {
+        SMALL_TILE_T
+    } else {
+        TILE_T
+    };
+    let overrides = [("TILE_T", tile_t), ("TILE_R", TILE_R), ("TILE_K", TILE_K)];
     let pipeline = gpu.pipeline(Kernel::Matmul, Some(w.ty), &overrides)?;
     w.parts
         .iter()
@@ -91,7 +102,7 @@ pub fn matmul(
                 pipeline: pipeline.clone(),
                 groups: [
                     row_tiles as u32,
-                    n_tokens.div_ceil(TILE_T as usize) as u32,
+                    n_tokens.div_ceil(tile_t as usize) as u32,
                     1,
                 ],
                 indirect: None,

@@ -24,6 +24,7 @@ pub use add::add;
 pub use attention::{ATTN_SPLIT, AttnHeads, AttnPartials, attn_combine, attn_decode, attn_prefill};
 pub use embedding::embedding;
 pub use kv_store::{KvType, kv_store};
+pub(crate) use matmul::SMALL_TILE_T;
 pub use matmul::matmul;
 pub use matvec::{MatvecIn, MatvecOut, matvec, matvec_fused};
 pub use rms_norm::rms_norm;

@@ -12,7 +12,8 @@ pub const REL_TOL: f32 = 1e-5;
 /// each other.
 pub const MATVEC_REL_TOL: f32 = 2.0 * REL_TOL;
 
-/// Token counts: one (decode-sized), fewer than a tile, two tiles, and a partial third.
+/// Token counts: one and seven (the small tile of ≤ 8 tokens: one, part of one), then
+/// the 32-token tile's: two tiles, and a partial fourth.
 pub const TOKEN_COUNTS: [usize; 4] = [1, 7, 64, 100];
 
 /// A random problem: GGUF weight bytes, their dequantized values, X and a prior Y.
