@@ -83,8 +83,12 @@ fn record_all(gpu: &Gpu, gguf: &Gguf, cfg: &Config) -> Result<()> {
 /// A prefill program and the sampler's: what the first token needs.
 fn compile_first_token(model: &GpuModel) -> Result<()> {
     let session = Session::for_compiling(model, N_CTX, N_PREFILL[1]);
-    for n in N_PREFILL {
-        session.record_last(n)?;
+    // a model trained on fewer positions runs shorter calls (the session holds at most
+    // its context): those are all its prefill sizes can be
+    for n in N_PREFILL.map(|n| n.min(session.capacity())) {
+        if n > 1 {
+            session.record_last(n)?;
+        }
     }
     let sampler = session.gpu_sampler(&SamplerConfig::default())?;
     session.record_pick(&sampler)?;

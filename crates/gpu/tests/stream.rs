@@ -117,6 +117,20 @@ fn bad_streams_are_errors() {
 }
 
 /// A context whose KV cache cannot fit one binding is refused while only the header is
+/// A model trained on fewer positions than the load's pipeline warm-up records (crate::warm)
+/// still loads and runs: the warm-up's calls fit the model's context.
+#[test]
+fn a_model_with_a_tiny_context_loads() {
+    let file = fixture("tiny-llama3.gguf");
+    let mut header = Gguf::read_header(&file, file.len() as u64).unwrap();
+    header
+        .metadata
+        .0
+        .insert("llama.context_length".into(), hearth_gguf::Value::U32(4));
+    let loader = StreamLoader::new(gpu(), header).expect("a 4-position model plans and warms");
+    assert_eq!(loader.config().n_ctx_train, 4);
+}
+
 /// known, saying how many bytes it needs; the model's own context bounds the request.
 #[test]
 fn a_context_too_large_for_the_gpu_is_refused_up_front() {
