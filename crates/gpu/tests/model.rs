@@ -435,17 +435,17 @@ fn a_second_turn_reuses_the_cache() {
 
 /// The load compiles every pipeline a chat uses (crate::warm records sessions on
 /// placeholder weights): prompts of both matmul tiles, decode and sampling compile no
-/// more, here with K-quant weights (a_second_turn_reuses_the_cache: SmolLM2's).
+/// more, here with GQA, Q4_0 and a tied head (a_second_turn_reuses_the_cache: SmolLM2's
+/// Q4_1/Q8_0; cheap formats, as lavapipe compiles each pipeline at its first dispatch).
 #[test]
 fn the_load_compiles_every_pipeline_of_a_chat() {
     use hearth_model::sampler::{Sampler, SamplerConfig};
-    let bytes = random_model(
-        Shape {
-            ty: GgmlType::Q4_K,
-            ..GQA_64
-        },
-        5,
-    );
+    let shape = Shape {
+        ty: GgmlType::Q4_0,
+        tied: true,
+        ..GQA_64
+    };
+    let bytes = random_model(shape, 5);
     let model = gpu_model(gpu(), &bytes);
     let at_load = model.gpu.pipeline_labels();
     assert!(at_load.len() > 10, "{at_load:?}");
