@@ -38,7 +38,7 @@ impl GpuModel {
             let warm = s.spawn(|| crate::warm_pipelines(&gpu, gguf, &config));
             let uploaded = crate::weights::upload(&gpu, gguf, &config, src);
             let warmed = warm.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-            uploaded.and_then(|u| warmed.map(|_| u))
+            uploaded.and_then(|u| warmed.map(|()| u))
         })?;
         #[cfg(target_arch = "wasm32")]
         let (weights, rope) = {

@@ -26,7 +26,7 @@ use hearth_model::sampler::SamplerConfig;
 
 use crate::kernels::SMALL_TILE_T;
 use crate::weights::{WeightParts, assemble};
-use crate::{Gpu, GpuModel, GpuWeights, PipelineStats, Result, Session};
+use crate::{Gpu, GpuModel, GpuWeights, Result, Session};
 
 /// Positions of the placeholder sessions (pipelines do not depend on the context size).
 const N_CTX: usize = N_PREFILL[1];
@@ -39,21 +39,9 @@ const N_PREFILL: [usize; 2] = [2, 2 * SMALL_TILE_T as usize];
 const PLACEHOLDER_BYTES: u64 = 256;
 
 /// Compiles the pipelines that sessions of `gguf`'s model (of config `cfg`) on `gpu`
-/// will use, before any weight is on the GPU; returns what this compiled (natively, the
-/// seconds summed over its threads). Errors are the ones a real session would meet.
-pub fn warm_pipelines(gpu: &Gpu, gguf: &Gguf, cfg: &Config) -> Result<PipelineStats> {
-    let before = gpu.pipeline_stats();
-    record_all(gpu, gguf, cfg)?;
-    let after = gpu.pipeline_stats();
-    Ok(PipelineStats {
-        count: after.count - before.count,
-        seconds: after.seconds - before.seconds,
-    })
-}
-
-/// Records every program of sessions on placeholder weights, so that `gpu` compiles each
-/// pipeline they use.
-fn record_all(gpu: &Gpu, gguf: &Gguf, cfg: &Config) -> Result<()> {
+/// will use, before any weight is on the GPU ([`Gpu::pipeline_stats`] counts them).
+/// Errors are the ones a real session would meet.
+pub fn warm_pipelines(gpu: &Gpu, gguf: &Gguf, cfg: &Config) -> Result<()> {
     let buffer = gpu.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("placeholder weights"),
         size: PLACEHOLDER_BYTES,
