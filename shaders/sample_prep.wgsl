@@ -1,13 +1,16 @@
 // sample_prep.wgsl: first pass of sampling on the GPU. Checks the logits, applies the
 // repetition penalty, turns every penalized logit into a sort key (keys), and per workgroup
 // finds the argmax (for greedy), counts candidates and histograms the keys' top byte (the
-// first digit of sample_select.wgsl's search). The logits are only read.
+// first digit of sample_select.wgsl's search). The logits are only read; an id the mask
+// leaves out counts as a logit of −inf (constrained decoding).
 // bindings: 0 logits array<f32> (n_vocab) · 1 history array<u32> (2 + history_cap: length,
 //           next slot, then the ring of recent ids) · 2 keys array<u32> (n_vocab, written)
-//           · 3 scratch Scratch (sample_common.wgsl) · 4 settings Settings
+//           · 3 scratch Scratch (sample_common.wgsl) · 4 settings Settings · 5 mask
+//           array<u32> (ceil(n_vocab / 32): bit id % 32 of word id / 32 set = allowed)
 // dispatch: n_groups = ceil(n_vocab / CHUNK) workgroups of WG_SIZE (256); workgroup g owns
 //           ids g·CHUNK … g·CHUNK + CHUNK - 1
-// CPU twin: hearth_model::sampler steps 1–3 (check, repetition penalty, greedy argmax) ·
+// CPU twin: hearth_model::constraint::TokenMask::apply, then hearth_model::sampler
+//           steps 1–3 (check, repetition penalty, greedy argmax) ·
 //           test: crates/gpu/tests/sample.rs
 
 #include "sample_common.wgsl"
@@ -17,6 +20,7 @@
 @group(0) @binding(2) var<storage, read_write> keys: array<u32>;
 @group(0) @binding(3) var<storage, read_write> scratch: Scratch;
 @group(0) @binding(4) var<uniform> s: Settings;
+@group(0) @binding(5) var<storage, read> mask: array<u32>;
 
 var<workgroup> marked: array<atomic<u32>, CHUNK / 32u>;  // this chunk's ids in the window
 var<workgroup> hist: array<atomic<u32>, BINS>;
@@ -68,7 +72,8 @@ fn main(@builtin(local_invocation_id) lid3: vec3<u32>,
         if (id >= s.n_vocab) {
             break;
         }
-        let bits = bitcast<u32>(logits[id]);
+        let allowed = ((mask[id / 32u] >> (id % 32u)) & 1u) != 0u;
+        let bits = select(NEG_INF_BITS, bitcast<u32>(logits[id]), allowed);
         if ((bits & 0x7fffffffu) > 0x7f800000u || bits == 0x7f800000u) {
             my_flags |= FLAG_BAD;
         }

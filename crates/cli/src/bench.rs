@@ -186,7 +186,7 @@ fn run_gpu(a: &BenchArgs) -> Result<(), String> {
     };
     let mut times = Vec::with_capacity(stop.max_tokens);
     let t0 = Instant::now();
-    pollster::block_on(session.generate(&prompt, &mut sampler, &stop, |_| {
+    pollster::block_on(session.generate(&prompt, &mut sampler, &stop, None, |_| {
         times.push(Instant::now());
         Ok(true)
     }))
@@ -201,7 +201,7 @@ fn run_gpu(a: &BenchArgs) -> Result<(), String> {
         let mut s = Session::new(&model, n_ctx, N_BATCH).map_err(e)?;
         s.assume_cached(a.decode_at).map_err(e)?;
         let mut t = Vec::with_capacity(stop.max_tokens);
-        pollster::block_on(s.generate(&prompt[..1], &mut sampler, &stop, |_| {
+        pollster::block_on(s.generate(&prompt[..1], &mut sampler, &stop, None, |_| {
             t.push(Instant::now());
             Ok(true)
         }))

@@ -14,6 +14,7 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 use engine::{Backend, Engine, Kv};
 use hearth_model::chat_template::{ChatTemplate, Message, encode_chat};
+use hearth_model::constraint::{Format, Grammars};
 use hearth_model::sampler::{Sampler, SamplerConfig};
 use hearth_model::tokenizer::{StreamDecoder, Tokenizer};
 use hearth_model::{Config, StopRule};
@@ -132,6 +133,18 @@ struct GenerateArgs {
     /// Say what is happening on stderr (template, prompt size, speed).
     #[arg(long)]
     verbose: bool,
+    /// Hold the answer to the JSON Schema in FILE.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["json_object", "grammar", "regex"])]
+    json_schema: Option<PathBuf>,
+    /// Hold the answer to any JSON object.
+    #[arg(long, conflicts_with_all = ["grammar", "regex"])]
+    json_object: bool,
+    /// Hold the answer to the grammar in FILE (llguidance's Lark syntax).
+    #[arg(long, value_name = "FILE", conflicts_with = "regex")]
+    grammar: Option<PathBuf>,
+    /// Hold the answer to a regex (matched whole).
+    #[arg(long, value_name = "REGEX")]
+    regex: Option<String>,
     /// The prompt text (the user's message with --chat).
     #[arg(required_unless_present = "ids")]
     prompt: Option<String>,
@@ -195,6 +208,23 @@ fn load_model(
     Ok((engine, tok, gguf))
 }
 
+/// The format `a` holds the answer to, read from its files.
+fn format_of(a: &GenerateArgs) -> Result<Option<Format>, String> {
+    let read =
+        |p: &PathBuf| std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
+    Ok(if let Some(p) = &a.json_schema {
+        let schema = serde_json::from_str(&read(p)?)
+            .map_err(|e| format!("{}: not JSON: {e}", p.display()))?;
+        Some(Format::JsonSchema(schema))
+    } else if a.json_object {
+        Some(Format::JsonObject)
+    } else if let Some(p) = &a.grammar {
+        Some(Format::Lark(read(p)?))
+    } else {
+        a.regex.clone().map(Format::Regex)
+    })
+}
+
 fn run_generate(a: &GenerateArgs) -> Result<(), String> {
     let err = |e: hearth_model::ModelError| e.to_string();
     let t0 = Instant::now();
@@ -253,21 +283,45 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
         eog: tok.eog_ids().to_vec(),
         ignore_eos: a.ignore_eos,
     };
+    let mut constraint = match format_of(a)? {
+        Some(format) => {
+            let t = Instant::now();
+            let c = Grammars::new(&tok)
+                .and_then(|g| g.compile(&format))
+                .map_err(err)?;
+            if a.verbose {
+                eprintln!(
+                    "hearth: {} compiled in {:.1} ms",
+                    format.kind(),
+                    t.elapsed().as_secs_f64() * 1e3
+                );
+            }
+            Some(c)
+        }
+        None => None,
+    };
     let mut stream = StreamDecoder::new(&tok);
     let mut stdout = std::io::stdout().lock();
     let t1 = Instant::now();
     let mut t_first = None;
     // room for the prompt and the answer (at least one token, or the prompt fills it)
     let n_ctx = prompt_ids.len() + a.max_tokens.max(1);
-    let answer = engine.generate(&prompt_ids, &mut sampler, &stop, n_ctx, |id| {
-        t_first.get_or_insert_with(Instant::now);
-        let piece = stream.push(id)?;
-        if !a.json {
-            let _ = stdout.write_all(piece.as_bytes());
-            let _ = stdout.flush();
-        }
-        Ok(true)
-    })?;
+    let answer = engine.generate(
+        &prompt_ids,
+        &mut sampler,
+        &stop,
+        n_ctx,
+        constraint.as_mut(),
+        |id| {
+            t_first.get_or_insert_with(Instant::now);
+            let piece = stream.push(id)?;
+            if !a.json {
+                let _ = stdout.write_all(piece.as_bytes());
+                let _ = stdout.flush();
+            }
+            Ok(true)
+        },
+    )?;
     let ids = &answer.ids;
     let tail = stream.finish();
     if a.json {

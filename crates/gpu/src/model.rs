@@ -8,6 +8,7 @@ use hearth_model::Config;
 use hearth_model::arch::Act;
 
 use hearth_model::StopRule;
+use hearth_model::constraint::{Constraint, Next};
 use hearth_model::conversation::Context;
 use hearth_model::sampler::Sampler;
 
@@ -325,6 +326,7 @@ impl<'m> Session<'m> {
         prompt: &[u32],
         sampler: &mut Sampler,
         stop: &StopRule,
+        mut constraint: Option<&mut Constraint>,
         mut on_token: impl FnMut(u32) -> hearth_model::Result<bool>,
     ) -> Result<Vec<u32>> {
         let model = self.model.clone();
@@ -342,10 +344,20 @@ impl<'m> Session<'m> {
         let gpu_sampler = self.gpu_sampler(&cfg)?;
         let mut history = prompt.to_vec();
         gpu_sampler.set_history(g, &history);
+        gpu_sampler.set_mask(g, None);
         let pick = self.record_pick(&gpu_sampler)?;
 
-        // prefill, then the first pick from its logits
+        // prefill, then the first pick from its logits (with a constraint, of the tokens
+        // it allows: the mask goes up before the pick's submit)
         self.prefill(prompt)?;
+        let mut mask = None;
+        if let Some(c) = constraint.as_deref_mut() {
+            match c.step() {
+                Next::Mask(m) => mask = Some(m),
+                Next::Done | Next::Dead(_) => return Ok(out),
+            }
+            gpu_sampler.set_mask(g, mask.as_ref());
+        }
         let mut draw = sampler.step();
         self.submit(self.len, 0, draw, &[&pick]);
         loop {
@@ -357,7 +369,15 @@ impl<'m> Session<'m> {
                 }
                 SAMPLE_ON_CPU => {
                     let logits: Vec<f32> = self.s.act(Act::Logits).read(g).await?;
-                    gpu_sampler.resolve_on_cpu(g, &logits, &history, draw, &self.s.tokens, 0)?
+                    gpu_sampler.resolve_on_cpu(
+                        g,
+                        &logits,
+                        mask.as_ref(),
+                        &history,
+                        draw,
+                        &self.s.tokens,
+                        0,
+                    )?
                 }
                 id => id,
             };
@@ -366,6 +386,9 @@ impl<'m> Session<'m> {
             if !stop.ignore_eos && stop.eog.contains(&id) {
                 break;
             }
+            if let Some(c) = constraint.as_deref_mut() {
+                c.accept(id)?;
+            }
             out.push(id);
             history.push(id);
             if !on_token(id)? || out.len() >= stop.max_tokens {
@@ -373,8 +396,25 @@ impl<'m> Session<'m> {
             }
             // the id is already in `tokens[0]` on the GPU: run it and pick the next
             check_room(self.len, 1, self.n_ctx)?;
-            self.submit(self.len, 1, draw, &[&self.decode, &pick]);
+            let Some(c) = constraint.as_deref_mut() else {
+                self.submit(self.len, 1, draw, &[&self.decode, &pick]);
+                self.len += 1;
+                continue;
+            };
+            // constrained: the next mask is computed while the GPU runs the step
+            self.submit(self.len, 1, draw, &[&self.decode]);
             self.len += 1;
+            match c.step() {
+                Next::Mask(m) => mask = Some(m),
+                Next::Done | Next::Dead(_) => {
+                    // as unconstrained: the last id counts as not run (its KV slot is
+                    // written again when a next turn runs it)
+                    self.len -= 1;
+                    break;
+                }
+            }
+            gpu_sampler.set_mask(g, mask.as_ref());
+            self.submit(self.len - 1, 1, draw, &[&pick]);
         }
         Ok(out)
     }
@@ -532,9 +572,10 @@ impl Context for Session<'_> {
         prompt: &[u32],
         sampler: &mut Sampler,
         stop: &StopRule,
+        constraint: Option<&mut Constraint>,
         on_token: impl FnMut(u32) -> hearth_model::Result<bool>,
     ) -> hearth_model::Result<Vec<u32>> {
-        Ok(Session::generate(self, prompt, sampler, stop, on_token).await?)
+        Ok(Session::generate(self, prompt, sampler, stop, constraint, on_token).await?)
     }
 }
 

@@ -344,6 +344,13 @@ async fn sampler_draws_match_the_cpu() {
     scoped(&g, "sampler, draws", check).await;
 }
 
+#[wasm_bindgen_test]
+async fn sampler_masked_picks_match_the_cpu() {
+    let g = gpu().await;
+    let check = sample::masked_picks_match(&g, &[7, 1000, 49152]);
+    scoped(&g, "sampler, masked", check).await;
+}
+
 /// A pipeline from WGSL the browser rejects.
 fn broken_pipeline(g: &Gpu) -> wgpu::ComputePipeline {
     let module = g.device.create_shader_module(wgpu::ShaderModuleDescriptor {

@@ -354,12 +354,14 @@ fn greedy_both(cpu: &Model, gpu: &GpuModel, prompt: &[u32], n: usize) -> (Vec<u3
         prompt,
         &mut greedy(),
         &stop,
+        None,
         |t| std::future::ready(cpu.forward_last(t, &mut cache)),
         |_| Ok(true),
     ))
     .unwrap();
     let mut s = Session::new(gpu, prompt.len() + n, 64).unwrap();
-    let got = pollster::block_on(s.generate(prompt, &mut greedy(), &stop, |_| Ok(true))).unwrap();
+    let got =
+        pollster::block_on(s.generate(prompt, &mut greedy(), &stop, None, |_| Ok(true))).unwrap();
     (got, want)
 }
 
@@ -388,6 +390,82 @@ fn smollm2_greedy_tokens_equal_the_cpu() {
 }
 
 #[test]
+fn smollm2_constrained_greedy_tokens_equal_the_cpu() {
+    use hearth_model::constraint::{Format, Grammars};
+    use hearth_model::sampler::{Sampler, SamplerConfig};
+    let bytes = smollm2();
+    let cpu = Model::load(&bytes).unwrap();
+    let gpu = gpu_model(gpu_f32(), &bytes);
+    let tok = hearth_model::tokenizer::Tokenizer::from_gguf(&Gguf::read(&bytes).unwrap().metadata)
+        .unwrap();
+    let grammars = Grammars::new(&tok).unwrap();
+    let greedy = || Sampler::new(SamplerConfig::default()).unwrap();
+    let stop = hearth_model::StopRule {
+        max_tokens: 48,
+        eog: tok.eog_ids().to_vec(),
+        ignore_eos: false,
+    };
+    let person = serde_json::json!({
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "maxLength": 20},
+            "age": {"type": "integer", "minimum": 0, "maximum": 120},
+            "city": {"enum": ["Paris", "Lyon"]}
+        },
+        "required": ["name", "age", "city"],
+        "additionalProperties": false
+    });
+    for (prompt, format) in [
+        (
+            "Describe a person who lives in France.",
+            Format::JsonSchema(person),
+        ),
+        (
+            "When did the Berlin wall fall?",
+            Format::Regex("[0-9]{4}-[0-9]{2}-[0-9]{2}".into()),
+        ),
+        (
+            "Is Paris in France?",
+            Format::Lark("start: (\"yes\" | \"no\") \".\"\n".into()),
+        ),
+    ] {
+        let text = format!("<|im_start|>user\n{prompt}<|im_end|>\n<|im_start|>assistant\n");
+        let ids = tok.encode(&text, false, true).unwrap();
+        let mut c = grammars.compile(&format).unwrap();
+        let mut cache = cpu.new_cache(ids.len() + 48);
+        let want = pollster::block_on(hearth_model::generate(
+            &ids,
+            &mut greedy(),
+            &stop,
+            Some(&mut c),
+            |t| std::future::ready(cpu.forward_last(t, &mut cache)),
+            |_| Ok(true),
+        ))
+        .unwrap();
+        let mut c = grammars.compile(&format).unwrap();
+        let mut s = Session::new(&gpu, ids.len() + 48, 64).unwrap();
+        let got =
+            pollster::block_on(s.generate(&ids, &mut greedy(), &stop, Some(&mut c), |_| Ok(true)))
+                .unwrap();
+        assert_eq!(
+            got,
+            want,
+            "constrained greedy ids for {prompt:?}:\n gpu {:?}\n cpu {:?}",
+            tok.decode(&got),
+            tok.decode(&want)
+        );
+        // the answer is complete: the constraint has nothing more to add
+        assert!(
+            matches!(c.step(), hearth_model::constraint::Next::Done),
+            "{:?}",
+            tok.decode(&got)
+        );
+        // the last id counts as not run, as unconstrained
+        assert_eq!(s.len(), ids.len() + got.len() - 1);
+    }
+}
+
+#[test]
 fn a_second_turn_reuses_the_cache() {
     use hearth_model::sampler::{Sampler, SamplerConfig};
     let bytes = smollm2();
@@ -411,12 +489,14 @@ fn a_second_turn_reuses_the_cache() {
 
     // one session: turn 1, its answer, then only turn 2's tokens are prefilled
     let mut s = Session::new(&gpu, 128, 64).unwrap();
-    let a1 = pollster::block_on(s.generate(&FRANCE, &mut greedy(), &stop, |_| Ok(true))).unwrap();
+    let a1 =
+        pollster::block_on(s.generate(&FRANCE, &mut greedy(), &stop, None, |_| Ok(true))).unwrap();
     // the last answer token was sampled but not yet run through the model: it leads turn 2
     let mut next = vec![*a1.last().unwrap()];
     next.extend(turn2);
     let before = s.len();
-    let a2 = pollster::block_on(s.generate(&next, &mut greedy(), &stop, |_| Ok(true))).unwrap();
+    let a2 =
+        pollster::block_on(s.generate(&next, &mut greedy(), &stop, None, |_| Ok(true))).unwrap();
     assert_eq!(s.len(), before + next.len() + a2.len() - 1);
 
     // a fresh session over the whole conversation gives the same second answer
@@ -424,7 +504,8 @@ fn a_second_turn_reuses_the_cache() {
     all.extend(&a1);
     all.extend(turn2);
     let mut fresh = Session::new(&gpu, 128, 64).unwrap();
-    let b2 = pollster::block_on(fresh.generate(&all, &mut greedy(), &stop, |_| Ok(true))).unwrap();
+    let b2 =
+        pollster::block_on(fresh.generate(&all, &mut greedy(), &stop, None, |_| Ok(true))).unwrap();
     assert_eq!(a2, b2);
     assert_eq!(
         gpu.gpu.pipeline_stats().count,
@@ -457,7 +538,7 @@ fn the_load_compiles_every_pipeline_of_a_chat() {
     let mut s = Session::new(&model, 64, 16).unwrap();
     for prompt in [tokens(20, GQA_64.n_vocab, 1), tokens(3, GQA_64.n_vocab, 2)] {
         let mut sampler = Sampler::new(SamplerConfig::default()).unwrap();
-        pollster::block_on(s.generate(&prompt, &mut sampler, &stop, |_| Ok(true))).unwrap();
+        pollster::block_on(s.generate(&prompt, &mut sampler, &stop, None, |_| Ok(true))).unwrap();
     }
     let mut after = model.gpu.pipeline_labels();
     after.retain(|l| !at_load.contains(l));

@@ -139,6 +139,14 @@ fn draws_match_the_cpu() {
 }
 
 #[test]
+fn masked_picks_match_the_cpu() {
+    block_on(common::sample::masked_picks_match(
+        &gpu(),
+        &[7, 1000, 49152],
+    ));
+}
+
+#[test]
 fn extreme_and_infinite_logits() {
     let g = gpu();
     let l = [
@@ -261,7 +269,7 @@ fn large_pools_fall_back_only_past_the_head() {
             let read: Vec<f32> = rig.logits.read_blocking(&g).unwrap();
             let id = rig
                 .sampler
-                .resolve_on_cpu(&g, &read, &h, step, &rig.token, SLOT)
+                .resolve_on_cpu(&g, &read, None, &h, step, &rig.token, SLOT)
                 .unwrap();
             assert_eq!(id, cpu_pick(&cfg, &flat, &h, step));
             let t: Vec<u32> = rig.token.read_blocking(&g).unwrap();

@@ -6,6 +6,7 @@
 use std::future::Future;
 
 use crate::chat_template::{ChatTemplate, Message, encode_chat, fit_chat};
+use crate::constraint::Constraint;
 use crate::sampler::Sampler;
 use crate::tokenizer::Tokenizer;
 use crate::{ModelError, Result, StopRule};
@@ -29,6 +30,7 @@ pub trait Context {
         prompt: &[u32],
         sampler: &mut Sampler,
         stop: &StopRule,
+        constraint: Option<&mut Constraint>,
         on_token: impl FnMut(u32) -> Result<bool>,
     ) -> impl Future<Output = Result<Vec<u32>>>;
 }
@@ -64,11 +66,12 @@ impl Context for RefContext<'_> {
         prompt: &[u32],
         sampler: &mut Sampler,
         stop: &StopRule,
+        constraint: Option<&mut Constraint>,
         on_token: impl FnMut(u32) -> Result<bool>,
     ) -> Result<Vec<u32>> {
         let (model, cache) = (self.model, &mut self.cache);
         let step = |t: &[u32]| std::future::ready(model.forward_last(t, cache));
-        crate::generate(prompt, sampler, stop, step, on_token).await
+        crate::generate(prompt, sampler, stop, constraint, step, on_token).await
     }
 }
 
@@ -81,15 +84,19 @@ pub enum Finish {
     Length,
     /// The caller's `on_token` stopped it.
     Abort,
+    /// Its constraint (schema, grammar, regex) left no token that could go on.
+    NoLegalToken,
 }
 
 impl Finish {
-    /// The OpenAI API's name: "stop", "length" or "abort".
+    /// The OpenAI API's name: "stop", "length" or "abort"; "no_legal_token" (hearth's)
+    /// when a constraint left no token.
     pub fn as_str(self) -> &'static str {
         match self {
             Finish::Stop => "stop",
             Finish::Length => "length",
             Finish::Abort => "abort",
+            Finish::NoLegalToken => "no_legal_token",
         }
     }
 }
@@ -156,13 +163,15 @@ impl Conversation {
     /// Answers `prompt` (whole: earlier turns included) in `ctx`, which must be the
     /// context this conversation has run in, by `stop` (whose `max_tokens` is capped at
     /// the room the context has left); `on_token` sees each new id and returns false to
-    /// abort. After an error the context is cleared.
+    /// abort; `constraint` holds the answer to a format. After an error the context is
+    /// cleared.
     pub async fn run(
         &mut self,
         ctx: &mut impl Context,
         prompt: &[u32],
         sampler: &mut Sampler,
         stop: &StopRule,
+        mut constraint: Option<&mut Constraint>,
         mut on_token: impl FnMut(u32) -> Result<bool>,
     ) -> Result<Answer> {
         if prompt.is_empty() {
@@ -194,11 +203,17 @@ impl Conversation {
         self.cached.truncate(keep);
         let mut aborted = false;
         let ids = ctx
-            .generate(&prompt[keep..], sampler, &stop, |id| {
-                let go = on_token(id)?;
-                aborted = !go;
-                Ok(go)
-            })
+            .generate(
+                &prompt[keep..],
+                sampler,
+                &stop,
+                constraint.as_deref_mut(),
+                |id| {
+                    let go = on_token(id)?;
+                    aborted = !go;
+                    Ok(go)
+                },
+            )
             .await;
         let ids = match ids {
             Ok(ids) => ids,
@@ -213,6 +228,8 @@ impl Conversation {
         self.cached.truncate(ctx.len());
         let finish = if aborted {
             Finish::Abort
+        } else if constraint.is_some_and(|c| c.dead().is_some()) {
+            Finish::NoLegalToken
         } else if ids.len() >= max_tokens {
             Finish::Length
         } else {

@@ -2,6 +2,7 @@
 //! time until an end-of-generation token or the token budget.
 
 use crate::Result;
+use crate::constraint::{Constraint, Next};
 use crate::sampler::Sampler;
 
 /// When to stop generating.
@@ -19,12 +20,15 @@ pub struct StopRule {
 /// its KV cache) and gives the last position's logits, as a future: a native caller
 /// returns a ready one (and blocks on this function), the browser's CPU engine one that
 /// first lets the Worker's events run (an abort), since its steps never wait otherwise.
-/// `on_token` sees each new id and returns false to stop early. Returns the generated ids
-/// (without the end token).
+/// `on_token` sees each new id and returns false to stop early. With a `constraint`, only
+/// the tokens it allows are drawn (the others' logits set to −inf), and the answer ends
+/// when it is complete or leaves no token. Returns the generated ids (without the end
+/// token).
 pub async fn generate<F: std::future::Future<Output = Result<Vec<f32>>>>(
     prompt: &[u32],
     sampler: &mut Sampler,
     stop: &StopRule,
+    mut constraint: Option<&mut Constraint>,
     mut step: impl FnMut(&[u32]) -> F,
     mut on_token: impl FnMut(u32) -> Result<bool>,
 ) -> Result<Vec<u32>> {
@@ -35,9 +39,18 @@ pub async fn generate<F: std::future::Future<Output = Result<Vec<f32>>>>(
     }
     let mut logits = step(prompt).await?;
     loop {
+        if let Some(c) = constraint.as_deref_mut() {
+            match c.step() {
+                Next::Mask(mask) => mask.apply(&mut logits),
+                Next::Done | Next::Dead(_) => break,
+            }
+        }
         let id = sampler.sample(&logits, &history)?;
         if !stop.ignore_eos && stop.eog.contains(&id) {
             break;
+        }
+        if let Some(c) = constraint.as_deref_mut() {
+            c.accept(id)?;
         }
         out.push(id);
         history.push(id);

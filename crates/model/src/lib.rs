@@ -4,6 +4,7 @@
 pub mod arch;
 pub mod chat_template;
 mod config;
+pub mod constraint;
 pub mod conversation;
 mod error;
 mod forward;

@@ -83,12 +83,13 @@ impl Context for Runner {
         prompt: &[u32],
         sampler: &mut Sampler,
         stop: &StopRule,
+        constraint: Option<&mut hearth_model::constraint::Constraint>,
         on_token: impl FnMut(u32) -> hearth_model::Result<bool>,
     ) -> hearth_model::Result<Vec<u32>> {
         match self {
-            Runner::Gpu { session, .. } => {
-                Ok(session.generate(prompt, sampler, stop, on_token).await?)
-            }
+            Runner::Gpu { session, .. } => Ok(session
+                .generate(prompt, sampler, stop, constraint, on_token)
+                .await?),
             Runner::Cpu(s) => {
                 let step = |t: &[u32]| {
                     let logits = s.forward_last(t).map_err(Into::into);
@@ -98,7 +99,7 @@ impl Context for Runner {
                         logits
                     }
                 };
-                hearth_model::generate(prompt, sampler, stop, step, on_token).await
+                hearth_model::generate(prompt, sampler, stop, constraint, step, on_token).await
             }
         }
     }
@@ -229,18 +230,25 @@ impl WebEngine {
         let mut stream = StreamDecoder::new(&self.tok);
         let done = self
             .conv
-            .run(&mut self.session, &prompt, &mut sampler, &stop, |id| {
-                let piece = stream.push(id)?;
-                let go = on_token
-                    .call2(
-                        &JsValue::NULL,
-                        &JsValue::from_str(&piece),
-                        &JsValue::from(id),
-                    )
-                    .map(|v| v.as_bool() != Some(false))
-                    .unwrap_or(false);
-                Ok(go)
-            })
+            .run(
+                &mut self.session,
+                &prompt,
+                &mut sampler,
+                &stop,
+                None,
+                |id| {
+                    let piece = stream.push(id)?;
+                    let go = on_token
+                        .call2(
+                            &JsValue::NULL,
+                            &JsValue::from_str(&piece),
+                            &JsValue::from(id),
+                        )
+                        .map(|v| v.as_bool() != Some(false))
+                        .unwrap_or(false);
+                    Ok(go)
+                },
+            )
             .await
             .map_err(js)?;
         let tail = stream.finish();

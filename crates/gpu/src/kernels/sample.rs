@@ -46,6 +46,7 @@
 //!   longer than that is refused. Subnormal logits may be flushed by a GPU's arithmetic.
 
 use bytemuck::Zeroable;
+use hearth_model::constraint::TokenMask;
 use hearth_model::sampler::{Sampler, SamplerConfig};
 
 use super::{Op, bind, uniform};
@@ -116,6 +117,8 @@ pub struct GpuSampler {
     scratch: GpuTensor,
     /// The head: SAMPLE_CAP × (key, id).
     head: GpuTensor,
+    /// The ids a pick may choose: one bit each (all set unless constrained).
+    mask: GpuTensor,
 }
 
 impl GpuSampler {
@@ -152,8 +155,10 @@ impl GpuSampler {
                 "sample scratch",
             ),
             head: GpuTensor::zeros(gpu, 2 * SAMPLE_CAP, "sample head"),
+            mask: GpuTensor::zeros(gpu, n_vocab.div_ceil(32), "sample mask"),
         };
         sampler.set_config(gpu, cfg)?;
+        sampler.set_mask(gpu, None);
         Ok(sampler)
     }
 
@@ -202,6 +207,23 @@ impl GpuSampler {
         Ok(())
     }
 
+    /// Which ids the next picks may choose: those `mask` allows, or every id (`None`).
+    /// Written to the GPU in queue order, so a mask written before a submit holds for the
+    /// picks that submit records.
+    pub fn set_mask(&self, gpu: &Gpu, mask: Option<&TokenMask>) {
+        let words = self.n_vocab.div_ceil(32);
+        let all;
+        let data = match mask {
+            Some(m) if m.words.len() >= words => &m.words[..words],
+            _ => {
+                all = vec![u32::MAX; words];
+                &all[..]
+            }
+        };
+        gpu.queue
+            .write_buffer(&self.mask.buffer, 0, bytemuck::cast_slice(data));
+    }
+
     /// The dispatches of one pick: reads `logits` (n_vocab floats, left unchanged) and the
     /// draw index `Step.sample` of the `step` uniform ([`super::Step::buffer`]), writes the
     /// chosen id (or [`SAMPLE_ON_CPU`] / [`SAMPLE_ERROR`]) to `token[slot]` and appends it to
@@ -243,6 +265,7 @@ impl GpuSampler {
                     &self.keys.buffer,
                     &self.scratch.buffer,
                     &self.settings,
+                    &self.mask.buffer,
                 ],
             ),
             pipeline: prep,
@@ -326,13 +349,15 @@ impl GpuSampler {
     }
 
     /// Finishes a pick that came back as [`SAMPLE_ON_CPU`]: samples `logits` (read back from
-    /// the GPU) with the CPU sampler at draw index `step`, given every id so far in
-    /// `history` (oldest first); writes the id to `token[slot]` and the history with it
-    /// appended to the GPU, as the kernel would have. Returns the id.
+    /// the GPU; the pick's `mask` applied) with the CPU sampler at draw index `step`, given
+    /// every id so far in `history` (oldest first); writes the id to `token[slot]` and the
+    /// history with it appended to the GPU, as the kernel would have. Returns the id.
+    #[allow(clippy::too_many_arguments)]
     pub fn resolve_on_cpu(
         &self,
         gpu: &Gpu,
         logits: &[f32],
+        mask: Option<&TokenMask>,
         history: &[u32],
         step: u32,
         token: &GpuTensor,
@@ -348,7 +373,14 @@ impl GpuSampler {
         }
         let mut cpu = Sampler::new(self.cfg.clone())?;
         cpu.set_step(step);
-        let id = cpu.sample(logits, history)?;
+        let id = match mask {
+            Some(m) => {
+                let mut l = logits.to_vec();
+                m.apply(&mut l);
+                cpu.sample(&l, history)?
+            }
+            None => cpu.sample(logits, history)?,
+        };
         gpu.queue
             .write_buffer(&token.buffer, (slot * 4) as u64, bytemuck::bytes_of(&id));
         let kept = &history[history.len().saturating_sub(self.history_cap)..];

@@ -4,6 +4,7 @@
 
 use hearth_gpu::kernels::{self, GpuSampler, Op, SAMPLE_CAP, SAMPLE_ON_CPU, Step};
 use hearth_gpu::{Gpu, GpuTensor};
+use hearth_model::constraint::TokenMask;
 use hearth_model::sampler::{Sampler, SamplerConfig, uniform};
 
 use super::Rng;
@@ -322,5 +323,66 @@ pub async fn draws_match(g: &Gpu, vocabs: &[usize]) {
     assert!(
         tally.rounding * 100 <= total,
         "sampler: {tally:?}: more rounding differences than 1 in 100"
+    );
+}
+
+/// A random mask over `n` ids: each allowed with probability `density` (at least one).
+pub fn random_mask(rng: &mut Rng, n: usize, density: f32) -> TokenMask {
+    let mut words = vec![0u32; n.div_ceil(32)];
+    for id in 0..n {
+        if rng.f32().abs() < density {
+            words[id / 32] |= 1 << (id % 32);
+        }
+    }
+    let any = (rng.next_u64() % n as u64) as usize;
+    words[any / 32] |= 1 << (any % 32);
+    TokenMask { words }
+}
+
+/// Constrained picks: with a mask on the GPU sampler, its pick equals the CPU's pick from
+/// the logits with the mask applied (`TokenMask::apply`, the CPU backends' way), greedy and
+/// drawn, dense and sparse masks, the logits' best id left out; a NaN on a masked-out id
+/// is no error; and after `set_mask(None)` every id is back.
+pub async fn masked_picks_match(g: &Gpu, vocabs: &[usize]) {
+    let mut rng = Rng::new(11);
+    let mut tally = Tally::default();
+    for &n in vocabs {
+        let mut settings = vec![greedy()];
+        settings.extend(filter_settings().into_iter().take(3));
+        for cfg in settings {
+            let rig = Rig::new(g, &cfg, n);
+            for (k, density) in [0.5f32, 0.01, 0.0].into_iter().enumerate() {
+                let mut l = llm_logits(&mut rng, n, 1 + n / 500, 9.0);
+                let mut mask = random_mask(&mut rng, n, density);
+                // the unconstrained best is never allowed, unless it is the only id
+                let best = cpu_pick(&greedy(), &l, &[], 0) as usize;
+                if n > 1 {
+                    mask.words[best / 32] &= !(1 << (best % 32));
+                    let other = (best + 1) % n;
+                    mask.words[other / 32] |= 1 << (other % 32);
+                    l[best] = f32::NAN;
+                }
+                let mut masked = l.clone();
+                mask.apply(&mut masked);
+                rig.sampler.set_mask(g, Some(&mask));
+                let step = 31 * k as u32 + 5;
+                let got = rig.pick(g, &l, &[], step).await;
+                assert!(
+                    got == SAMPLE_ON_CPU || mask.allows(got),
+                    "n {n} {cfg:?}: picked {got}, which the mask leaves out"
+                );
+                judge(&mut tally, &cfg, &masked, &[], step, got);
+            }
+            rig.sampler.set_mask(g, None);
+            let l = llm_logits(&mut rng, n, 1, 9.0);
+            let got = rig.pick(g, &l, &[], 0).await;
+            judge(&mut tally, &cfg, &l, &[], 0, got);
+        }
+    }
+    println!("{tally:?}");
+    let total = tally.same + tally.rounding + tally.on_cpu;
+    assert!(
+        tally.rounding * 100 <= total.max(100),
+        "masked sampler: {tally:?}"
     );
 }

@@ -187,6 +187,14 @@ impl Tokenizer {
         self.vocab.eog.binary_search(&id).is_ok()
     }
 
+    /// Whether `id` is a control token (BOS, EOS, chat markers) or unknown/unused: one that
+    /// renders as its name, not as text a grammar could match.
+    pub fn is_control(&self, id: u32) -> bool {
+        use vocab::attr;
+        (id as usize) < self.vocab.len()
+            && self.vocab.attr(id) & (attr::CONTROL | attr::UNKNOWN | attr::UNUSED) != 0
+    }
+
     /// The vocabulary text of a token (e.g. for the chat template's bos_token).
     pub fn token_text(&self, id: u32) -> Option<&str> {
         self.vocab.texts.get(id as usize).map(String::as_str)
