@@ -44,6 +44,10 @@ pub struct BenchArgs {
     /// not depend on what the cache holds), so a long context costs no prefill here.
     #[arg(long, default_value_t = 0)]
     decode_at: usize,
+    /// Measure constrained decoding instead: a chat answer held to the JSON Schema in
+    /// FILE against the same tokens unconstrained, the mask's cost per token, compile time.
+    #[arg(long, value_name = "FILE")]
+    json_schema: Option<PathBuf>,
 }
 
 /// A fixed pseudo-random prompt of `n` ids (Knuth's multiplicative hash over the vocabulary).
@@ -58,6 +62,10 @@ const ROOFLINE_BYTES: u64 = 256 << 20;
 
 /// Runs the benchmark and prints its figures.
 pub fn run(a: &BenchArgs) -> Result<(), String> {
+    if let Some(schema) = &a.json_schema {
+        let backend = resolve(a.backend).0;
+        return crate::bench_constraint::run(&a.model, schema, backend, a.kv, a.threads, a.json);
+    }
     match resolve(a.backend).0 {
         Backend::Gpu => run_gpu(a),
         Backend::Cpu | Backend::Auto => run_cpu(a),

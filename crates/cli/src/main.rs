@@ -1,6 +1,7 @@
 //! `hearth`: the native command line of the hearth engine: tokenize, generate, logits, info.
 
 mod bench;
+mod bench_constraint;
 mod engine;
 mod model_file;
 mod npy;
