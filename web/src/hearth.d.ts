@@ -44,8 +44,20 @@ export interface Sampling {
   max_tokens?: number;
   /** Seed of the random draws (default 0): the same seed gives the same tokens. */
   seed?: number;
+  /** Holds the answer to a format (docs/structured-output.md); a schema or grammar the
+   * engine rejects is an error before any token. */
+  response_format?: ResponseFormat;
   signal?: AbortSignal;
 }
+
+/** OpenAI's `response_format`, WebLLM's `json_object` with `schema`, and hearth's Lark
+ * grammar and regex forms. */
+export type ResponseFormat =
+  | { type: "text" }
+  | { type: "json_object"; schema?: string | object }
+  | { type: "json_schema"; json_schema: { name?: string; schema: object; strict?: boolean } }
+  | { type: "grammar"; grammar: string }
+  | { type: "regex"; regex: string };
 
 export interface ChatMessage {
   role: "system" | "user" | "assistant" | string;
@@ -58,8 +70,9 @@ export interface Usage {
   total_tokens: number;
 }
 
-/** "stop": end of generation; "length": max_tokens or the context's end; "abort": signal. */
-export type FinishReason = "stop" | "length" | "abort";
+/** "stop": end of generation (or a constrained answer complete); "length": max_tokens or
+ * the context's end; "abort": signal; "no_legal_token": the response_format left no token. */
+export type FinishReason = "stop" | "length" | "abort" | "no_legal_token";
 
 export interface ChatCompletion {
   id: string;

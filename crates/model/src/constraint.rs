@@ -156,6 +156,51 @@ impl Grammars {
 }
 
 impl Format {
+    /// The format an OpenAI-shaped request's `response_format` asks for (`None`: free
+    /// text): `{type: "text"}`; `{type: "json_object"}`, with WebLLM's `schema` (a JSON
+    /// string or an object) a schema; `{type: "json_schema", json_schema: {name, schema,
+    /// strict}}`; `{type: "grammar", grammar}` (Lark); `{type: "regex", regex}` (hearth's,
+    /// also what Chrome's `responseConstraint` RegExp becomes).
+    pub fn from_response_format(v: &serde_json::Value) -> Result<Option<Format>> {
+        let bad = |what: &str| Err(ModelError::Request(format!("response_format: {what}")));
+        let field = |k: &str| v.get(k).filter(|x| !x.is_null());
+        let text = |k: &str| field(k).and_then(|x| x.as_str()).map(str::to_string);
+        Ok(Some(match v.get("type").and_then(|t| t.as_str()) {
+            Some("text") => return Ok(None),
+            Some("json_object") => match field("schema") {
+                None => Format::JsonObject,
+                Some(serde_json::Value::String(s)) => match serde_json::from_str(s) {
+                    Ok(schema) => Format::JsonSchema(schema),
+                    Err(e) => return bad(&format!("schema is not JSON: {e}")),
+                },
+                Some(schema) => Format::JsonSchema(schema.clone()),
+            },
+            Some("json_schema") => {
+                match field("json_schema")
+                    .and_then(|j| j.get("schema"))
+                    .filter(|x| !x.is_null())
+                {
+                    Some(schema) => Format::JsonSchema(schema.clone()),
+                    None => return bad("json_schema needs {name, schema}"),
+                }
+            }
+            Some("grammar") => match text("grammar") {
+                Some(g) => Format::Lark(g),
+                None => return bad("grammar needs a `grammar` string"),
+            },
+            Some("regex") => match text("regex").or_else(|| text("pattern")) {
+                Some(r) => Format::Regex(r),
+                None => return bad("regex needs a `regex` string"),
+            },
+            Some(other) => {
+                return bad(&format!(
+                    "unknown type {other:?} (text, json_object, json_schema, grammar, regex)"
+                ));
+            }
+            None => return bad("needs a `type`"),
+        }))
+    }
+
     /// What the format is, for messages.
     pub fn kind(&self) -> &'static str {
         match self {

@@ -8,6 +8,7 @@ use hearth_cpu::{CpuModel, CpuSession};
 use hearth_gpu::{GpuModel, Session};
 use hearth_model::StopRule;
 use hearth_model::chat_template::{ChatTemplate, Message};
+use hearth_model::constraint::{Format, Grammars};
 use hearth_model::conversation::{Context, Conversation, chat_prompt};
 use hearth_model::sampler::{Sampler, SamplerConfig};
 use hearth_model::tokenizer::{StreamDecoder, Tokenizer};
@@ -132,6 +133,8 @@ pub struct WebEngine {
     name: String,
     /// What the context holds, for prefix reuse.
     conv: Conversation,
+    /// The tokenizer's bridge to llguidance, made at the first constrained request.
+    grammars: Option<Grammars>,
 }
 
 /// A chat or completion request (the OpenAI client's names).
@@ -156,6 +159,9 @@ struct Request {
     max_tokens: Option<usize>,
     #[serde(default)]
     seed: Option<u64>,
+    /// OpenAI's `response_format` (hearth_model::constraint::Format::from_response_format).
+    #[serde(default)]
+    response_format: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -178,7 +184,8 @@ struct Answer {
     token_ids: Vec<u32>,
     prompt_tokens: usize,
     completion_tokens: usize,
-    /// "stop" (end of generation), "length" (max_tokens or the context's end) or "abort".
+    /// "stop" (end of generation, or a constrained answer complete), "length" (max_tokens
+    /// or the context's end), "abort", or "no_legal_token" (its format left no token).
     finish_reason: &'static str,
     /// Chat messages left out, oldest first, for the prompt to fit the context.
     dropped_messages: usize,
@@ -199,6 +206,7 @@ impl WebEngine {
             template,
             name,
             conv: Conversation::new(),
+            grammars: None,
         }
     }
 
@@ -227,6 +235,21 @@ impl WebEngine {
             eog: self.tok.eog_ids().to_vec(),
             ignore_eos: false,
         };
+        // the format is checked (and compiled) before any token
+        let format = match &r.response_format {
+            Some(v) => Format::from_response_format(v).map_err(js)?,
+            None => None,
+        };
+        let mut constraint = match format {
+            Some(f) => {
+                if self.grammars.is_none() {
+                    self.grammars = Some(Grammars::new(&self.tok).map_err(js)?);
+                }
+                let grammars = self.grammars.as_ref().expect("just made");
+                Some(grammars.compile(&f).map_err(js)?)
+            }
+            None => None,
+        };
         let mut stream = StreamDecoder::new(&self.tok);
         let done = self
             .conv
@@ -235,7 +258,7 @@ impl WebEngine {
                 &prompt,
                 &mut sampler,
                 &stop,
-                None,
+                constraint.as_mut(),
                 |id| {
                     let piece = stream.push(id)?;
                     let go = on_token

@@ -1,0 +1,128 @@
+// Structured output through the JS API in Chromium: a chat answer held to a JSON Schema
+// (OpenAI's response_format) on the CPU engine (wasm) and the GPU engine (WebGPU on
+// SwiftShader, the sampler's bitmask), its ids equal to `hearth generate --json-schema`
+// natively, the text valid against the schema; WebLLM's json_object with a schema string
+// and a regex; a schema the engine rejects fails before any token.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ROOT, MODEL_FILE, serve, browser, newProfile, dropProfile, openApp } from "./harness.mjs";
+
+const HEARTH = process.env.HEARTH_BIN || join(ROOT, "target/release/hearth");
+
+const SCHEMA = {
+  type: "object",
+  properties: {
+    name: { type: "string", maxLength: 20 },
+    age: { type: "integer", minimum: 0, maximum: 120 },
+    city: { enum: ["Paris", "Lyon"] },
+  },
+  required: ["name", "age", "city"],
+  additionalProperties: false,
+};
+const QUESTION = "Describe a person who lives in France.";
+
+function native(backend) {
+  const dir = mkdtempSync(join(tmpdir(), "hearth-schema-"));
+  try {
+    const file = join(dir, "schema.json");
+    writeFileSync(file, JSON.stringify(SCHEMA));
+    const out = execFileSync(
+      HEARTH,
+      ["generate", "--model", join(ROOT, "models", MODEL_FILE), "--backend", backend, "--kv", "f32", "--json",
+        "--max-tokens", "64", "--chat", "--json-schema", file, QUESTION],
+      { encoding: "utf8", maxBuffer: 1 << 24 },
+    );
+    return JSON.parse(out.trim().split("\n").pop());
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Checks a parsed answer against SCHEMA by hand (an oracle apart from llguidance). */
+function valid(v) {
+  const keys = Object.keys(v).sort().join(",");
+  return keys === "age,city,name" && typeof v.name === "string" && v.name.length <= 20 &&
+    Number.isInteger(v.age) && v.age >= 0 && v.age <= 120 && ["Paris", "Lyon"].includes(v.city);
+}
+
+async function structured(backend) {
+  const want = native(backend);
+  const server = await serve();
+  const profile = newProfile();
+  const { context, page } = await browser(profile);
+  try {
+    await openApp(page, backend === "gpu" ? `${server.url}?backend=gpu` : server.url);
+    assert.equal(await page.evaluate(() => window.hearthEngine.info.backend), backend);
+    const got = await page.evaluate(
+      async ({ question, schema }) => {
+        const e = window.hearthEngine;
+        const c = await e.chat.completions.create({
+          messages: [{ role: "user", content: question }],
+          max_tokens: 64,
+          temperature: 0,
+          response_format: { type: "json_schema", json_schema: { name: "person", schema, strict: true } },
+        });
+        // WebLLM's shape: json_object with the schema as a string; and a regex
+        const webllm = await e.chat.completions.create({
+          messages: [{ role: "user", content: question }],
+          max_tokens: 64,
+          temperature: 0.7,
+          seed: 3,
+          response_format: { type: "json_object", schema: JSON.stringify(schema) },
+        });
+        const date = await e.chat.completions.create({
+          messages: [{ role: "user", content: "When did the Berlin wall fall?" }],
+          max_tokens: 20,
+          temperature: 0,
+          response_format: { type: "regex", regex: "[0-9]{4}-[0-9]{2}-[0-9]{2}" },
+        });
+        // a bad schema: an error, and no token streamed
+        let tokens = 0;
+        let error = null;
+        try {
+          const s = await e.chat.completions.create({
+            messages: [{ role: "user", content: question }],
+            stream: true,
+            response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "no-such-type" } } },
+          });
+          for await (const _ of s) tokens++;
+        } catch (err) {
+          error = String(err.message || err);
+        }
+        return {
+          ids: c.choices[0].token_ids,
+          text: c.choices[0].message.content,
+          finish: c.choices[0].finish_reason,
+          webllm: webllm.choices[0].message.content,
+          date: date.choices[0].message.content,
+          tokens,
+          error,
+        };
+      },
+      { question: QUESTION, schema: SCHEMA },
+    );
+    assert.deepEqual(got.ids, want.ids, `browser "${got.text}" against native "${want.text}"`);
+    assert.equal(got.finish, "stop");
+    assert.ok(valid(JSON.parse(got.text)), got.text);
+    assert.ok(valid(JSON.parse(got.webllm)), got.webllm);
+    assert.match(got.date, /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/);
+    assert.equal(got.tokens, 0);
+    assert.match(got.error ?? "", /JSON schema/);
+  } finally {
+    await context.close();
+    await server.stop();
+    dropProfile(profile);
+  }
+}
+
+test("a chat answer held to a JSON Schema in the browser, CPU engine", async () => {
+  await structured("cpu");
+});
+
+test("a chat answer held to a JSON Schema in the browser, GPU engine (sampler bitmask)", async () => {
+  await structured("gpu");
+});
