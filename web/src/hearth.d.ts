@@ -47,6 +47,9 @@ export interface Sampling {
   /** Holds the answer to a format (docs/structured-output.md); a schema or grammar the
    * engine rejects is an error before any token. */
   response_format?: ResponseFormat;
+  /** The answer ends before the first of these (a string or up to 4), which is not part
+   * of it; finish_reason "stop". */
+  stop?: string | string[];
   signal?: AbortSignal;
 }
 

@@ -67,7 +67,7 @@ class Channel {
 /** Request fields the engine takes (the OpenAI client's names). */
 function samplingOf(o) {
   const r = {};
-  for (const k of ["temperature", "top_p", "top_k", "min_p", "repetition_penalty", "max_tokens", "seed", "response_format"]) {
+  for (const k of ["temperature", "top_p", "top_k", "min_p", "repetition_penalty", "max_tokens", "seed", "response_format", "stop"]) {
     if (o[k] !== undefined && o[k] !== null) r[k] = o[k];
   }
   return r;

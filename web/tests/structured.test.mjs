@@ -2,7 +2,7 @@
 // (OpenAI's response_format) on the CPU engine (wasm) and the GPU engine (WebGPU on
 // SwiftShader, the sampler's bitmask), its ids equal to `hearth generate --json-schema`
 // natively, the text valid against the schema; WebLLM's json_object with a schema string
-// and a regex; a schema the engine rejects fails before any token.
+// and a regex; stop strings; a schema the engine rejects fails before any token.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -80,6 +80,15 @@ async function structured(backend) {
           temperature: 0,
           response_format: { type: "regex", regex: "[0-9]{4}-[0-9]{2}-[0-9]{2}" },
         });
+        // stop strings: the answer ends before them, streamed or not
+        const france = [{ role: "user", content: "What is the capital of France?" }];
+        const stopped = await e.chat.completions.create({ messages: france, max_tokens: 16, temperature: 0, stop: ["Paris", "Rome"] });
+        let streamed = "";
+        let streamFinish = null;
+        for await (const chunk of await e.chat.completions.create({ messages: france, max_tokens: 16, temperature: 0, stop: "Paris", stream: true })) {
+          streamed += chunk.choices[0].delta.content ?? "";
+          streamFinish = chunk.choices[0].finish_reason ?? streamFinish;
+        }
         // a bad schema: an error, and no token streamed
         let tokens = 0;
         let error = null;
@@ -99,6 +108,8 @@ async function structured(backend) {
           finish: c.choices[0].finish_reason,
           webllm: webllm.choices[0].message.content,
           date: date.choices[0].message.content,
+          stopped: [stopped.choices[0].message.content, stopped.choices[0].finish_reason],
+          streamed: [streamed, streamFinish],
           tokens,
           error,
         };
@@ -110,6 +121,8 @@ async function structured(backend) {
     assert.ok(valid(JSON.parse(got.text)), got.text);
     assert.ok(valid(JSON.parse(got.webllm)), got.webllm);
     assert.match(got.date, /^[0-9]{4}-[0-9]{2}-[0-9]{2}$/);
+    assert.deepEqual(got.stopped, ["The capital of France is ", "stop"]);
+    assert.deepEqual(got.streamed, ["The capital of France is ", "stop"]);
     assert.equal(got.tokens, 0);
     assert.match(got.error ?? "", /JSON schema/);
   } finally {

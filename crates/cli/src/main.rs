@@ -16,7 +16,9 @@ use clap::{Args, Parser, Subcommand};
 use engine::{Backend, Engine, Kv};
 use hearth_model::chat_template::{ChatTemplate, Message, encode_chat};
 use hearth_model::constraint::{Format, Grammars};
+use hearth_model::conversation::Finish;
 use hearth_model::sampler::{Sampler, SamplerConfig};
+use hearth_model::stop::StopText;
 use hearth_model::tokenizer::{StreamDecoder, Tokenizer};
 use hearth_model::{Config, StopRule};
 
@@ -140,12 +142,15 @@ struct GenerateArgs {
     /// Hold the answer to any JSON object.
     #[arg(long, conflicts_with_all = ["grammar", "regex"])]
     json_object: bool,
-    /// Hold the answer to the grammar in FILE (llguidance's Lark syntax).
+    /// Hold the answer to the grammar in FILE (llguidance's Lark syntax, or GBNF).
     #[arg(long, value_name = "FILE", conflicts_with = "regex")]
     grammar: Option<PathBuf>,
     /// Hold the answer to a regex (matched whole).
     #[arg(long, value_name = "REGEX")]
     regex: Option<String>,
+    /// End the answer before this text (up to 4 times; not printed).
+    #[arg(long, value_name = "TEXT")]
+    stop: Vec<String>,
     /// The prompt text (the user's message with --chat).
     #[arg(required_unless_present = "ids")]
     prompt: Option<String>,
@@ -301,6 +306,7 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
         }
         None => None,
     };
+    let mut stop_text = StopText::new(&a.stop).map_err(err)?;
     let mut stream = StreamDecoder::new(&tok);
     let mut stdout = std::io::stdout().lock();
     let t1 = Instant::now();
@@ -315,23 +321,33 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
         constraint.as_mut(),
         |id| {
             t_first.get_or_insert_with(Instant::now);
-            let piece = stream.push(id)?;
+            let piece = stop_text.push(&stream.push(id)?);
             if !a.json {
                 let _ = stdout.write_all(piece.as_bytes());
                 let _ = stdout.flush();
             }
-            Ok(true)
+            Ok(!stop_text.stopped())
         },
     )?;
     let ids = &answer.ids;
-    let tail = stream.finish();
+    let mut tail = String::new();
+    if !stop_text.stopped() {
+        tail = stop_text.push(&stream.finish());
+        tail.push_str(&stop_text.finish());
+    }
+    // a stop string ends the answer as the model's own end would
+    let finish = if stop_text.stopped() {
+        Finish::Stop
+    } else {
+        answer.finish
+    };
     if a.json {
         let text = tok.decode(ids).map_err(err)?;
         let obj = serde_json::json!({
             "prompt_ids": prompt_ids,
             "ids": ids,
-            "text": text,
-            "finish_reason": answer.finish.as_str(),
+            "text": stop_text.cut(&text),
+            "finish_reason": finish.as_str(),
         });
         writeln!(stdout, "{obj}").map_err(|e| e.to_string())?;
     } else {
@@ -350,7 +366,7 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
             prompt_ids.len(),
             ids.len(),
             ids.len().saturating_sub(1) as f64 / decode.max(1e-9),
-            answer.finish.as_str()
+            finish.as_str()
         );
     }
     Ok(())

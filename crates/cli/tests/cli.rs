@@ -109,6 +109,103 @@ fn generate_chat_streams_the_answer() {
 }
 
 #[test]
+fn generate_stop_strings_end_the_answer_before_them() {
+    // the model's answer is "The capital of France is Paris." (above)
+    let model = m();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "generate",
+            "--model",
+            &model,
+            "--max-tokens",
+            "32",
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        args.push(FRANCE_PROMPT);
+        let v: serde_json::Value = serde_json::from_str(ok(&args).trim()).unwrap();
+        (
+            v["text"].as_str().unwrap().to_string(),
+            v["finish_reason"].clone(),
+        )
+    };
+    let (text, finish) = run(&["--stop", "Paris", "--stop", "London"]);
+    assert_eq!(
+        (text.as_str(), finish),
+        ("The capital of France is ", "stop".into())
+    );
+    // streamed, the held-back text is printed when it turns out not to be a stop string
+    let out = ok(&[
+        "generate",
+        "--model",
+        &m(),
+        "--chat",
+        "--stop",
+        "is Rome",
+        "What is the capital of France?",
+    ]);
+    assert_eq!(out.trim_end(), "The capital of France is Paris.");
+    let out = ok(&[
+        "generate",
+        "--model",
+        &m(),
+        "--chat",
+        "--stop",
+        ".",
+        "What is the capital of France?",
+    ]);
+    assert_eq!(out.trim_end(), "The capital of France is Paris");
+}
+
+#[test]
+fn generate_held_to_a_json_schema_prints_valid_json() {
+    let dir = std::env::temp_dir().join(format!("hearth-cli-schema-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let schema = dir.join("capital.json");
+    std::fs::write(
+        &schema,
+        r#"{"type":"object","properties":{"country":{"enum":["France","Spain"]},"capital":{"type":"string","maxLength":20}},"required":["country","capital"],"additionalProperties":false}"#,
+    )
+    .unwrap();
+    let out = ok(&[
+        "generate",
+        "--model",
+        &m(),
+        "--chat",
+        "--json",
+        "--max-tokens",
+        "48",
+        "--json-schema",
+        schema.to_str().unwrap(),
+        "What is the capital of France?",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    let answer: serde_json::Value = serde_json::from_str(v["text"].as_str().unwrap()).unwrap();
+    assert_eq!(answer["country"], "France", "{answer}");
+    assert!(
+        answer["capital"].as_str().is_some_and(|c| c.len() <= 20),
+        "{answer}"
+    );
+    assert_eq!(v["finish_reason"], "stop");
+    // a schema llguidance rejects: a clear error, no answer
+    std::fs::write(&schema, r#"{"type":"no-such-type"}"#).unwrap();
+    let out = hearth(&[
+        "generate",
+        "--model",
+        &m(),
+        "--chat",
+        "--json-schema",
+        schema.to_str().unwrap(),
+        "Hi",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("JSON schema"), "{err}");
+    assert!(out.stdout.is_empty());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn generate_ids_ignore_eos_runs_to_max_tokens() {
     let ids = FRANCE_IDS.map(|i| i.to_string()).join(",");
     let out = ok(&[

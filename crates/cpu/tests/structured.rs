@@ -2,14 +2,14 @@
 //! tests/fixtures/structured/schemas.json, greedy and with seeds, the answer parses and
 //! validates against its schema (the `jsonschema` crate, independent of llguidance);
 //! Lark grammars and regexes likewise (their own checks); bad schemas and grammars are
-//! errors before any token; a grammar that leaves no token ends with `no_legal_token`,
+//! errors before any token; a constraint that leaves no token ends with `no_legal_token`,
 //! and an answer cut by max_tokens says `length`.
 
 use hearth_cpu::{CpuModel, CpuSession};
 use hearth_gguf::Gguf;
 use hearth_model::StopRule;
 use hearth_model::chat_template::{ChatTemplate, Message, encode_chat};
-use hearth_model::constraint::{Format, Grammars};
+use hearth_model::constraint::{Format, Grammars, Next};
 use hearth_model::conversation::{Answer, Conversation, Finish};
 use hearth_model::sampler::{Sampler, SamplerConfig};
 use hearth_model::tokenizer::Tokenizer;
@@ -167,6 +167,22 @@ fn grammars_and_regexes_hold() {
         )
     });
     assert!(rx && a.finish == Finish::Stop, "{text:?} {:?}", a.finish);
+    // the same in GBNF (llama.cpp's format), rewritten to Lark
+    let gbnf = r#"root ::= answer ", because " reason "."
+answer ::= "yes" | "no"
+reason ::= [a-z ]{1,40}
+"#;
+    let (text2, a2) = rig.ask(
+        "Is Paris in France?",
+        &Format::Lark(gbnf.into()),
+        SamplerConfig::default(),
+        60,
+    );
+    assert_eq!(
+        (text2.as_str(), a2.finish),
+        (text.as_str(), Finish::Stop),
+        "GBNF and Lark differ"
+    );
     // a regex: an ISO date
     let (text, a) = rig.ask(
         "When did the Berlin wall fall?",
@@ -207,6 +223,34 @@ fn bad_formats_are_errors_and_dead_ends_and_length_are_said() {
         let msg = e.to_string();
         assert!(msg.starts_with(bad.kind()), "{bad:?}: {msg}");
     }
+    // a constraint left with no legal token: the answer ends at once, saying so. (A
+    // compiled format always has a way on over a byte-level vocabulary; what leaves none
+    // is a broken state, made here by forcing a token the mask does not allow.)
+    let mut c = rig
+        .grammars
+        .compile(&Format::Regex("[0-9]+".into()))
+        .unwrap();
+    let letter = rig.tok.encode("x", false, false).unwrap()[0];
+    assert!(matches!(c.step(), Next::Mask(m) if !m.allows(letter)));
+    assert!(c.accept(letter).is_err());
+    assert!(matches!(c.step(), Next::Dead(_)));
+    let ids = rig.tok.encode("Count:", false, false).unwrap();
+    let mut ctx = CpuSession::new(&rig.model, 64);
+    let stop = StopRule {
+        max_tokens: 8,
+        eog: rig.tok.eog_ids().to_vec(),
+        ignore_eos: false,
+    };
+    let a = pollster::block_on(Conversation::new().run(
+        &mut ctx,
+        &ids,
+        &mut Sampler::new(SamplerConfig::default()).unwrap(),
+        &stop,
+        Some(&mut c),
+        |_| Ok(true),
+    ))
+    .unwrap();
+    assert_eq!((a.ids.len(), a.finish.as_str()), (0, "no_legal_token"));
     // cut by max_tokens: `length`
     let (_, a) = rig.ask(
         "Count to one hundred.",

@@ -22,7 +22,8 @@ pub enum Format {
     JsonObject,
     /// JSON valid against this schema.
     JsonSchema(serde_json::Value),
-    /// Text of this grammar in llguidance's Lark syntax.
+    /// Text of this grammar in llguidance's Lark syntax, or in llama.cpp's GBNF (a text
+    /// with `::=` rules; rewritten by [`crate::gbnf`]).
     Lark(String),
     /// Text this regex matches whole.
     Regex(String),
@@ -138,6 +139,9 @@ impl Grammars {
                 TopLevelGrammar::from_json_schema(serde_json::json!({"type": "object"}))
             }
             Format::JsonSchema(schema) => TopLevelGrammar::from_json_schema(schema.clone()),
+            Format::Lark(text) if crate::gbnf::is_gbnf(text) => {
+                TopLevelGrammar::from_lark(crate::gbnf::to_lark(text)?)
+            }
             Format::Lark(text) => TopLevelGrammar::from_lark(text.clone()),
             Format::Regex(rx) => TopLevelGrammar::from_regex(rx),
         };
@@ -159,7 +163,7 @@ impl Format {
     /// The format an OpenAI-shaped request's `response_format` asks for (`None`: free
     /// text): `{type: "text"}`; `{type: "json_object"}`, with WebLLM's `schema` (a JSON
     /// string or an object) a schema; `{type: "json_schema", json_schema: {name, schema,
-    /// strict}}`; `{type: "grammar", grammar}` (Lark); `{type: "regex", regex}` (hearth's,
+    /// strict}}`; `{type: "grammar", grammar}` (Lark or GBNF); `{type: "regex", regex}` (hearth's,
     /// also what Chrome's `responseConstraint` RegExp becomes).
     pub fn from_response_format(v: &serde_json::Value) -> Result<Option<Format>> {
         let bad = |what: &str| Err(ModelError::Request(format!("response_format: {what}")));

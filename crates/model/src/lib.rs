@@ -8,9 +8,11 @@ pub mod constraint;
 pub mod conversation;
 mod error;
 mod forward;
+pub mod gbnf;
 mod generate;
 pub mod ops;
 pub mod sampler;
+pub mod stop;
 pub mod tokenizer;
 mod weights;
 

@@ -9,8 +9,9 @@ use hearth_gpu::{GpuModel, Session};
 use hearth_model::StopRule;
 use hearth_model::chat_template::{ChatTemplate, Message};
 use hearth_model::constraint::{Format, Grammars};
-use hearth_model::conversation::{Context, Conversation, chat_prompt};
+use hearth_model::conversation::{Context, Conversation, Finish, chat_prompt};
 use hearth_model::sampler::{Sampler, SamplerConfig};
+use hearth_model::stop::StopText;
 use hearth_model::tokenizer::{StreamDecoder, Tokenizer};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
@@ -162,6 +163,16 @@ struct Request {
     /// OpenAI's `response_format` (hearth_model::constraint::Format::from_response_format).
     #[serde(default)]
     response_format: Option<serde_json::Value>,
+    /// OpenAI's `stop`: a string or up to 4 (hearth_model::stop).
+    #[serde(default)]
+    stop: Option<Stops>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Stops {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Deserialize)]
@@ -250,6 +261,12 @@ impl WebEngine {
             }
             None => None,
         };
+        let stops = match &r.stop {
+            None => Vec::new(),
+            Some(Stops::One(s)) => vec![s.clone()],
+            Some(Stops::Many(v)) => v.clone(),
+        };
+        let mut stop_text = StopText::new(&stops).map_err(js)?;
         let mut stream = StreamDecoder::new(&self.tok);
         let done = self
             .conv
@@ -260,7 +277,8 @@ impl WebEngine {
                 &stop,
                 constraint.as_mut(),
                 |id| {
-                    let piece = stream.push(id)?;
+                    // the text before a stop string is shown; the answer ends there
+                    let piece = stop_text.push(&stream.push(id)?);
                     let go = on_token
                         .call2(
                             &JsValue::NULL,
@@ -269,21 +287,31 @@ impl WebEngine {
                         )
                         .map(|v| v.as_bool() != Some(false))
                         .unwrap_or(false);
-                    Ok(go)
+                    Ok(go && !stop_text.stopped())
                 },
             )
             .await
             .map_err(js)?;
-        let tail = stream.finish();
+        let mut tail = String::new();
+        if !stop_text.stopped() {
+            tail = stop_text.push(&stream.finish());
+            tail.push_str(&stop_text.finish());
+        }
         if !tail.is_empty() {
             let _ = on_token.call2(&JsValue::NULL, &JsValue::from_str(&tail), &JsValue::NULL);
         }
+        let text = self.tok.decode(&done.ids).map_err(js)?;
+        let finish = if stop_text.stopped() {
+            Finish::Stop
+        } else {
+            done.finish
+        };
         Ok(Answer {
-            text: self.tok.decode(&done.ids).map_err(js)?,
+            text: stop_text.cut(&text).to_string(),
             prompt_tokens: done.prompt_tokens,
             completion_tokens: done.ids.len(),
             token_ids: done.ids,
-            finish_reason: done.finish.as_str(),
+            finish_reason: finish.as_str(),
             dropped_messages: 0,
         })
     }
