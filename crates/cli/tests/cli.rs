@@ -135,26 +135,20 @@ fn generate_stop_strings_end_the_answer_before_them() {
         ("The capital of France is ", "stop".into())
     );
     // streamed, the held-back text is printed when it turns out not to be a stop string
-    let out = ok(&[
-        "generate",
-        "--model",
-        &m(),
-        "--chat",
-        "--stop",
-        "is Rome",
-        "What is the capital of France?",
-    ]);
-    assert_eq!(out.trim_end(), "The capital of France is Paris.");
-    let out = ok(&[
-        "generate",
-        "--model",
-        &m(),
-        "--chat",
-        "--stop",
-        ".",
-        "What is the capital of France?",
-    ]);
-    assert_eq!(out.trim_end(), "The capital of France is Paris");
+    let streamed = |stop: &str| {
+        let args = [
+            "generate",
+            "--model",
+            &model,
+            "--chat",
+            "--stop",
+            stop,
+            "What is the capital of France?",
+        ];
+        ok(&args).trim_end().to_string()
+    };
+    assert_eq!(streamed("is Rome"), "The capital of France is Paris.");
+    assert_eq!(streamed("."), "The capital of France is Paris");
 }
 
 #[test]
