@@ -50,6 +50,11 @@ export interface Sampling {
   /** The answer ends before the first of these (a string or up to 4), which is not part
    * of it; finish_reason "stop". */
   stop?: string | string[];
+  /** Return each answer token's log-probability under the model (before any mask,
+   * penalty or temperature), with `top_logprobs` (0..20) alternatives: `choices[0].logprobs`
+   * of the whole answer (not of stream chunks). */
+  logprobs?: boolean;
+  top_logprobs?: number;
   signal?: AbortSignal;
 }
 
@@ -75,6 +80,14 @@ export interface Usage {
 
 /** "stop": end of generation (or a constrained answer complete); "length": max_tokens or
  * the context's end; "abort": signal; "no_legal_token": the response_format left no token. */
+/** One token of `choices[0].logprobs.content` (OpenAI's shape). */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[];
+  top_logprobs: { token: string; logprob: number; bytes: number[] }[];
+}
+
 export type FinishReason = "stop" | "length" | "abort" | "no_legal_token";
 
 export interface ChatCompletion {

@@ -67,7 +67,7 @@ class Channel {
 /** Request fields the engine takes (the OpenAI client's names). */
 function samplingOf(o) {
   const r = {};
-  for (const k of ["temperature", "top_p", "top_k", "min_p", "repetition_penalty", "max_tokens", "seed", "response_format", "stop"]) {
+  for (const k of ["temperature", "top_p", "top_k", "min_p", "repetition_penalty", "max_tokens", "seed", "response_format", "stop", "logprobs", "top_logprobs"]) {
     if (o[k] !== undefined && o[k] !== null) r[k] = o[k];
   }
   return r;
@@ -213,6 +213,7 @@ export async function createEngine(options) {
                 message: { role: "assistant", content: a.text },
                 finish_reason: a.finish_reason,
                 token_ids: a.token_ids,
+                logprobs: a.logprobs ?? null,
               },
             ],
             usage: usage(a),
@@ -242,7 +243,7 @@ export async function createEngine(options) {
           object: "text_completion",
           created: created(),
           model,
-          choices: [{ index: 0, text: a.text, token_ids: a.token_ids, finish_reason: a.finish_reason }],
+          choices: [{ index: 0, text: a.text, token_ids: a.token_ids, finish_reason: a.finish_reason, logprobs: a.logprobs ?? null }],
           usage: usage(a),
         }), (item, final) => ({
           id,

@@ -2,7 +2,7 @@
 // (OpenAI's response_format) on the CPU engine (wasm) and the GPU engine (WebGPU on
 // SwiftShader, the sampler's bitmask), its ids equal to `hearth generate --json-schema`
 // natively, the text valid against the schema; WebLLM's json_object with a schema string
-// and a regex; stop strings; a schema the engine rejects fails before any token.
+// and a regex; stop strings; logprobs; a schema the engine rejects fails before any token.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -49,8 +49,20 @@ function valid(v) {
     Number.isInteger(v.age) && v.age >= 0 && v.age <= 120 && ["Paris", "Lyon"].includes(v.city);
 }
 
+/** `hearth generate` natively with logprobs, after a plain prompt. */
+function nativeLogprobs(backend) {
+  const out = execFileSync(
+    HEARTH,
+    ["generate", "--model", join(ROOT, "models", MODEL_FILE), "--backend", backend, "--kv", "f32", "--json",
+      "--max-tokens", "4", "--top-logprobs", "2", "The capital of France is"],
+    { encoding: "utf8", maxBuffer: 1 << 24 },
+  );
+  return JSON.parse(out.trim().split("\n").pop());
+}
+
 async function structured(backend) {
   const want = native(backend);
+  const wantLp = nativeLogprobs(backend);
   const server = await serve();
   const profile = newProfile();
   const { context, page } = await browser(profile);
@@ -58,8 +70,9 @@ async function structured(backend) {
     await openApp(page, backend === "gpu" ? `${server.url}?backend=gpu` : server.url);
     assert.equal(await page.evaluate(() => window.hearthEngine.info.backend), backend);
     const got = await page.evaluate(
-      async ({ question, schema }) => {
+      async ({ question, schema, lpPrompt }) => {
         const e = window.hearthEngine;
+        const lp = await e.completions.create({ prompt: lpPrompt, max_tokens: 4, temperature: 0, logprobs: true, top_logprobs: 2 });
         const c = await e.chat.completions.create({
           messages: [{ role: "user", content: question }],
           max_tokens: 64,
@@ -112,9 +125,10 @@ async function structured(backend) {
           streamed: [streamed, streamFinish],
           tokens,
           error,
+          logprobs: lp.choices[0].logprobs,
         };
       },
-      { question: QUESTION, schema: SCHEMA },
+      { question: QUESTION, schema: SCHEMA, lpPrompt: wantLp.prompt_ids },
     );
     assert.deepEqual(got.ids, want.ids, `browser "${got.text}" against native "${want.text}"`);
     assert.equal(got.finish, "stop");
@@ -124,6 +138,17 @@ async function structured(backend) {
     assert.deepEqual(got.stopped, ["The capital of France is ", "stop"]);
     assert.deepEqual(got.streamed, ["The capital of France is ", "stop"]);
     assert.equal(got.tokens, 0);
+    // logprobs in OpenAI's shape, equal to the native engine's within float noise
+    const content = got.logprobs.content;
+    assert.equal(content.length, wantLp.logprobs.length);
+    content.forEach((c, k) => {
+      const w = wantLp.logprobs[k];
+      assert.ok(Math.abs(c.logprob - w.logprob) < 5e-3, `token ${k}: ${c.logprob} vs ${w.logprob}`);
+      assert.equal(c.top_logprobs.length, 2);
+      assert.ok(Math.abs(c.top_logprobs[0].logprob - w.top[0][1]) < 5e-3);
+      assert.equal(typeof c.token, "string");
+      assert.ok(Array.isArray(c.bytes));
+    });
     assert.match(got.error ?? "", /JSON schema/);
   } finally {
     await context.close();

@@ -194,10 +194,16 @@ fn run_gpu(a: &BenchArgs) -> Result<(), String> {
     };
     let mut times = Vec::with_capacity(stop.max_tokens);
     let t0 = Instant::now();
-    pollster::block_on(session.generate(&prompt, &mut sampler, &stop, None, |_| {
-        times.push(Instant::now());
-        Ok(true)
-    }))
+    pollster::block_on(session.generate(
+        &prompt,
+        &mut sampler,
+        &stop,
+        hearth_model::Guide::default(),
+        |_| {
+            times.push(Instant::now());
+            Ok(true)
+        },
+    ))
     .map_err(e)?;
     let prefill_s = (times[0] - t0).as_secs_f64();
     let decode_s = (*times.last().unwrap_or(&times[0]) - times[0]).as_secs_f64();
@@ -209,10 +215,16 @@ fn run_gpu(a: &BenchArgs) -> Result<(), String> {
         let mut s = Session::new(&model, n_ctx, N_BATCH).map_err(e)?;
         s.assume_cached(a.decode_at).map_err(e)?;
         let mut t = Vec::with_capacity(stop.max_tokens);
-        pollster::block_on(s.generate(&prompt[..1], &mut sampler, &stop, None, |_| {
-            t.push(Instant::now());
-            Ok(true)
-        }))
+        pollster::block_on(s.generate(
+            &prompt[..1],
+            &mut sampler,
+            &stop,
+            hearth_model::Guide::default(),
+            |_| {
+                t.push(Instant::now());
+                Ok(true)
+            },
+        ))
         .map_err(e)?;
         let span = (*t.last().unwrap_or(&t[0]) - t[0]).as_secs_f64();
         Some((t.len() - 1) as f64 / span.max(1e-9))

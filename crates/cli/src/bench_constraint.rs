@@ -72,7 +72,10 @@ pub fn run(
             &mut greedy().map_err(err)?,
             stop,
             n_ctx,
-            constraint,
+            hearth_model::Guide {
+                constraint,
+                logprobs: None,
+            },
             |_| {
                 times.push(Instant::now());
                 Ok(true)

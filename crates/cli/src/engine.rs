@@ -6,10 +6,9 @@ use hearth_cpu::{CpuModel, CpuSession};
 use hearth_gguf::Gguf;
 use hearth_gpu::kernels::KvType;
 use hearth_gpu::{FileBytes, Gpu, GpuModel, Session};
-use hearth_model::constraint::Constraint;
 use hearth_model::conversation::{Answer, Conversation, RefContext};
 use hearth_model::sampler::Sampler;
-use hearth_model::{Model, StopRule};
+use hearth_model::{Guide, Model, StopRule};
 
 /// Where the forward pass runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -119,29 +118,29 @@ impl Engine {
     }
 
     /// Answers `prompt` in a fresh context of `n_ctx` positions, through the
-    /// conversation layer the web engine uses too, held to `constraint` if any.
+    /// conversation layer the web engine uses too, with `guide` (a constraint, logprobs).
     pub fn generate(
         &self,
         prompt: &[u32],
         sampler: &mut Sampler,
         stop: &StopRule,
         n_ctx: usize,
-        constraint: Option<&mut Constraint>,
+        guide: Guide<'_>,
         on_token: impl FnMut(u32) -> hearth_model::Result<bool>,
     ) -> Result<Answer, String> {
         let mut conv = Conversation::new();
         let answer = match &self.loaded {
             Loaded::Reference(model) => {
                 let mut ctx = RefContext::new(model, n_ctx);
-                pollster::block_on(conv.run(&mut ctx, prompt, sampler, stop, constraint, on_token))
+                pollster::block_on(conv.run(&mut ctx, prompt, sampler, stop, guide, on_token))
             }
             Loaded::Cpu(model) => {
                 let mut ctx = CpuSession::new(&**model, n_ctx);
-                pollster::block_on(conv.run(&mut ctx, prompt, sampler, stop, constraint, on_token))
+                pollster::block_on(conv.run(&mut ctx, prompt, sampler, stop, guide, on_token))
             }
             Loaded::Gpu(model) => {
                 let mut ctx = Session::new(model, n_ctx, N_BATCH).map_err(|e| e.to_string())?;
-                pollster::block_on(conv.run(&mut ctx, prompt, sampler, stop, constraint, on_token))
+                pollster::block_on(conv.run(&mut ctx, prompt, sampler, stop, guide, on_token))
             }
         };
         answer.map_err(|e| e.to_string())

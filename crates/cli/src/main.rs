@@ -17,10 +17,11 @@ use engine::{Backend, Engine, Kv};
 use hearth_model::chat_template::{ChatTemplate, Message, encode_chat};
 use hearth_model::constraint::{Format, Grammars};
 use hearth_model::conversation::Finish;
+use hearth_model::logprobs::Logprobs;
 use hearth_model::sampler::{Sampler, SamplerConfig};
 use hearth_model::stop::StopText;
 use hearth_model::tokenizer::{StreamDecoder, Tokenizer};
-use hearth_model::{Config, StopRule};
+use hearth_model::{Config, Guide, StopRule};
 
 #[derive(Parser)]
 #[command(
@@ -151,6 +152,10 @@ struct GenerateArgs {
     /// End the answer before this text (up to 4 times; not printed).
     #[arg(long, value_name = "TEXT")]
     stop: Vec<String>,
+    /// With --json: each answer token's log-probability and its N most likely
+    /// alternatives' ("logprobs" in the output; 0..=20).
+    #[arg(long, value_name = "N", requires = "json")]
+    top_logprobs: Option<usize>,
     /// The prompt text (the user's message with --chat).
     #[arg(required_unless_present = "ids")]
     prompt: Option<String>,
@@ -307,6 +312,7 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
         None => None,
     };
     let mut stop_text = StopText::new(&a.stop).map_err(err)?;
+    let mut logprobs = a.top_logprobs.map(Logprobs::new).transpose().map_err(err)?;
     let mut stream = StreamDecoder::new(&tok);
     let mut stdout = std::io::stdout().lock();
     let t1 = Instant::now();
@@ -318,7 +324,10 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
         &mut sampler,
         &stop,
         n_ctx,
-        constraint.as_mut(),
+        Guide {
+            constraint: constraint.as_mut(),
+            logprobs: logprobs.as_mut(),
+        },
         |id| {
             t_first.get_or_insert_with(Instant::now);
             let piece = stop_text.push(&stream.push(id)?);
@@ -343,12 +352,19 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
     };
     if a.json {
         let text = tok.decode(ids).map_err(err)?;
-        let obj = serde_json::json!({
+        let mut obj = serde_json::json!({
             "prompt_ids": prompt_ids,
             "ids": ids,
             "text": stop_text.cut(&text),
             "finish_reason": finish.as_str(),
         });
+        if let Some(lp) = &logprobs {
+            obj["logprobs"] = lp
+                .tokens
+                .iter()
+                .map(|t| serde_json::json!({"id": t.id, "logprob": t.logprob, "top": t.top}))
+                .collect();
+        }
         writeln!(stdout, "{obj}").map_err(|e| e.to_string())?;
     } else {
         write!(stdout, "{tail}")

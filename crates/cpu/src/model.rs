@@ -106,11 +106,11 @@ impl<M: Borrow<CpuModel>> Context for CpuSession<M> {
         prompt: &[u32],
         sampler: &mut Sampler,
         stop: &StopRule,
-        constraint: Option<&mut hearth_model::constraint::Constraint>,
+        guide: hearth_model::Guide<'_>,
         on_token: impl FnMut(u32) -> hearth_model::Result<bool>,
     ) -> hearth_model::Result<Vec<u32>> {
         let step = |t: &[u32]| std::future::ready(self.forward_last(t).map_err(Into::into));
-        hearth_model::generate(prompt, sampler, stop, constraint, step, on_token).await
+        hearth_model::generate(prompt, sampler, stop, guide, step, on_token).await
     }
 }
 

@@ -70,7 +70,7 @@ impl Rig {
             &ids,
             &mut sampler,
             &stop,
-            Some(&mut constraint),
+            hearth_model::Guide::constrained(&mut constraint),
             |_| Ok(true),
         ))
         .unwrap();
@@ -246,7 +246,7 @@ fn bad_formats_are_errors_and_dead_ends_and_length_are_said() {
         &ids,
         &mut Sampler::new(SamplerConfig::default()).unwrap(),
         &stop,
-        Some(&mut c),
+        hearth_model::Guide::constrained(&mut c),
         |_| Ok(true),
     ))
     .unwrap();
@@ -259,4 +259,77 @@ fn bad_formats_are_errors_and_dead_ends_and_length_are_said() {
         5,
     );
     assert_eq!((a.ids.len(), a.finish), (5, Finish::Length));
+}
+
+#[test]
+fn logprobs_are_the_reference_models_log_softmax() {
+    use hearth_model::logprobs::Logprobs;
+    let rig = Rig::new();
+    let bytes = real_model();
+    let reference = hearth_model::Model::load(&bytes).unwrap();
+    let prompt = rig
+        .tok
+        .encode("The capital of France is", true, false)
+        .unwrap();
+    let mut lp = Logprobs::new(5).unwrap();
+    let mut ctx = CpuSession::new(&rig.model, prompt.len() + 8);
+    let stop = StopRule {
+        max_tokens: 6,
+        eog: Vec::new(),
+        ignore_eos: true,
+    };
+    let guide = hearth_model::Guide {
+        constraint: None,
+        logprobs: Some(&mut lp),
+    };
+    let answer = pollster::block_on(Conversation::new().run(
+        &mut ctx,
+        &prompt,
+        &mut Sampler::new(SamplerConfig::default()).unwrap(),
+        &stop,
+        guide,
+        |_| Ok(true),
+    ))
+    .unwrap();
+    assert_eq!(lp.tokens.len(), answer.ids.len());
+    // the f32 reference's logits at each position, log-softmaxed here in f64
+    let mut ids = prompt.clone();
+    ids.extend(&answer.ids);
+    let mut cache = reference.new_cache(ids.len());
+    let all = reference
+        .forward(&ids[..ids.len() - 1], &mut cache)
+        .unwrap();
+    let n = reference.config.n_vocab;
+    for (k, t) in lp.tokens.iter().enumerate() {
+        let row = &all[(prompt.len() - 1 + k) * n..][..n];
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max) as f64;
+        let z = max
+            + row
+                .iter()
+                .map(|&l| (l as f64 - max).exp())
+                .sum::<f64>()
+                .ln();
+        let want = |id: u32| (row[id as usize] as f64 - z) as f32;
+        assert_eq!(t.id, answer.ids[k]);
+        // the CPU engine's 16-bit activations: logits within 1e-2 of the reference's
+        assert!(
+            (t.logprob - want(t.id)).abs() < 2e-2,
+            "token {k}: {} vs {}",
+            t.logprob,
+            want(t.id)
+        );
+        assert_eq!(t.top.len(), 5);
+        for w in t.top.windows(2) {
+            assert!(w[0].1 >= w[1].1, "top not in order: {:?}", t.top);
+        }
+        for &(id, l) in &t.top {
+            assert!(
+                (l - want(id)).abs() < 2e-2,
+                "token {k} alternative {id}: {l} vs {}",
+                want(id)
+            );
+        }
+        // the picked (greedy) token is the most likely
+        assert_eq!(t.top[0].0, t.id);
+    }
 }

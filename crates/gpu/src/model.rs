@@ -7,8 +7,9 @@ use hearth_gguf::Gguf;
 use hearth_model::Config;
 use hearth_model::arch::Act;
 
+use hearth_model::Guide;
 use hearth_model::StopRule;
-use hearth_model::constraint::{Constraint, Next};
+use hearth_model::constraint::Next;
 use hearth_model::conversation::Context;
 use hearth_model::sampler::Sampler;
 
@@ -326,7 +327,7 @@ impl<'m> Session<'m> {
         prompt: &[u32],
         sampler: &mut Sampler,
         stop: &StopRule,
-        mut constraint: Option<&mut Constraint>,
+        mut guide: Guide<'_>,
         mut on_token: impl FnMut(u32) -> hearth_model::Result<bool>,
     ) -> Result<Vec<u32>> {
         let model = self.model.clone();
@@ -351,7 +352,7 @@ impl<'m> Session<'m> {
         // it allows: the mask goes up before the pick's submit)
         self.prefill(prompt)?;
         let mut mask = None;
-        if let Some(c) = constraint.as_deref_mut() {
+        if let Some(c) = guide.constraint.as_deref_mut() {
             match c.step() {
                 Next::Mask(m) => mask = Some(m),
                 Next::Done | Next::Dead(_) => return Ok(out),
@@ -386,7 +387,12 @@ impl<'m> Session<'m> {
             if !stop.ignore_eos && stop.eog.contains(&id) {
                 break;
             }
-            if let Some(c) = constraint.as_deref_mut() {
+            if let Some(lp) = guide.logprobs.as_deref_mut() {
+                // asked for: this step's logits come back (they stay until the next step)
+                let logits: Vec<f32> = self.s.act(Act::Logits).read(g).await?;
+                lp.record(&logits, id);
+            }
+            if let Some(c) = guide.constraint.as_deref_mut() {
                 c.accept(id)?;
             }
             out.push(id);
@@ -396,7 +402,7 @@ impl<'m> Session<'m> {
             }
             // the id is already in `tokens[0]` on the GPU: run it and pick the next
             check_room(self.len, 1, self.n_ctx)?;
-            let Some(c) = constraint.as_deref_mut() else {
+            let Some(c) = guide.constraint.as_deref_mut() else {
                 self.submit(self.len, 1, draw, &[&self.decode, &pick]);
                 self.len += 1;
                 continue;
@@ -572,10 +578,10 @@ impl Context for Session<'_> {
         prompt: &[u32],
         sampler: &mut Sampler,
         stop: &StopRule,
-        constraint: Option<&mut Constraint>,
+        guide: Guide<'_>,
         on_token: impl FnMut(u32) -> hearth_model::Result<bool>,
     ) -> hearth_model::Result<Vec<u32>> {
-        Ok(Session::generate(self, prompt, sampler, stop, constraint, on_token).await?)
+        Ok(Session::generate(self, prompt, sampler, stop, guide, on_token).await?)
     }
 }
 

@@ -354,14 +354,20 @@ fn greedy_both(cpu: &Model, gpu: &GpuModel, prompt: &[u32], n: usize) -> (Vec<u3
         prompt,
         &mut greedy(),
         &stop,
-        None,
+        hearth_model::Guide::default(),
         |t| std::future::ready(cpu.forward_last(t, &mut cache)),
         |_| Ok(true),
     ))
     .unwrap();
     let mut s = Session::new(gpu, prompt.len() + n, 64).unwrap();
-    let got =
-        pollster::block_on(s.generate(prompt, &mut greedy(), &stop, None, |_| Ok(true))).unwrap();
+    let got = pollster::block_on(s.generate(
+        prompt,
+        &mut greedy(),
+        &stop,
+        hearth_model::Guide::default(),
+        |_| Ok(true),
+    ))
+    .unwrap();
     (got, want)
 }
 
@@ -437,16 +443,21 @@ fn smollm2_constrained_greedy_tokens_equal_the_cpu() {
             &ids,
             &mut greedy(),
             &stop,
-            Some(&mut c),
+            hearth_model::Guide::constrained(&mut c),
             |t| std::future::ready(cpu.forward_last(t, &mut cache)),
             |_| Ok(true),
         ))
         .unwrap();
         let mut c = grammars.compile(&format).unwrap();
         let mut s = Session::new(&gpu, ids.len() + 48, 64).unwrap();
-        let got =
-            pollster::block_on(s.generate(&ids, &mut greedy(), &stop, Some(&mut c), |_| Ok(true)))
-                .unwrap();
+        let got = pollster::block_on(s.generate(
+            &ids,
+            &mut greedy(),
+            &stop,
+            hearth_model::Guide::constrained(&mut c),
+            |_| Ok(true),
+        ))
+        .unwrap();
         assert_eq!(
             got,
             want,
@@ -462,6 +473,52 @@ fn smollm2_constrained_greedy_tokens_equal_the_cpu() {
         );
         // the last id counts as not run, as unconstrained
         assert_eq!(s.len(), ids.len() + got.len() - 1);
+    }
+}
+
+#[test]
+fn smollm2_logprobs_equal_the_references() {
+    use hearth_model::logprobs::Logprobs;
+    use hearth_model::sampler::{Sampler, SamplerConfig};
+    let bytes = smollm2();
+    let cpu = Model::load(&bytes).unwrap();
+    let gpu = gpu_model(gpu_f32(), &bytes);
+    let stop = hearth_model::StopRule {
+        max_tokens: 6,
+        eog: vec![],
+        ignore_eos: true,
+    };
+    let greedy = || Sampler::new(SamplerConfig::default()).unwrap();
+    let mut want = Logprobs::new(4).unwrap();
+    let mut cache = cpu.new_cache(FRANCE.len() + 8);
+    let guide = hearth_model::Guide {
+        constraint: None,
+        logprobs: Some(&mut want),
+    };
+    pollster::block_on(hearth_model::generate(
+        &FRANCE,
+        &mut greedy(),
+        &stop,
+        guide,
+        |t| std::future::ready(cpu.forward_last(t, &mut cache)),
+        |_| Ok(true),
+    ))
+    .unwrap();
+    let mut got = Logprobs::new(4).unwrap();
+    let mut s = Session::new(&gpu, FRANCE.len() + 8, 64).unwrap();
+    let guide = hearth_model::Guide {
+        constraint: None,
+        logprobs: Some(&mut got),
+    };
+    pollster::block_on(s.generate(&FRANCE, &mut greedy(), &stop, guide, |_| Ok(true))).unwrap();
+    assert_eq!(got.tokens.len(), 6);
+    for (g, w) in got.tokens.iter().zip(&want.tokens) {
+        assert_eq!(g.id, w.id);
+        assert!((g.logprob - w.logprob).abs() < 1e-3, "{g:?} vs {w:?}");
+        let ids = |t: &hearth_model::logprobs::TokenLogprob| {
+            t.top.iter().map(|p| p.0).collect::<Vec<_>>()
+        };
+        assert_eq!(ids(g)[..2], ids(w)[..2], "{g:?} vs {w:?}");
     }
 }
 
@@ -489,14 +546,26 @@ fn a_second_turn_reuses_the_cache() {
 
     // one session: turn 1, its answer, then only turn 2's tokens are prefilled
     let mut s = Session::new(&gpu, 128, 64).unwrap();
-    let a1 =
-        pollster::block_on(s.generate(&FRANCE, &mut greedy(), &stop, None, |_| Ok(true))).unwrap();
+    let a1 = pollster::block_on(s.generate(
+        &FRANCE,
+        &mut greedy(),
+        &stop,
+        hearth_model::Guide::default(),
+        |_| Ok(true),
+    ))
+    .unwrap();
     // the last answer token was sampled but not yet run through the model: it leads turn 2
     let mut next = vec![*a1.last().unwrap()];
     next.extend(turn2);
     let before = s.len();
-    let a2 =
-        pollster::block_on(s.generate(&next, &mut greedy(), &stop, None, |_| Ok(true))).unwrap();
+    let a2 = pollster::block_on(s.generate(
+        &next,
+        &mut greedy(),
+        &stop,
+        hearth_model::Guide::default(),
+        |_| Ok(true),
+    ))
+    .unwrap();
     assert_eq!(s.len(), before + next.len() + a2.len() - 1);
 
     // a fresh session over the whole conversation gives the same second answer
@@ -504,8 +573,14 @@ fn a_second_turn_reuses_the_cache() {
     all.extend(&a1);
     all.extend(turn2);
     let mut fresh = Session::new(&gpu, 128, 64).unwrap();
-    let b2 =
-        pollster::block_on(fresh.generate(&all, &mut greedy(), &stop, None, |_| Ok(true))).unwrap();
+    let b2 = pollster::block_on(fresh.generate(
+        &all,
+        &mut greedy(),
+        &stop,
+        hearth_model::Guide::default(),
+        |_| Ok(true),
+    ))
+    .unwrap();
     assert_eq!(a2, b2);
     assert_eq!(
         gpu.gpu.pipeline_stats().count,
@@ -538,7 +613,14 @@ fn the_load_compiles_every_pipeline_of_a_chat() {
     let mut s = Session::new(&model, 64, 16).unwrap();
     for prompt in [tokens(20, GQA_64.n_vocab, 1), tokens(3, GQA_64.n_vocab, 2)] {
         let mut sampler = Sampler::new(SamplerConfig::default()).unwrap();
-        pollster::block_on(s.generate(&prompt, &mut sampler, &stop, None, |_| Ok(true))).unwrap();
+        pollster::block_on(s.generate(
+            &prompt,
+            &mut sampler,
+            &stop,
+            hearth_model::Guide::default(),
+            |_| Ok(true),
+        ))
+        .unwrap();
     }
     let mut after = model.gpu.pipeline_labels();
     after.retain(|l| !at_load.contains(l));

@@ -6,10 +6,9 @@
 use std::future::Future;
 
 use crate::chat_template::{ChatTemplate, Message, encode_chat, fit_chat};
-use crate::constraint::Constraint;
 use crate::sampler::Sampler;
 use crate::tokenizer::Tokenizer;
-use crate::{ModelError, Result, StopRule};
+use crate::{Guide, ModelError, Result, StopRule};
 
 /// A backend's KV context as a conversation drives it (the reference's [`RefContext`],
 /// the CPU engine's and the GPU engine's sessions).
@@ -30,7 +29,7 @@ pub trait Context {
         prompt: &[u32],
         sampler: &mut Sampler,
         stop: &StopRule,
-        constraint: Option<&mut Constraint>,
+        guide: Guide<'_>,
         on_token: impl FnMut(u32) -> Result<bool>,
     ) -> impl Future<Output = Result<Vec<u32>>>;
 }
@@ -66,12 +65,12 @@ impl Context for RefContext<'_> {
         prompt: &[u32],
         sampler: &mut Sampler,
         stop: &StopRule,
-        constraint: Option<&mut Constraint>,
+        guide: Guide<'_>,
         on_token: impl FnMut(u32) -> Result<bool>,
     ) -> Result<Vec<u32>> {
         let (model, cache) = (self.model, &mut self.cache);
         let step = |t: &[u32]| std::future::ready(model.forward_last(t, cache));
-        crate::generate(prompt, sampler, stop, constraint, step, on_token).await
+        crate::generate(prompt, sampler, stop, guide, step, on_token).await
     }
 }
 
@@ -163,15 +162,15 @@ impl Conversation {
     /// Answers `prompt` (whole: earlier turns included) in `ctx`, which must be the
     /// context this conversation has run in, by `stop` (whose `max_tokens` is capped at
     /// the room the context has left); `on_token` sees each new id and returns false to
-    /// abort; `constraint` holds the answer to a format. After an error the context is
-    /// cleared.
+    /// abort; `guide` holds the answer to a format and records log-probabilities. After an
+    /// error the context is cleared.
     pub async fn run(
         &mut self,
         ctx: &mut impl Context,
         prompt: &[u32],
         sampler: &mut Sampler,
         stop: &StopRule,
-        mut constraint: Option<&mut Constraint>,
+        mut guide: Guide<'_>,
         mut on_token: impl FnMut(u32) -> Result<bool>,
     ) -> Result<Answer> {
         if prompt.is_empty() {
@@ -203,17 +202,11 @@ impl Conversation {
         self.cached.truncate(keep);
         let mut aborted = false;
         let ids = ctx
-            .generate(
-                &prompt[keep..],
-                sampler,
-                &stop,
-                constraint.as_deref_mut(),
-                |id| {
-                    let go = on_token(id)?;
-                    aborted = !go;
-                    Ok(go)
-                },
-            )
+            .generate(&prompt[keep..], sampler, &stop, guide.reborrow(), |id| {
+                let go = on_token(id)?;
+                aborted = !go;
+                Ok(go)
+            })
             .await;
         let ids = match ids {
             Ok(ids) => ids,
@@ -228,7 +221,7 @@ impl Conversation {
         self.cached.truncate(ctx.len());
         let finish = if aborted {
             Finish::Abort
-        } else if constraint.is_some_and(|c| c.dead().is_some()) {
+        } else if guide.constraint.is_some_and(|c| c.dead().is_some()) {
             Finish::NoLegalToken
         } else if ids.len() >= max_tokens {
             Finish::Length

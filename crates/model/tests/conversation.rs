@@ -7,7 +7,7 @@ mod common;
 use common::fixture;
 use hearth_model::conversation::{Context, Conversation, Finish, RefContext};
 use hearth_model::sampler::{Sampler, SamplerConfig};
-use hearth_model::{Model, StopRule, generate};
+use hearth_model::{Guide, Model, StopRule, generate};
 
 fn greedy() -> Sampler {
     Sampler::new(SamplerConfig {
@@ -32,7 +32,7 @@ fn fresh(model: &Model, prompt: &[u32], max_tokens: usize) -> Vec<u32> {
         prompt,
         &mut greedy(),
         &stop(max_tokens, vec![]),
-        None,
+        Guide::default(),
         |t| std::future::ready(model.forward_last(t, &mut cache)),
         |_| Ok(true),
     ))
@@ -46,8 +46,15 @@ fn a_later_turn_reuses_the_context_and_matches_a_fresh_one() {
     let mut conv = Conversation::new();
     let p1 = [5u32, 17, 250, 3, 99];
     let run = |conv: &mut Conversation, ctx: &mut RefContext, p: &[u32], n: usize| {
-        pollster::block_on(conv.run(ctx, p, &mut greedy(), &stop(n, vec![]), None, |_| Ok(true)))
-            .unwrap()
+        pollster::block_on(conv.run(
+            ctx,
+            p,
+            &mut greedy(),
+            &stop(n, vec![]),
+            Guide::default(),
+            |_| Ok(true),
+        ))
+        .unwrap()
     };
     let a1 = run(&mut conv, &mut ctx, &p1, 6);
     assert_eq!(a1.ids, fresh(&model, &p1, 6));
@@ -93,8 +100,14 @@ fn finish_reasons_and_limits() {
 
     // an end-of-generation id ends it, unseen
     let eog = stop(10, vec![first[1]]);
-    let a =
-        pollster::block_on(conv.run(&mut ctx, &prompt, &mut greedy(), &eog, None, |_| Ok(true)));
+    let a = pollster::block_on(conv.run(
+        &mut ctx,
+        &prompt,
+        &mut greedy(),
+        &eog,
+        Guide::default(),
+        |_| Ok(true),
+    ));
     let a = a.unwrap();
     let before: Vec<u32> = first
         .iter()
@@ -109,7 +122,7 @@ fn finish_reasons_and_limits() {
         &prompt,
         &mut greedy(),
         &stop(10, vec![]),
-        None,
+        Guide::default(),
         |_| Ok(false),
     ))
     .unwrap();
@@ -121,7 +134,7 @@ fn finish_reasons_and_limits() {
         &prompt,
         &mut greedy(),
         &stop(usize::MAX, vec![]),
-        None,
+        Guide::default(),
         |_| Ok(true),
     ))
     .unwrap();
@@ -130,17 +143,32 @@ fn finish_reasons_and_limits() {
     // a prompt that leaves no room, and an empty one, are errors
     let long = vec![1u32; 16];
     let never = |_| -> hearth_model::Result<bool> { panic!("nothing is generated") };
-    let err = pollster::block_on(conv.run(&mut ctx, &long, &mut greedy(), &eog, None, never));
+    let err = pollster::block_on(conv.run(
+        &mut ctx,
+        &long,
+        &mut greedy(),
+        &eog,
+        Guide::default(),
+        never,
+    ));
     assert!(
         err.unwrap_err()
             .to_string()
             .contains("the context holds 16")
     );
-    let err = pollster::block_on(conv.run(&mut ctx, &[], &mut greedy(), &eog, None, never));
+    let err =
+        pollster::block_on(conv.run(&mut ctx, &[], &mut greedy(), &eog, Guide::default(), never));
     assert!(err.unwrap_err().to_string().contains("empty"));
 
     // a failing step (an id outside the vocabulary) is an error and clears the context
-    let err = pollster::block_on(conv.run(&mut ctx, &[1, 400], &mut greedy(), &eog, None, never));
+    let err = pollster::block_on(conv.run(
+        &mut ctx,
+        &[1, 400],
+        &mut greedy(),
+        &eog,
+        Guide::default(),
+        never,
+    ));
     assert!(err.unwrap_err().to_string().contains("vocabulary"));
     assert!(ctx.is_empty());
 }

@@ -6,10 +6,12 @@ use std::rc::Rc;
 
 use hearth_cpu::{CpuModel, CpuSession};
 use hearth_gpu::{GpuModel, Session};
+use hearth_model::Guide;
 use hearth_model::StopRule;
 use hearth_model::chat_template::{ChatTemplate, Message};
 use hearth_model::constraint::{Format, Grammars};
 use hearth_model::conversation::{Context, Conversation, Finish, chat_prompt};
+use hearth_model::logprobs::Logprobs;
 use hearth_model::sampler::{Sampler, SamplerConfig};
 use hearth_model::stop::StopText;
 use hearth_model::tokenizer::{StreamDecoder, Tokenizer};
@@ -85,12 +87,12 @@ impl Context for Runner {
         prompt: &[u32],
         sampler: &mut Sampler,
         stop: &StopRule,
-        constraint: Option<&mut hearth_model::constraint::Constraint>,
+        guide: hearth_model::Guide<'_>,
         on_token: impl FnMut(u32) -> hearth_model::Result<bool>,
     ) -> hearth_model::Result<Vec<u32>> {
         match self {
             Runner::Gpu { session, .. } => Ok(session
-                .generate(prompt, sampler, stop, constraint, on_token)
+                .generate(prompt, sampler, stop, guide, on_token)
                 .await?),
             Runner::Cpu(s) => {
                 let step = |t: &[u32]| {
@@ -101,7 +103,7 @@ impl Context for Runner {
                         logits
                     }
                 };
-                hearth_model::generate(prompt, sampler, stop, constraint, step, on_token).await
+                hearth_model::generate(prompt, sampler, stop, guide, step, on_token).await
             }
         }
     }
@@ -166,6 +168,11 @@ struct Request {
     /// OpenAI's `stop`: a string or up to 4 (hearth_model::stop).
     #[serde(default)]
     stop: Option<Stops>,
+    /// OpenAI's `logprobs` and `top_logprobs` (0..=20; hearth_model::logprobs).
+    #[serde(default)]
+    logprobs: Option<bool>,
+    #[serde(default)]
+    top_logprobs: Option<usize>,
 }
 
 #[derive(Deserialize)]
@@ -200,6 +207,34 @@ struct Answer {
     finish_reason: &'static str,
     /// Chat messages left out, oldest first, for the prompt to fit the context.
     dropped_messages: usize,
+    /// With `logprobs`: OpenAI's `{content: [{token, logprob, bytes, top_logprobs}]}`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logprobs: Option<serde_json::Value>,
+}
+
+/// OpenAI's `logprobs` object of an answer.
+fn logprobs_json(tok: &Tokenizer, lp: &Logprobs) -> serde_json::Value {
+    let entry = |id: u32, logprob: f32| {
+        let bytes = tok
+            .token_piece(id)
+            .map(|b| b.into_owned())
+            .unwrap_or_default();
+        serde_json::json!({
+            "token": String::from_utf8_lossy(&bytes),
+            "logprob": logprob,
+            "bytes": bytes,
+        })
+    };
+    let content: Vec<serde_json::Value> = lp
+        .tokens
+        .iter()
+        .map(|t| {
+            let mut e = entry(t.id, t.logprob);
+            e["top_logprobs"] = t.top.iter().map(|&(id, l)| entry(id, l)).collect();
+            e
+        })
+        .collect();
+    serde_json::json!({ "content": content })
 }
 
 impl WebEngine {
@@ -267,6 +302,11 @@ impl WebEngine {
             Some(Stops::Many(v)) => v.clone(),
         };
         let mut stop_text = StopText::new(&stops).map_err(js)?;
+        let mut logprobs = match (r.logprobs, r.top_logprobs) {
+            (Some(true), top) => Some(Logprobs::new(top.unwrap_or(0)).map_err(js)?),
+            (_, Some(_)) => return Err(JsError::new("top_logprobs needs logprobs: true")),
+            _ => None,
+        };
         let mut stream = StreamDecoder::new(&self.tok);
         let done = self
             .conv
@@ -275,7 +315,10 @@ impl WebEngine {
                 &prompt,
                 &mut sampler,
                 &stop,
-                constraint.as_mut(),
+                Guide {
+                    constraint: constraint.as_mut(),
+                    logprobs: logprobs.as_mut(),
+                },
                 |id| {
                     // the text before a stop string is shown; the answer ends there
                     let piece = stop_text.push(&stream.push(id)?);
@@ -312,6 +355,7 @@ impl WebEngine {
             completion_tokens: done.ids.len(),
             token_ids: done.ids,
             finish_reason: finish.as_str(),
+            logprobs: logprobs.as_ref().map(|lp| logprobs_json(&self.tok, lp)),
             dropped_messages: 0,
         })
     }
