@@ -89,6 +89,12 @@ TEMPLATES = {
         "<|im_end|>",
         f"Qwen/Qwen2.5-3B-Instruct, {OPENVINO}" + LLAMA_CPP.format("Qwen-Qwen2.5-7B-Instruct.jinja (7B)"),
     ),
+    "hermes-3-llama-3.1-8b-tool-use": (
+        "<|begin_of_text|>",
+        "<|im_end|>",
+        "NousResearch/Hermes-3-Llama-3.1-8B, its tool_use template; identical to github.com/ggerganov/"
+        "llama.cpp models/templates/NousResearch-Hermes-3-Llama-3.1-8B-tool_use.jinja",
+    ),
     "deepseek-r1-distill-llama-8b": (
         "<\uff5cbegin\u2581of\u2581sentence\uff5c>",
         "<\uff5cend\u2581of\u2581sentence\uff5c>",
@@ -186,18 +192,77 @@ WEATHER_TOOL = {
     "type": "function",
 }
 
+# Tool-use turns as OpenAI clients send them (an assistant turn of calls has content None,
+# a call's arguments are a JSON string; ids of 9 letters and digits, which Mistral's
+# template insists on). They are rendered with `hf_messages`, the shape transformers
+# documents for tool use (arguments a dict), which hearth's renderer makes itself.
+def _call(id, city):
+    return {"function": {"arguments": json.dumps({"city": city, "unit": "celsius"}), "name": "get_weather"}, "id": id, "type": "function"}
+
+
+TOOL_CONVERSATIONS = {
+    "tool_result": [
+        SYSTEM,
+        {"role": "user", "content": "What is the weather in Paris?"},
+        {"role": "assistant", "content": None, "tool_calls": [_call("Xq3fK9pLm", "Paris")]},
+        {"role": "tool", "tool_call_id": "Xq3fK9pLm", "name": "get_weather", "content": '{"temperature": 21, "unit": "celsius"}'},
+    ],
+    "tool_then_answer": [
+        {"role": "user", "content": "What is the weather in Paris?"},
+        {"role": "assistant", "content": None, "tool_calls": [_call("Xq3fK9pLm", "Paris")]},
+        {"role": "tool", "tool_call_id": "Xq3fK9pLm", "name": "get_weather", "content": "21 degrees"},
+        {"role": "assistant", "content": "It is 21 °C in Paris."},
+        {"role": "user", "content": "And in London?"},
+    ],
+    "two_calls": [
+        {"role": "user", "content": "Weather in Paris and London?"},
+        {"role": "assistant", "content": None, "tool_calls": [_call("Xq3fK9pLm", "Paris"), _call("B7wZ2kQ1r", "London")]},
+        {"role": "tool", "tool_call_id": "Xq3fK9pLm", "name": "get_weather", "content": "21 degrees"},
+        {"role": "tool", "tool_call_id": "B7wZ2kQ1r", "name": "get_weather", "content": "15 degrees"},
+    ],
+}
+
+
+def hf_messages(messages):
+    """OpenAI-shape messages in the shape transformers documents for tool use."""
+    out = []
+    for m in messages:
+        m = dict(m)
+        if "tool_calls" in m:
+            calls = []
+            for c in m["tool_calls"]:
+                c = dict(c, function=dict(c["function"]))
+                args = c["function"]["arguments"]
+                try:
+                    parsed = json.loads(args)
+                    if isinstance(parsed, dict):
+                        c["function"]["arguments"] = parsed
+                except ValueError:
+                    pass
+                calls.append(c)
+            m["tool_calls"] = calls
+        out.append(m)
+    return out
+
+
+TOOL_TURNS = ["tool_result", "tool_then_answer", "two_calls"]
+
 # Extra template variables (HF's apply_chat_template **kwargs and tools=) for some templates.
 EXTRA_CASES = {
     "llama-3.1-8b-instruct": [
         ("tools_in_user_message", ["system_user", "multi_turn"], {"tools": [WEATHER_TOOL]}),
         ("tools_in_system", ["system_user"], {"tools": [WEATHER_TOOL], "tools_in_user_message": False}),
         ("date_string", ["user_only"], {"date_string": "01 Jan 2030"}),
+        ("tools", TOOL_TURNS, {"tools": [WEATHER_TOOL], "date_string": "26 Jul 2024"}),
     ],
     "llama-3.2-3b-instruct": [
         ("tools", ["multi_turn"], {"tools": [WEATHER_TOOL], "date_string": "26 Jul 2024"}),
     ],
-    "qwen2.5-3b-instruct": [("tools", ["system_user", "user_only"], {"tools": [WEATHER_TOOL]})],
-    "mistral-7b-instruct-v0.3": [("tools", ["multi_turn_no_system"], {"tools": [WEATHER_TOOL]})],
+    "qwen2.5-3b-instruct": [
+        ("tools", ["system_user", "user_only"] + TOOL_TURNS, {"tools": [WEATHER_TOOL]}),
+    ],
+    "mistral-7b-instruct-v0.3": [("tools", ["multi_turn_no_system"] + TOOL_TURNS, {"tools": [WEATHER_TOOL]})],
+    "hermes-3-llama-3.1-8b-tool-use": [("tools", ["system_user", "user_only"] + TOOL_TURNS, {"tools": [WEATHER_TOOL]})],
 }
 
 
@@ -221,7 +286,7 @@ def render(template, messages, add_generation_prompt, bos, eos, extra):
     tools = kwargs.pop("tools", None)
     try:
         rendered, _ = render_jinja_template(
-            conversations=[messages],
+            conversations=[hf_messages(messages)],
             tools=tools,
             documents=None,
             chat_template=template,
@@ -237,10 +302,17 @@ def render(template, messages, add_generation_prompt, bos, eos, extra):
         return {"error": f"{type(e).__name__}: {e}"}
 
 
+# Templates made for tool use only (they iterate `tools`, so without tools they raise a
+# Python TypeError): only their tool cases are rendered.
+TOOLS_ONLY = {"hermes-3-llama-3.1-8b-tool-use"}
+
+
 def cases_for(name, template, bos, eos):
     cases = []
     default_extra = DEFAULT_EXTRA.get(name, {})
     for conv_name, messages in CONVERSATIONS.items():
+        if name in TOOLS_ONLY:
+            break
         for agp in (False, True):
             case = {"name": f"{conv_name}/agp={agp}", "messages": messages, "add_generation_prompt": agp}
             if default_extra:
@@ -249,7 +321,7 @@ def cases_for(name, template, bos, eos):
             cases.append(case)
     for extra_name, conv_names, extra in EXTRA_CASES.get(name, []):
         for conv_name in conv_names:
-            messages = CONVERSATIONS[conv_name]
+            messages = CONVERSATIONS.get(conv_name) or TOOL_CONVERSATIONS[conv_name]
             for agp in (False, True):
                 case = {
                     "name": f"{conv_name}+{extra_name}/agp={agp}",

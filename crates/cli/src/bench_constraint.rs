@@ -49,10 +49,7 @@ pub fn run(
     let compile_s = t.elapsed().as_secs_f64();
 
     let template = ChatTemplate::from_gguf(&gguf.metadata).map_err(err)?;
-    let messages = [Message {
-        role: "user".into(),
-        content: PROMPT.into(),
-    }];
+    let messages = [Message::user(PROMPT)];
     let prompt = encode_chat(&template, &tok, &messages).map_err(err)?;
     let greedy = || Sampler::new(SamplerConfig::default());
     let max_tokens = 256;

@@ -249,15 +249,9 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
             }
             let mut messages = Vec::new();
             if let Some(system) = &a.system {
-                messages.push(Message {
-                    role: "system".into(),
-                    content: system.clone(),
-                });
+                messages.push(Message::system(system.clone()));
             }
-            messages.push(Message {
-                role: "user".into(),
-                content: prompt.clone(),
-            });
+            messages.push(Message::user(prompt.clone()));
             if a.verbose {
                 let text = template
                     .render(&messages, true, bos_text(&tok), eos_text(&tok))

@@ -13,6 +13,7 @@ use hearth_model::constraint::{Format, Grammars, Next};
 use hearth_model::conversation::{Answer, Conversation, Finish};
 use hearth_model::sampler::{Sampler, SamplerConfig};
 use hearth_model::tokenizer::Tokenizer;
+use hearth_model::tools::{ToolCall, ToolChoice, ToolFormat, Tools};
 
 fn root() -> std::path::PathBuf {
     std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -52,12 +53,19 @@ impl Rig {
         cfg: SamplerConfig,
         max_tokens: usize,
     ) -> (String, Answer) {
-        let messages = [Message {
-            role: "user".into(),
-            content: prompt.into(),
-        }];
-        let ids = encode_chat(&self.template, &self.tok, &messages).unwrap();
-        let mut constraint = self.grammars.compile(format).unwrap();
+        self.chat(&[Message::user(prompt)], Some(format), cfg, max_tokens)
+    }
+
+    /// The answer to `messages`, held to `format` where there is one.
+    fn chat(
+        &self,
+        messages: &[Message],
+        format: Option<&Format>,
+        cfg: SamplerConfig,
+        max_tokens: usize,
+    ) -> (String, Answer) {
+        let ids = encode_chat(&self.template, &self.tok, messages).unwrap();
+        let mut constraint = format.map(|f| self.grammars.compile(f).unwrap());
         let mut ctx = CpuSession::new(&self.model, ids.len() + max_tokens);
         let stop = StopRule {
             max_tokens,
@@ -65,12 +73,16 @@ impl Rig {
             ignore_eos: false,
         };
         let mut sampler = Sampler::new(cfg).unwrap();
+        let guide = hearth_model::Guide {
+            constraint: constraint.as_mut(),
+            logprobs: None,
+        };
         let answer = pollster::block_on(Conversation::new().run(
             &mut ctx,
             &ids,
             &mut sampler,
             &stop,
-            hearth_model::Guide::constrained(&mut constraint),
+            guide,
             |_| Ok(true),
         ))
         .unwrap();
@@ -332,4 +344,137 @@ fn logprobs_are_the_reference_models_log_softmax() {
         // the picked (greedy) token is the most likely
         assert_eq!(t.top[0].0, t.id);
     }
+}
+
+fn weather_tool() -> serde_json::Value {
+    serde_json::json!({
+        "type": "function",
+        "function": {
+            "name": "get_weather",
+            "description": "The weather in a city",
+            "parameters": {
+                "type": "object",
+                "properties": {
+                    "city": {"type": "string", "maxLength": 20},
+                    "unit": {"enum": ["celsius", "fahrenheit"]}
+                },
+                "required": ["city", "unit"],
+                "additionalProperties": false
+            }
+        }
+    })
+}
+
+/// A call's arguments validate against its function's `parameters` (jsonschema).
+fn assert_valid_call(call: &ToolCall, tool: &serde_json::Value) {
+    assert_eq!(call.name, tool["function"]["name"]);
+    let args: serde_json::Value = serde_json::from_str(&call.arguments).unwrap();
+    let schema = &tool["function"]["parameters"];
+    assert!(
+        jsonschema::validator_for(schema).unwrap().is_valid(&args),
+        "{args}"
+    );
+}
+
+#[test]
+fn a_required_tool_call_is_held_to_its_schema_and_parsed() {
+    let rig = Rig::new();
+    let tool = weather_tool();
+    // every format's call syntax, held and parsed back (on SmolLM2's own prompt)
+    for format in [
+        ToolFormat::Hermes,
+        ToolFormat::Llama3Json,
+        ToolFormat::Mistral,
+        ToolFormat::Fallback,
+    ] {
+        let grammar = format
+            .call_grammar(std::slice::from_ref(&tool), Some("get_weather"), false)
+            .unwrap();
+        let (text, a) = rig.ask(
+            "What is the weather in Paris? Call the get_weather tool.",
+            &Format::Lark(grammar),
+            SamplerConfig::default(),
+            80,
+        );
+        assert_eq!(a.finish, Finish::Stop, "{format:?}: {text:?}");
+        let (content, calls) = format.parse(&text);
+        assert_eq!(calls.len(), 1, "{format:?}: {text:?}");
+        assert!(content.is_empty(), "{format:?}: {content:?}");
+        assert_valid_call(&calls[0], &tool);
+    }
+}
+
+#[test]
+fn tools_through_the_models_template_round_trip() {
+    let rig = Rig::new();
+    let tool = weather_tool();
+    // SmolLM2's template has no tools: the fallback describes them in the system message
+    let with = |choice: ToolChoice| {
+        Tools::new(
+            std::slice::from_ref(&tool),
+            &choice,
+            true,
+            rig.template.source(),
+        )
+        .unwrap()
+        .unwrap()
+    };
+    let tools = with(ToolChoice::Required);
+    assert_eq!(tools.format(), ToolFormat::Fallback);
+    let ask = [Message::user("What is the weather in Paris, in celsius?")];
+    let format = tools.constraint().unwrap();
+    for seed in [0, 1, 2] {
+        let cfg = SamplerConfig {
+            seed,
+            temperature: if seed == 0 { 0.0 } else { 0.8 },
+            ..SamplerConfig::default()
+        };
+        let (text, a) = rig.chat(&tools.messages(&ask), format.as_ref(), cfg, 80);
+        assert_eq!(a.finish, Finish::Stop, "{text:?}");
+        let (content, calls) = tools.parse(&text);
+        assert!(content.is_empty() && calls.len() == 1, "{text:?}");
+        assert_valid_call(&calls[0], &tool);
+    }
+    // the call and its result go back in: the next answer is free text about it
+    let (text, _) = rig.chat(
+        &tools.messages(&ask),
+        format.as_ref(),
+        SamplerConfig::default(),
+        80,
+    );
+    let call = tools.parse(&text).1.remove(0);
+    let history = [
+        ask[0].clone(),
+        Message {
+            role: "assistant".into(),
+            tool_calls: Some(vec![call.to_openai()]),
+            ..Message::default()
+        },
+        Message {
+            role: "tool".into(),
+            content: "{\"temperature\": 21, \"unit\": \"celsius\"}".into(),
+            tool_call_id: Some(call.id.clone()),
+            name: Some(call.name.clone()),
+            ..Message::default()
+        },
+    ];
+    // the fallback writes the call as the assistant's JSON and the result as a user turn
+    let prompt = rig
+        .template
+        .render(&tools.messages(&history), true, "", "")
+        .unwrap();
+    let written = format!(
+        "{{\"name\": \"get_weather\", \"arguments\": {}}}",
+        call.arguments
+    );
+    assert!(prompt.contains(&written), "{prompt}");
+    assert!(
+        prompt.contains("The function get_weather returned: {\"temperature\": 21"),
+        "{prompt}"
+    );
+    // tool_choice none: the answer is text, whatever it looks like
+    let none = with(ToolChoice::None);
+    assert!(none.constraint().unwrap().is_none());
+    let (text, _) = rig.chat(&none.messages(&history), None, SamplerConfig::default(), 40);
+    assert_eq!(none.parse(&text), (text.clone(), Vec::new()));
 }

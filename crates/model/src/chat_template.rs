@@ -43,13 +43,75 @@ pub const CHATML: &str = "{% for message in messages %}{{'<|im_start|>' + messag
 /// The name errors refer to the template by.
 const NAME: &str = "chat_template";
 
-/// One chat message: a role (`system`, `user`, `assistant`, …) and its text.
-#[derive(Clone, Debug, serde::Serialize, serde::Deserialize, PartialEq)]
+/// One chat message in OpenAI's shape: a role (`system`, `user`, `assistant`, `tool`, …),
+/// its text, and for tool use the assistant's calls or the call a `tool` message answers.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize, PartialEq)]
 pub struct Message {
-    /// Who speaks: `system`, `user`, `assistant` (templates may know other roles).
+    /// Who speaks: `system`, `user`, `assistant`, `tool` (templates may know other roles).
     pub role: String,
-    /// What is said, verbatim.
+    /// What is said, verbatim. OpenAI's `null` (an assistant turn of calls only) reads as
+    /// empty, and an array of `{type: "text", text}` parts as their texts joined.
+    #[serde(default, deserialize_with = "content_text")]
     pub content: String,
+    /// The assistant's calls: `[{id, type: "function", function: {name, arguments}}]`,
+    /// `arguments` a JSON string as OpenAI writes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_calls: Option<Vec<serde_json::Value>>,
+    /// For `role: "tool"`: the id of the call this message answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+    /// For `role: "tool"`: the function's name (some templates print it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// OpenAI's `content`: a string, `null`, or text parts.
+fn content_text<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<String, D::Error> {
+    use serde::Deserialize;
+    use serde::de::Error as _;
+    match serde_json::Value::deserialize(d)? {
+        serde_json::Value::Null => Ok(String::new()),
+        serde_json::Value::String(s) => Ok(s),
+        serde_json::Value::Array(parts) => parts
+            .iter()
+            .map(
+                |p| match (p.get("type").and_then(|t| t.as_str()), p.get("text")) {
+                    (Some("text"), Some(serde_json::Value::String(t))) => Ok(t.as_str()),
+                    _ => Err(D::Error::custom(
+                        "a content part must be {type: \"text\", text}: hearth reads text only",
+                    )),
+                },
+            )
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map(|t| t.concat()),
+        _ => Err(D::Error::custom(
+            "content must be a string, null or text parts",
+        )),
+    }
+}
+
+/// A message as templates read it, in the shape Hugging Face's `apply_chat_template` is
+/// given for tool use: a call's `arguments` a JSON object (where it parses as one), and an
+/// assistant turn of calls only with `content: none`, as OpenAI clients send it.
+fn template_view(m: &Message) -> serde_json::Value {
+    let mut v = serde_json::to_value(m).unwrap_or_default();
+    if let Some(calls) = v.get_mut("tool_calls").and_then(|c| c.as_array_mut()) {
+        for call in calls {
+            let args = call.pointer_mut("/function/arguments");
+            if let Some(a) = args
+                && let Some(parsed) = a
+                    .as_str()
+                    .and_then(|s| serde_json::from_str::<serde_json::Value>(s).ok())
+                    .filter(|p| p.is_object())
+            {
+                *a = parsed;
+            }
+        }
+        if m.content.is_empty() {
+            v["content"] = serde_json::Value::Null;
+        }
+    }
+    v
 }
 
 impl Message {
@@ -58,6 +120,7 @@ impl Message {
         Message {
             role: role.into(),
             content: content.into(),
+            ..Message::default()
         }
     }
 
@@ -198,7 +261,8 @@ impl ChatTemplate {
             ));
         }
         let mut ctx = std::collections::BTreeMap::<String, Value>::new();
-        ctx.insert("messages".into(), Value::from_serialize(messages));
+        let view: Vec<serde_json::Value> = messages.iter().map(template_view).collect();
+        ctx.insert("messages".into(), Value::from_serialize(&view));
         ctx.insert(
             "add_generation_prompt".into(),
             Value::from(add_generation_prompt),

@@ -15,6 +15,7 @@ pub mod ops;
 pub mod sampler;
 pub mod stop;
 pub mod tokenizer;
+pub mod tools;
 mod weights;
 
 pub use config::Config;
