@@ -68,8 +68,40 @@ export type ResponseFormat =
   | { type: "regex"; regex: string };
 
 export interface ChatMessage {
-  role: "system" | "user" | "assistant" | string;
-  content: string;
+  role: "system" | "user" | "assistant" | "tool" | string;
+  /** Text, `null` beside an assistant's calls, or OpenAI's `{type: "text", text}` parts. */
+  content: string | null | { type: "text"; text: string }[];
+  /** An assistant turn's calls, as an answer gave them. */
+  tool_calls?: ToolCall[];
+  /** On `role: "tool"`: the call this result answers, and its function's name. */
+  tool_call_id?: string;
+  name?: string;
+}
+
+/** A function the model may call (OpenAI's shape): `parameters` is a JSON Schema. */
+export interface Tool {
+  type: "function";
+  function: { name: string; description?: string; parameters?: object };
+}
+
+/** "auto" (the default with tools): the model decides; "none": text only; "required" or a
+ * named function: the answer is held to the model's call syntax and the schemas. */
+export type ToolChoice = "auto" | "none" | "required" | { type: "function"; function: { name: string } };
+
+/** A call an answer made: `arguments` is a JSON string (compact) valid for the schema
+ * where the call was held. */
+export interface ToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
+}
+
+/** A chat request's tool fields (docs/structured-output.md). */
+export interface ToolOptions {
+  tools?: Tool[];
+  tool_choice?: ToolChoice;
+  /** Default true: a held answer may make several calls where the format allows. */
+  parallel_tool_calls?: boolean;
 }
 
 export interface Usage {
@@ -78,8 +110,6 @@ export interface Usage {
   total_tokens: number;
 }
 
-/** "stop": end of generation (or a constrained answer complete); "length": max_tokens or
- * the context's end; "abort": signal; "no_legal_token": the response_format left no token. */
 /** One token of `choices[0].logprobs.content` (OpenAI's shape). */
 export interface TokenLogprob {
   token: string;
@@ -88,7 +118,10 @@ export interface TokenLogprob {
   top_logprobs: { token: string; logprob: number; bytes: number[] }[];
 }
 
-export type FinishReason = "stop" | "length" | "abort" | "no_legal_token";
+/** "stop": end of generation (or a constrained answer complete); "length": max_tokens or
+ * the context's end; "abort": signal; "no_legal_token": the response_format left no token;
+ * "tool_calls": the answer called tools (`message.tool_calls`). */
+export type FinishReason = "stop" | "length" | "abort" | "no_legal_token" | "tool_calls";
 
 export interface ChatCompletion {
   id: string;
@@ -97,7 +130,8 @@ export interface ChatCompletion {
   model: string;
   choices: {
     index: 0;
-    message: { role: "assistant"; content: string };
+    /** `content` is null when the answer is calls only. */
+    message: { role: "assistant"; content: string | null; tool_calls?: ToolCall[] };
     finish_reason: FinishReason;
     /** hearth's extension: the generated token ids. */
     token_ids: number[];
@@ -115,7 +149,8 @@ export interface ChatCompletionChunk {
   model: string;
   choices: {
     index: 0;
-    delta: { content?: string };
+    /** Content as it comes; the calls, whole, on the last chunk. */
+    delta: { content?: string; tool_calls?: (ToolCall & { index: number })[] };
     finish_reason: FinishReason | null;
     token_id?: number | null;
   }[];
@@ -187,8 +222,8 @@ export interface Engine {
   info: EngineInfo;
   chat: {
     completions: {
-      create(body: Sampling & { messages: ChatMessage[]; stream?: false }): Promise<ChatCompletion>;
-      create(body: Sampling & { messages: ChatMessage[]; stream: true }): Promise<AsyncIterable<ChatCompletionChunk>>;
+      create(body: Sampling & ToolOptions & { messages: ChatMessage[]; stream?: false }): Promise<ChatCompletion>;
+      create(body: Sampling & ToolOptions & { messages: ChatMessage[]; stream: true }): Promise<AsyncIterable<ChatCompletionChunk>>;
     };
   };
   completions: {

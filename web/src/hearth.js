@@ -73,6 +73,27 @@ function samplingOf(o) {
   return r;
 }
 
+/** A chat request's tool fields (OpenAI's names), checked by the engine. */
+function toolsOf(o) {
+  const r = {};
+  for (const k of ["tools", "tool_choice", "parallel_tool_calls"]) {
+    if (o[k] !== undefined && o[k] !== null) r[k] = o[k];
+  }
+  return r;
+}
+
+/** The assistant message of an answer: OpenAI writes `content: null` beside calls only. */
+function messageOf(a) {
+  if (!a.tool_calls?.length) return { role: "assistant", content: a.text };
+  return { role: "assistant", content: a.text === "" ? null : a.text, tool_calls: a.tool_calls };
+}
+
+/** The last chunk's delta: the answer's calls, whole, each with its `index`. */
+function callsDelta(a) {
+  if (!a.tool_calls?.length) return {};
+  return { tool_calls: a.tool_calls.map((c, index) => ({ index, ...c })) };
+}
+
 /** A queue of tokens read as an async iterator of chunks. */
 function tokenStream(make) {
   const queue = [];
@@ -201,7 +222,7 @@ export async function createEngine(options) {
         /** OpenAI-style chat completion; with `stream: true`, an async iterator of chunks. */
         create(body) {
           const id = `chatcmpl-${nextId}`;
-          const request = { messages: body.messages, ...samplingOf(body) };
+          const request = { messages: body.messages, ...samplingOf(body), ...toolsOf(body) };
           return run("chat", body, request, (a) => ({
             id,
             object: "chat.completion",
@@ -210,7 +231,7 @@ export async function createEngine(options) {
             choices: [
               {
                 index: 0,
-                message: { role: "assistant", content: a.text },
+                message: messageOf(a),
                 finish_reason: a.finish_reason,
                 token_ids: a.token_ids,
                 logprobs: a.logprobs ?? null,
@@ -225,7 +246,7 @@ export async function createEngine(options) {
             model,
             choices: [
               final
-                ? { index: 0, delta: {}, finish_reason: final.finish_reason }
+                ? { index: 0, delta: callsDelta(final), finish_reason: final.finish_reason }
                 : { index: 0, delta: { content: item.piece }, finish_reason: null, token_id: item.token },
             ],
             ...(final ? { usage: usage(final), dropped_messages: final.dropped_messages } : {}),

@@ -2,7 +2,9 @@
 // (OpenAI's response_format) on the CPU engine (wasm) and the GPU engine (WebGPU on
 // SwiftShader, the sampler's bitmask), its ids equal to `hearth generate --json-schema`
 // natively, the text valid against the schema; WebLLM's json_object with a schema string
-// and a regex; stop strings; logprobs; a schema the engine rejects fails before any token.
+// and a regex; stop strings; logprobs; a schema the engine rejects fails before any token;
+// a required tool call equal to `hearth generate --tools`, streamed as delta.tool_calls,
+// and its result back through the template.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -24,16 +26,31 @@ const SCHEMA = {
   additionalProperties: false,
 };
 const QUESTION = "Describe a person who lives in France.";
+const TOOLS = [{
+  type: "function",
+  function: {
+    name: "get_weather",
+    description: "The weather in a city",
+    parameters: {
+      type: "object",
+      properties: { city: { type: "string", maxLength: 20 }, unit: { enum: ["celsius", "fahrenheit"] } },
+      required: ["city", "unit"],
+      additionalProperties: false,
+    },
+  },
+}];
+const WEATHER = "What is the weather in Paris?";
 
-function native(backend) {
+/** `hearth generate --chat --json` natively, with `option` naming a file holding `data`. */
+function native(backend, option, data, question, more = []) {
   const dir = mkdtempSync(join(tmpdir(), "hearth-schema-"));
   try {
-    const file = join(dir, "schema.json");
-    writeFileSync(file, JSON.stringify(SCHEMA));
+    const file = join(dir, "data.json");
+    writeFileSync(file, JSON.stringify(data));
     const out = execFileSync(
       HEARTH,
       ["generate", "--model", join(ROOT, "models", MODEL_FILE), "--backend", backend, "--kv", "f32", "--json",
-        "--max-tokens", "64", "--chat", "--json-schema", file, QUESTION],
+        "--max-tokens", "64", "--chat", option, file, ...more, question],
       { encoding: "utf8", maxBuffer: 1 << 24 },
     );
     return JSON.parse(out.trim().split("\n").pop());
@@ -61,7 +78,8 @@ function nativeLogprobs(backend) {
 }
 
 async function structured(backend) {
-  const want = native(backend);
+  const want = native(backend, "--json-schema", SCHEMA, QUESTION);
+  const wantCall = native(backend, "--tools", TOOLS, WEATHER, ["--tool-choice", "required"]);
   const wantLp = nativeLogprobs(backend);
   const server = await serve();
   const profile = newProfile();
@@ -70,7 +88,7 @@ async function structured(backend) {
     await openApp(page, backend === "gpu" ? `${server.url}?backend=gpu` : server.url);
     assert.equal(await page.evaluate(() => window.hearthEngine.info.backend), backend);
     const got = await page.evaluate(
-      async ({ question, schema, lpPrompt }) => {
+      async ({ question, schema, lpPrompt, tools, weather }) => {
         const e = window.hearthEngine;
         const lp = await e.completions.create({ prompt: lpPrompt, max_tokens: 4, temperature: 0, logprobs: true, top_logprobs: 2 });
         const c = await e.chat.completions.create({
@@ -115,7 +133,37 @@ async function structured(backend) {
         } catch (err) {
           error = String(err.message || err);
         }
+        // tools: a required call, whole and streamed; its result back in, then an answer
+        const ask = [{ role: "user", content: weather }];
+        const called = await e.chat.completions.create({ messages: ask, max_tokens: 64, temperature: 0, tools, tool_choice: "required" });
+        let callContent = "";
+        let callDelta = null;
+        let callFinish = null;
+        for await (const chunk of await e.chat.completions.create({ messages: ask, max_tokens: 64, temperature: 0, tools, tool_choice: "required", stream: true })) {
+          callContent += chunk.choices[0].delta.content ?? "";
+          callDelta = chunk.choices[0].delta.tool_calls ?? callDelta;
+          callFinish = chunk.choices[0].finish_reason ?? callFinish;
+        }
+        const call = called.choices[0].message.tool_calls?.[0];
+        const after = await e.chat.completions.create({
+          messages: [...ask, called.choices[0].message,
+            { role: "tool", tool_call_id: call?.id, name: "get_weather", content: '{"temperature": 21, "unit": "celsius"}' }],
+          max_tokens: 24,
+          temperature: 0,
+          tools,
+          tool_choice: "none",
+        });
+        let toolError = null;
+        try {
+          await e.chat.completions.create({ messages: ask, tools, tool_choice: { type: "function", function: { name: "get_time" } } });
+        } catch (err) {
+          toolError = String(err.message || err);
+        }
         return {
+          called: { ids: called.choices[0].token_ids, message: called.choices[0].message, finish: called.choices[0].finish_reason },
+          streamedCall: { content: callContent, delta: callDelta, finish: callFinish },
+          after: after.choices[0].message,
+          toolError,
           ids: c.choices[0].token_ids,
           text: c.choices[0].message.content,
           finish: c.choices[0].finish_reason,
@@ -128,8 +176,24 @@ async function structured(backend) {
           logprobs: lp.choices[0].logprobs,
         };
       },
-      { question: QUESTION, schema: SCHEMA, lpPrompt: wantLp.prompt_ids },
+      { question: QUESTION, schema: SCHEMA, lpPrompt: wantLp.prompt_ids, tools: TOOLS, weather: WEATHER },
     );
+    // the call equals the native engine's (ids, name, arguments, id), in OpenAI's shape
+    assert.deepEqual(got.called.ids, wantCall.ids);
+    assert.equal(got.called.finish, "tool_calls");
+    assert.equal(got.called.message.content, null);
+    assert.deepEqual(got.called.message.tool_calls, wantCall.tool_calls);
+    const args = JSON.parse(wantCall.tool_calls[0].function.arguments);
+    assert.deepEqual(Object.keys(args), ["city", "unit"]);
+    assert.ok(["celsius", "fahrenheit"].includes(args.unit));
+    assert.deepEqual(got.streamedCall, {
+      content: "",
+      delta: wantCall.tool_calls.map((c, index) => ({ index, ...c })),
+      finish: "tool_calls",
+    });
+    assert.equal(typeof got.after.content, "string");
+    assert.ok(got.after.content.length > 0 && !got.after.tool_calls, JSON.stringify(got.after));
+    assert.match(got.toolError ?? "", /get_time/);
     assert.deepEqual(got.ids, want.ids, `browser "${got.text}" against native "${want.text}"`);
     assert.equal(got.finish, "stop");
     assert.ok(valid(JSON.parse(got.text)), got.text);

@@ -14,13 +14,14 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 use engine::{Backend, Engine, Kv};
-use hearth_model::chat_template::{ChatTemplate, Message, encode_chat};
+use hearth_model::chat_template::{ChatTemplate, Message, encode_chat_with};
 use hearth_model::constraint::{Format, Grammars};
 use hearth_model::conversation::Finish;
 use hearth_model::logprobs::Logprobs;
 use hearth_model::sampler::{Sampler, SamplerConfig};
 use hearth_model::stop::StopText;
 use hearth_model::tokenizer::{StreamDecoder, Tokenizer};
+use hearth_model::tools::{ToolChoice, Tools};
 use hearth_model::{Config, Guide, StopRule};
 
 #[derive(Parser)]
@@ -46,7 +47,7 @@ enum Command {
         text: String,
     },
     /// Generate text after a prompt, streaming it to stdout.
-    Generate(GenerateArgs),
+    Generate(Box<GenerateArgs>),
     /// Write the logits of every position of --ids to a .npy file [n_ids, n_vocab].
     Logits {
         #[arg(long)]
@@ -156,6 +157,22 @@ struct GenerateArgs {
     /// alternatives' ("logprobs" in the output; 0..=20).
     #[arg(long, value_name = "N", requires = "json")]
     top_logprobs: Option<usize>,
+    /// With --chat: the functions the model may call, a JSON array of OpenAI tools
+    /// ([{type: "function", function: {name, description, parameters}}]).
+    #[arg(long, value_name = "FILE", requires = "chat")]
+    tools: Option<PathBuf>,
+    /// With --tools: auto (the model decides), none, required (a call, held to the
+    /// schemas) or a function's name (a call of it).
+    #[arg(
+        long,
+        value_name = "CHOICE",
+        default_value = "auto",
+        requires = "tools"
+    )]
+    tool_choice: String,
+    /// With --tools: at most one call per answer.
+    #[arg(long, requires = "tools")]
+    one_tool_call: bool,
     /// The prompt text (the user's message with --chat).
     #[arg(required_unless_present = "ids")]
     prompt: Option<String>,
@@ -219,6 +236,21 @@ fn load_model(
     Ok((engine, tok, gguf))
 }
 
+/// The tools of `a` for the chat template `template`.
+fn tools_of(a: &GenerateArgs, template: &ChatTemplate) -> Result<Option<Tools>, String> {
+    let Some(p) = &a.tools else { return Ok(None) };
+    let text = std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+    let tools: Vec<serde_json::Value> = serde_json::from_str(&text)
+        .map_err(|e| format!("{}: not a JSON array of tools: {e}", p.display()))?;
+    let choice = match a.tool_choice.as_str() {
+        "auto" => ToolChoice::Auto,
+        "none" => ToolChoice::None,
+        "required" => ToolChoice::Required,
+        name => ToolChoice::Named(name.to_string()),
+    };
+    Tools::new(&tools, &choice, !a.one_tool_call, template.source()).map_err(|e| e.to_string())
+}
+
 /// The format `a` holds the answer to, read from its files.
 fn format_of(a: &GenerateArgs) -> Result<Option<Format>, String> {
     let read =
@@ -240,6 +272,7 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
     let err = |e: hearth_model::ModelError| e.to_string();
     let t0 = Instant::now();
     let (engine, tok, gguf) = load_model(&a.model, a.backend, a.kv, a.threads)?;
+    let mut tools = None;
     let prompt_ids = match (&a.ids, &a.prompt) {
         (Some(ids), _) => ids.clone(),
         (None, Some(prompt)) if a.chat => {
@@ -247,18 +280,23 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
             if a.verbose && template.is_fallback() {
                 eprintln!("hearth: the model has no chat template; using ChatML");
             }
+            tools = tools_of(a, &template)?;
             let mut messages = Vec::new();
             if let Some(system) = &a.system {
                 messages.push(Message::system(system.clone()));
             }
             messages.push(Message::user(prompt.clone()));
+            let (messages, extra) = match &tools {
+                Some(t) => (t.messages(&messages), t.template_extra()),
+                None => (messages, serde_json::Map::new()),
+            };
             if a.verbose {
                 let text = template
-                    .render(&messages, true, bos_text(&tok), eos_text(&tok))
+                    .render_with(&messages, true, bos_text(&tok), eos_text(&tok), &extra)
                     .map_err(err)?;
                 eprintln!("hearth: chat prompt {text:?}");
             }
-            encode_chat(&template, &tok, &messages).map_err(err)?
+            encode_chat_with(&template, &tok, &messages, &extra).map_err(err)?
         }
         (None, Some(prompt)) => tok.encode(prompt, tok.add_bos(), true).map_err(err)?,
         (None, None) => return Err("give a PROMPT or --ids".into()),
@@ -288,7 +326,19 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
         eog: tok.eog_ids().to_vec(),
         ignore_eos: a.ignore_eos,
     };
-    let mut constraint = match format_of(a)? {
+    let call = match &tools {
+        Some(t) => t.constraint().map_err(err)?,
+        None => None,
+    };
+    let format = match (format_of(a)?, call) {
+        (Some(_), Some(_)) => {
+            return Err(
+                "a format option and a required tool call cannot both hold the answer".into(),
+            );
+        }
+        (f, c) => f.or(c),
+    };
+    let mut constraint = match format {
         Some(format) => {
             let t = Instant::now();
             let c = Grammars::new(&tok)
@@ -308,6 +358,8 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
     let mut stop_text = StopText::new(&a.stop).map_err(err)?;
     let mut logprobs = a.top_logprobs.map(Logprobs::new).transpose().map_err(err)?;
     let mut stream = StreamDecoder::new(&tok);
+    // content streams; from where a tool call may begin, text waits for the end
+    let mut calls = tools.as_ref().and_then(Tools::stream);
     let mut stdout = std::io::stdout().lock();
     let t1 = Instant::now();
     let mut t_first = None;
@@ -324,7 +376,10 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
         },
         |id| {
             t_first.get_or_insert_with(Instant::now);
-            let piece = stop_text.push(&stream.push(id)?);
+            let mut piece = stop_text.push(&stream.push(id)?);
+            if let Some(c) = calls.as_mut() {
+                piece = c.push(&piece);
+            }
             if !a.json {
                 let _ = stdout.write_all(piece.as_bytes());
                 let _ = stdout.flush();
@@ -338,20 +393,37 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
         tail = stop_text.push(&stream.finish());
         tail.push_str(&stop_text.finish());
     }
+    if let (Some(t), Some(c)) = (&tools, calls.as_mut()) {
+        let piece = c.push(&tail);
+        tail = piece + &t.finish(c).0;
+    }
     // a stop string ends the answer as the model's own end would
     let finish = if stop_text.stopped() {
         Finish::Stop
     } else {
         answer.finish
     };
+    let text = tok.decode(ids).map_err(err)?;
+    let mut text = stop_text.cut(&text).to_string();
+    let mut finish_reason = finish.as_str();
+    let mut made = Vec::new();
+    if let Some(t) = &tools {
+        (text, made) = t.parse(&text);
+        if !made.is_empty() {
+            finish_reason = "tool_calls";
+        }
+    }
+    let made: Vec<serde_json::Value> = made.iter().map(|c| c.to_openai()).collect();
     if a.json {
-        let text = tok.decode(ids).map_err(err)?;
         let mut obj = serde_json::json!({
             "prompt_ids": prompt_ids,
             "ids": ids,
-            "text": stop_text.cut(&text),
-            "finish_reason": finish.as_str(),
+            "text": text,
+            "finish_reason": finish_reason,
         });
+        if tools.is_some() {
+            obj["tool_calls"] = made.into();
+        }
         if let Some(lp) = &logprobs {
             obj["logprobs"] = lp
                 .tokens
@@ -364,6 +436,10 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
         write!(stdout, "{tail}")
             .and_then(|_| writeln!(stdout))
             .map_err(|e| e.to_string())?;
+        // the calls after the content, one JSON object a line
+        for c in &made {
+            writeln!(stdout, "{c}").map_err(|e| e.to_string())?;
+        }
     }
     if a.verbose {
         let end = Instant::now();
@@ -376,7 +452,7 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
             prompt_ids.len(),
             ids.len(),
             ids.len().saturating_sub(1) as f64 / decode.max(1e-9),
-            finish.as_str()
+            finish_reason
         );
     }
     Ok(())

@@ -199,6 +199,87 @@ fn generate_held_to_a_json_schema_prints_valid_json() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// `--tools` with a required call: the answer is a call of the one function, its
+/// arguments valid for the schema (checked by hand here, by the jsonschema crate in
+/// hearth-cpu's tests), printed as OpenAI's tool_calls.
+#[test]
+fn generate_with_tools_makes_a_call() {
+    let dir = std::env::temp_dir().join(format!("hearth-cli-tools-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let tools = dir.join("tools.json");
+    std::fs::write(
+        &tools,
+        r#"[{"type":"function","function":{"name":"get_weather","description":"The weather in a city","parameters":{"type":"object","properties":{"city":{"type":"string","maxLength":20},"unit":{"enum":["celsius","fahrenheit"]}},"required":["city","unit"],"additionalProperties":false}}}]"#,
+    )
+    .unwrap();
+    let tools = tools.to_str().unwrap();
+    let ask = |choice: &str, json: bool| {
+        let mut args = vec![
+            "generate",
+            "--model",
+            &m(),
+            "--chat",
+            "--max-tokens",
+            "64",
+            "--tools",
+            tools,
+            "--tool-choice",
+            choice,
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+        if json {
+            args.push("--json".into());
+        }
+        args.push("What is the weather in Paris?".into());
+        ok(&args.iter().map(String::as_str).collect::<Vec<_>>())
+    };
+    let out = ask("required", true);
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v["finish_reason"], "tool_calls", "{v}");
+    assert_eq!(v["text"], "", "{v}");
+    let call = &v["tool_calls"][0];
+    assert_eq!(call["type"], "function");
+    assert_eq!(call["function"]["name"], "get_weather");
+    assert_eq!(call["id"].as_str().map(str::len), Some(9));
+    let args: serde_json::Value =
+        serde_json::from_str(call["function"]["arguments"].as_str().unwrap()).unwrap();
+    let fields: Vec<&String> = args.as_object().unwrap().keys().collect();
+    assert_eq!(fields, ["city", "unit"], "{args}");
+    assert!(
+        args["city"]
+            .as_str()
+            .is_some_and(|c| c.chars().count() <= 20)
+    );
+    assert!(["celsius", "fahrenheit"].contains(&args["unit"].as_str().unwrap()));
+    // streamed, the call is the last line, the same one; named, the same call
+    let streamed = ask("required", false);
+    let last: serde_json::Value =
+        serde_json::from_str(streamed.trim().lines().last().unwrap()).unwrap();
+    assert_eq!(&last, call);
+    let named: serde_json::Value = serde_json::from_str(ask("get_weather", true).trim()).unwrap();
+    assert_eq!(named["tool_calls"][0]["function"], call["function"]);
+    // none: text, no calls
+    let none: serde_json::Value = serde_json::from_str(ask("none", true).trim()).unwrap();
+    assert_eq!(none["tool_calls"], serde_json::json!([]));
+    assert_ne!(none["finish_reason"], "tool_calls");
+    // a choice that names no tool: a clear error before any token
+    let err = fails(&[
+        "generate",
+        "--model",
+        &m(),
+        "--chat",
+        "--tools",
+        tools,
+        "--tool-choice",
+        "get_time",
+        "Hi",
+    ]);
+    assert!(err.contains("get_time"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn generate_ids_ignore_eos_runs_to_max_tokens() {
     let ids = FRANCE_IDS.map(|i| i.to_string()).join(",");

@@ -379,9 +379,19 @@ pub fn encode_chat(
     tok: &crate::tokenizer::Tokenizer,
     messages: &[Message],
 ) -> Result<Vec<u32>> {
+    encode_chat_with(template, tok, messages, &serde_json::Map::new())
+}
+
+/// [`encode_chat`] with extra template variables (see [`ChatTemplate::render_with`]).
+pub fn encode_chat_with(
+    template: &ChatTemplate,
+    tok: &crate::tokenizer::Tokenizer,
+    messages: &[Message],
+    extra: &serde_json::Map<String, serde_json::Value>,
+) -> Result<Vec<u32>> {
     let text_of = |id: Option<u32>| id.and_then(|id| tok.token_text(id)).unwrap_or("");
     let (bos, eos) = (text_of(tok.bos_id()), text_of(tok.eos_id()));
-    let text = template.render(messages, true, bos, eos)?;
+    let text = template.render_with(messages, true, bos, eos, extra)?;
     let add_bos = tok.add_bos() && (bos.is_empty() || !text.starts_with(bos));
     tok.encode(&text, add_bos, true)
 }

@@ -5,9 +5,10 @@
 
 use std::future::Future;
 
-use crate::chat_template::{ChatTemplate, Message, encode_chat, fit_chat};
+use crate::chat_template::{ChatTemplate, Message, encode_chat_with, fit_chat};
 use crate::sampler::Sampler;
 use crate::tokenizer::Tokenizer;
+use crate::tools::Tools;
 use crate::{Guide, ModelError, Result, StopRule};
 
 /// A backend's KV context as a conversation drives it (the reference's [`RefContext`],
@@ -118,12 +119,14 @@ pub const ANSWER_ROOM: usize = 256;
 
 /// The prompt of the chat `messages` in a context of `capacity` positions, leaving room
 /// for the answer (`max_tokens`, else [`ANSWER_ROOM`]; at most half the context): the
-/// oldest turns are left out as [`fit_chat`] says. Returns the prompt and how many
-/// messages were left out.
+/// oldest turns are left out as [`fit_chat`] says. With `tools`, the conversation is
+/// rendered as their format wants ([`Tools::messages`], [`Tools::template_extra`]).
+/// Returns the prompt and how many messages were left out.
 pub fn chat_prompt(
     template: &ChatTemplate,
     tok: &Tokenizer,
     messages: &[Message],
+    tools: Option<&Tools>,
     capacity: usize,
     max_tokens: Option<usize>,
 ) -> Result<(Vec<u32>, usize)> {
@@ -135,8 +138,12 @@ pub fn chat_prompt(
     let reserve = max_tokens
         .unwrap_or(ANSWER_ROOM)
         .clamp(1, (capacity / 2).max(1));
-    fit_chat(messages, capacity.saturating_sub(reserve), |ms| {
-        encode_chat(template, tok, ms)
+    let (messages, extra) = match tools {
+        Some(t) => (t.messages(messages), t.template_extra()),
+        None => (messages.to_vec(), serde_json::Map::new()),
+    };
+    fit_chat(&messages, capacity.saturating_sub(reserve), |ms| {
+        encode_chat_with(template, tok, ms, &extra)
     })
 }
 

@@ -15,6 +15,7 @@ use hearth_model::logprobs::Logprobs;
 use hearth_model::sampler::{Sampler, SamplerConfig};
 use hearth_model::stop::StopText;
 use hearth_model::tokenizer::{StreamDecoder, Tokenizer};
+use hearth_model::tools::{ToolChoice, Tools};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
@@ -143,8 +144,9 @@ pub struct WebEngine {
 /// A chat or completion request (the OpenAI client's names).
 #[derive(Deserialize)]
 struct Request {
+    /// OpenAI's messages: roles, text content, `tool_calls`, `tool_call_id`, `name`.
     #[serde(default)]
-    messages: Vec<MessageIn>,
+    messages: Vec<Message>,
     /// Text, or token ids, for a completion.
     #[serde(default)]
     prompt: Option<Prompt>,
@@ -173,6 +175,13 @@ struct Request {
     logprobs: Option<bool>,
     #[serde(default)]
     top_logprobs: Option<usize>,
+    /// OpenAI's `tools`, `tool_choice` and `parallel_tool_calls` (hearth_model::tools).
+    #[serde(default)]
+    tools: Vec<serde_json::Value>,
+    #[serde(default)]
+    tool_choice: Option<serde_json::Value>,
+    #[serde(default)]
+    parallel_tool_calls: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -180,12 +189,6 @@ struct Request {
 enum Stops {
     One(String),
     Many(Vec<String>),
-}
-
-#[derive(Deserialize)]
-struct MessageIn {
-    role: String,
-    content: String,
 }
 
 #[derive(Deserialize)]
@@ -203,8 +206,13 @@ struct Answer {
     prompt_tokens: usize,
     completion_tokens: usize,
     /// "stop" (end of generation, or a constrained answer complete), "length" (max_tokens
-    /// or the context's end), "abort", or "no_legal_token" (its format left no token).
+    /// or the context's end), "abort", "no_legal_token" (its format left no token), or
+    /// "tool_calls" (the answer called tools).
     finish_reason: &'static str,
+    /// With `tools`: the calls the answer made (OpenAI's `{id, type, function: {name,
+    /// arguments}}`); `text` is then the content around them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<Vec<serde_json::Value>>,
     /// Chat messages left out, oldest first, for the prompt to fit the context.
     dropped_messages: usize,
     /// With `logprobs`: OpenAI's `{content: [{token, logprob, bytes, top_logprobs}]}`.
@@ -263,6 +271,7 @@ impl WebEngine {
         &mut self,
         prompt: Vec<u32>,
         r: &Request,
+        tools: Option<&Tools>,
         on_token: &js_sys::Function,
     ) -> Result<Answer, JsError> {
         let defaults = SamplerConfig::default();
@@ -282,9 +291,21 @@ impl WebEngine {
             ignore_eos: false,
         };
         // the format is checked (and compiled) before any token
-        let format = match &r.response_format {
+        let asked = match &r.response_format {
             Some(v) => Format::from_response_format(v).map_err(js)?,
             None => None,
+        };
+        let call = match tools {
+            Some(t) => t.constraint().map_err(js)?,
+            None => None,
+        };
+        let format = match (asked, call) {
+            (Some(_), Some(_)) => {
+                return Err(JsError::new(
+                    "response_format and a required tool call cannot both hold the answer",
+                ));
+            }
+            (a, c) => a.or(c),
         };
         let mut constraint = match format {
             Some(f) => {
@@ -308,6 +329,8 @@ impl WebEngine {
             _ => None,
         };
         let mut stream = StreamDecoder::new(&self.tok);
+        // content streams; from where a tool call may begin, text waits for the end
+        let mut calls = tools.and_then(Tools::stream);
         let done = self
             .conv
             .run(
@@ -321,7 +344,10 @@ impl WebEngine {
                 },
                 |id| {
                     // the text before a stop string is shown; the answer ends there
-                    let piece = stop_text.push(&stream.push(id)?);
+                    let mut piece = stop_text.push(&stream.push(id)?);
+                    if let Some(c) = calls.as_mut() {
+                        piece = c.push(&piece);
+                    }
                     let go = on_token
                         .call2(
                             &JsValue::NULL,
@@ -340,6 +366,10 @@ impl WebEngine {
             tail = stop_text.push(&stream.finish());
             tail.push_str(&stop_text.finish());
         }
+        if let (Some(t), Some(c)) = (tools, calls.as_mut()) {
+            let piece = c.push(&tail);
+            tail = piece + &t.finish(c).0;
+        }
         if !tail.is_empty() {
             let _ = on_token.call2(&JsValue::NULL, &JsValue::from_str(&tail), &JsValue::NULL);
         }
@@ -349,12 +379,24 @@ impl WebEngine {
         } else {
             done.finish
         };
+        let mut text = stop_text.cut(&text).to_string();
+        let mut tool_calls = None;
+        let mut finish_reason = finish.as_str();
+        if let Some(t) = tools {
+            let (content, made) = t.parse(&text);
+            if !made.is_empty() {
+                finish_reason = "tool_calls";
+            }
+            text = content;
+            tool_calls = Some(made.iter().map(|c| c.to_openai()).collect());
+        }
         Ok(Answer {
-            text: stop_text.cut(&text).to_string(),
+            text,
+            tool_calls,
             prompt_tokens: done.prompt_tokens,
             completion_tokens: done.ids.len(),
             token_ids: done.ids,
-            finish_reason: finish.as_str(),
+            finish_reason,
             logprobs: logprobs.as_ref().map(|lp| logprobs_json(&self.tok, lp)),
             dropped_messages: 0,
         })
@@ -371,9 +413,10 @@ fn answer(a: &Answer) -> Result<String, JsError> {
 
 #[wasm_bindgen]
 impl WebEngine {
-    /// A chat turn: `request` is JSON with `messages` [{role, content}] and the sampling
-    /// options; the answer is JSON {text, token_ids, prompt_tokens, completion_tokens,
-    /// finish_reason, dropped_messages}. A conversation too long for the context loses
+    /// A chat turn: `request` is JSON with `messages` [{role, content, tool_calls,
+    /// tool_call_id, name}], the sampling options and `tools`; the answer is JSON {text,
+    /// token_ids, prompt_tokens, completion_tokens, finish_reason, dropped_messages,
+    /// tool_calls}. A conversation too long for the context loses
     /// its oldest turns (never the system messages or the last turn): dropped_messages
     /// says how many messages.
     pub async fn chat(
@@ -382,18 +425,23 @@ impl WebEngine {
         on_token: js_sys::Function,
     ) -> Result<String, JsError> {
         let r = request(&request_json)?;
-        let messages: Vec<Message> = r
-            .messages
-            .iter()
-            .map(|m| Message::new(m.role.clone(), m.content.clone()))
-            .collect();
+        // tools are checked against the template's call format before any token
+        let choice = ToolChoice::from_value(r.tool_choice.as_ref()).map_err(js)?;
+        let parallel = r.parallel_tool_calls.unwrap_or(true);
+        let tools = Tools::new(&r.tools, &choice, parallel, self.template.source()).map_err(js)?;
         // a conversation longer than the context drops its oldest turns, keeping the
         // system prompt and room for the answer
         let capacity = self.session.capacity();
-        let (prompt, dropped) =
-            chat_prompt(&self.template, &self.tok, &messages, capacity, r.max_tokens)
-                .map_err(js)?;
-        let mut a = self.run(prompt, &r, &on_token).await?;
+        let (prompt, dropped) = chat_prompt(
+            &self.template,
+            &self.tok,
+            &r.messages,
+            tools.as_ref(),
+            capacity,
+            r.max_tokens,
+        )
+        .map_err(js)?;
+        let mut a = self.run(prompt, &r, tools.as_ref(), &on_token).await?;
         a.dropped_messages = dropped;
         answer(&a)
     }
@@ -406,6 +454,11 @@ impl WebEngine {
         on_token: js_sys::Function,
     ) -> Result<String, JsError> {
         let r = request(&request_json)?;
+        if !r.tools.is_empty() || r.tool_choice.is_some() {
+            return Err(JsError::new(
+                "tools need a chat: a completion has no template",
+            ));
+        }
         let prompt = match &r.prompt {
             Some(Prompt::Text(t)) => self.tok.encode(t, self.tok.add_bos(), true).map_err(js)?,
             Some(Prompt::Ids(ids)) => {
@@ -417,7 +470,7 @@ impl WebEngine {
             }
             None => return Err(JsError::new("a completion needs a prompt")),
         };
-        answer(&self.run(prompt, &r, &on_token).await?)
+        answer(&self.run(prompt, &r, None, &on_token).await?)
     }
 
     /// The ids of `text` as `hearth tokenize` gives them (a BOS where the model wants

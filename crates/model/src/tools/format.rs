@@ -55,7 +55,8 @@ impl ToolCall {
 /// A call id: nine base-36 digits of an FNV-1a hash of the answer and the call's index.
 fn call_id(text: &str, n: usize) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes().chain(n.to_le_bytes()) {
+    // n as u64: the same id on 32- and 64-bit targets (wasm32 and native)
+    for b in text.bytes().chain((n as u64).to_le_bytes()) {
         h = (h ^ b as u64).wrapping_mul(0x0100_0000_01b3);
     }
     const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";

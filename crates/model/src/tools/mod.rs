@@ -203,6 +203,13 @@ impl Tools {
     pub fn stream(&self) -> Option<ToolStream> {
         (self.choice != ToolChoice::None).then(|| ToolStream::new(self.format))
     }
+
+    /// The answer of `stream` is whole: the content it has not shown yet, and the calls
+    /// ([`parse`](Self::parse)'s: a call of an unknown function is content).
+    pub fn finish(&self, stream: &mut ToolStream) -> (String, Vec<ToolCall>) {
+        let (content, calls) = self.parse(stream.text());
+        (stream.rest(&content), calls)
+    }
 }
 
 /// A past call as the fallback's assistant wrote it.

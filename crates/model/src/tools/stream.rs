@@ -85,10 +85,19 @@ impl ToolStream {
     /// The answer is whole: the content not shown yet, and the calls.
     pub fn finish(&mut self) -> (String, Vec<ToolCall>) {
         let (content, calls) = self.format.parse_raw(&self.text);
+        (self.rest(&content), calls)
+    }
+
+    /// All the text pushed so far.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// What of the answer's final `content` has not been shown; all of it is shown then.
+    pub(super) fn rest(&mut self, content: &str) -> String {
         let shown = &self.text[..self.shown];
-        let rest = content.strip_prefix(shown).unwrap_or_default().to_string();
         self.shown = self.text.len();
-        (rest, calls)
+        content.strip_prefix(shown).unwrap_or_default().to_string()
     }
 }
 
