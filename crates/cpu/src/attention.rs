@@ -482,6 +482,7 @@ pub fn exp(x: f32) -> f32 {
 #[derive(Debug, Default, Clone)]
 pub struct RopeTable {
     half: usize,
+    neox: bool,
     cs: Vec<(f32, f32)>, // (positions, half)
 }
 
@@ -490,6 +491,7 @@ impl RopeTable {
     pub fn new(p: &RopeParams) -> RopeTable {
         RopeTable {
             half: p.dim / 2,
+            neox: p.neox,
             cs: Vec::new(),
         }
     }
@@ -503,14 +505,26 @@ impl RopeTable {
             }
         }
     }
-    /// Rotates adjacent pairs of each `head_dim` head of `x` for position `pos`.
+    /// Rotates the pairs of each `head_dim` head of `x` for position `pos`: adjacent
+    /// ones, or in the NeoX style dims i and i + half.
     pub fn apply(&self, x: &mut [f32], head_dim: usize, pos: usize) {
         let cs = &self.cs[pos * self.half..(pos + 1) * self.half];
+        let rotate = |a: &mut f32, b: &mut f32, (c, s): (f32, f32)| {
+            let (x, y) = (*a, *b);
+            *a = x * c - y * s;
+            *b = x * s + y * c;
+        };
         for head in x.chunks_exact_mut(head_dim) {
-            for (pair, &(c, s)) in head.chunks_exact_mut(2).zip(cs) {
-                let (a, b) = (pair[0], pair[1]);
-                pair[0] = a * c - b * s;
-                pair[1] = a * s + b * c;
+            if self.neox {
+                let (lo, hi) = head[..2 * self.half].split_at_mut(self.half);
+                for ((a, b), &cs) in lo.iter_mut().zip(hi).zip(cs) {
+                    rotate(a, b, cs);
+                }
+            } else {
+                for (pair, &cs) in head.chunks_exact_mut(2).zip(cs) {
+                    let (a, b) = pair.split_at_mut(1);
+                    rotate(&mut a[0], &mut b[0], cs);
+                }
             }
         }
     }

@@ -341,6 +341,18 @@ impl Backend for Pass<'_> {
         self.put(x, o);
     }
 
+    fn add_bias(&mut self, x: Act, b: &Vec<f32>) {
+        let mut o = self.take(x);
+        hearth_model::ops::add_bias(&mut o, b);
+        self.put(x, o);
+    }
+
+    fn head_norm(&mut self, x: Act, _n_heads: usize, w: &Vec<f32>, eps: f32) {
+        let mut o = self.take(x);
+        hearth_model::ops::head_norm(&mut o, w, eps);
+        self.put(x, o);
+    }
+
     fn kv_store(&mut self, layer: usize, k: Act, v: Act) {
         let kv_dim = self.c().kv_dim();
         let pos = self.s.len;

@@ -76,6 +76,13 @@ fn tiny_mha_tied_matches_numpy() {
 }
 
 #[test]
+fn tiny_qwen2_and_qwen3_match_numpy() {
+    for (name, threads) in [("tiny-qwen2", 2), ("tiny-qwen2-tied", 1), ("tiny-qwen3", 3)] {
+        check(&fixture(&format!("reference/{name}.gguf")), name, threads);
+    }
+}
+
+#[test]
 fn smollm2_matches_numpy() {
     check(&real_model(), "smollm2", 0);
 }

@@ -30,6 +30,17 @@ pub(crate) enum Call {
         x: Act,
         n_heads: usize,
     },
+    AddBias {
+        x: Act,
+        b: GpuTensor,
+    },
+    /// Recorded as an RMSNorm of the heads into [`HEAD_NORM_SCRATCH`] and a copy back.
+    HeadNorm {
+        x: Act,
+        n_heads: usize,
+        w: GpuTensor,
+        eps: f32,
+    },
     KvStore {
         layer: usize,
         k: Act,
@@ -56,7 +67,11 @@ impl Call {
     fn reads(&self, a: Act) -> bool {
         match self {
             Call::Embedding { .. } => false,
-            Call::RmsNorm { x, .. } | Call::Rope { x, .. } | Call::OutputRows { x, .. } => *x == a,
+            Call::RmsNorm { x, .. }
+            | Call::Rope { x, .. }
+            | Call::AddBias { x, .. }
+            | Call::HeadNorm { x, .. }
+            | Call::OutputRows { x, .. } => *x == a,
             Call::Linear {
                 x,
                 outs,
@@ -76,12 +91,17 @@ impl Call {
             | Call::Attention { out, .. }
             | Call::SiluMul { out, .. }
             | Call::OutputRows { out, .. } => *out == a,
-            Call::Rope { x, .. } => *x == a,
+            Call::Rope { x, .. } | Call::AddBias { x, .. } => *x == a,
+            Call::HeadNorm { x, .. } => *x == a || a == HEAD_NORM_SCRATCH,
             Call::Linear { outs, .. } => outs.iter().any(|(o, _)| *o == a),
             Call::KvStore { .. } => false,
         }
     }
 }
+
+/// The activation a head norm writes its normed heads to before they are copied back (free
+/// between the q/k projections and attention, and q_dim wide, enough for q or k).
+pub(crate) const HEAD_NORM_SCRATCH: Act = Act::AttOut;
 
 /// Whether no call after `calls[i]` reads `a` before one writes it. The logits are read
 /// once the program ends; every other activation is scratch.
@@ -119,9 +139,11 @@ pub(crate) enum Fused<'c> {
 }
 
 /// The fusion that starts at `calls[i]`, if any. `one_row`: the call runs one token
-/// (decode), where the matvec fusions apply.
-pub(crate) fn fusion(calls: &[Call], i: usize, one_row: bool) -> Option<Fused<'_>> {
-    rope_store(calls, i).or_else(|| if one_row { matvec(calls, i) } else { None })
+/// (decode), where the matvec fusions apply; `neox`: the model's RoPE pairs dims i and
+/// i + d/2, which rope_store.wgsl does not do (the rotation runs apart then).
+pub(crate) fn fusion(calls: &[Call], i: usize, one_row: bool, neox: bool) -> Option<Fused<'_>> {
+    let rope = if neox { None } else { rope_store(calls, i) };
+    rope.or_else(|| if one_row { matvec(calls, i) } else { None })
 }
 
 fn rope_store(calls: &[Call], i: usize) -> Option<Fused<'_>> {

@@ -7,7 +7,7 @@
 use hearth_model::Config;
 use hearth_model::arch::{Act, Backend};
 
-use crate::fuse::{Call, Fused, fusion};
+use crate::fuse::{Call, Fused, HEAD_NORM_SCRATCH, fusion};
 use crate::kernels::{
     self, AttnHeads, AttnPartials, Cmd, KvType, MatvecIn, MatvecOut, Op, RopeFreqs, RopeHeads,
 };
@@ -50,7 +50,7 @@ impl<'a> Recorder<'a> {
         let calls = std::mem::take(&mut self.calls);
         let mut i = 0;
         while i < calls.len() && self.err.is_none() {
-            i += match fusion(&calls, i, self.n == 1) {
+            i += match fusion(&calls, i, self.n == 1, self.rope.neox) {
                 Some(f) => self.fused(f),
                 None => {
                     self.call(&calls[i]);
@@ -194,6 +194,24 @@ impl<'a> Recorder<'a> {
                 );
                 self.push(ops);
             }
+            Call::AddBias { x, b } => {
+                let ops = kernels::add_bias(self.gpu, self.buf(*x), b, self.rows(*x));
+                self.push(ops);
+            }
+            Call::HeadNorm { x, n_heads, w, eps } => {
+                // rms_norm cannot write its input: the heads go to a scratch and back
+                let (src, tmp) = (self.buf(*x), self.buf(HEAD_NORM_SCRATCH));
+                let rows = self.rows(*x) * n_heads;
+                let ops = kernels::rms_norm(self.gpu, src, w, tmp, rows, *eps);
+                self.push(ops);
+                self.cmds.push(Cmd::Copy {
+                    src: tmp.buffer.clone(),
+                    src_offset: 0,
+                    dst: src.buffer.clone(),
+                    dst_offset: 0,
+                    size: (rows * w.len * 4) as u64,
+                });
+            }
             Call::KvStore { layer, k, v } => {
                 let c = &self.cache;
                 let ops = kernels::kv_store(
@@ -298,6 +316,15 @@ impl Backend for Recorder<'_> {
 
     fn rope(&mut self, x: Act, n_heads: usize) {
         self.calls.push(Call::Rope { x, n_heads });
+    }
+
+    fn add_bias(&mut self, x: Act, b: &GpuTensor) {
+        self.calls.push(Call::AddBias { x, b: b.clone() });
+    }
+
+    fn head_norm(&mut self, x: Act, n_heads: usize, w: &GpuTensor, eps: f32) {
+        let w = w.clone();
+        self.calls.push(Call::HeadNorm { x, n_heads, w, eps });
     }
 
     fn kv_store(&mut self, layer: usize, k: Act, v: Act) {

@@ -252,6 +252,10 @@ async fn add_bit_exactly() {
         let what = format!("add of {n} in {len}");
         scoped(&g, &what, common::add::check(&g, n, len, i as u64 + 1)).await;
     }
+    for (rows, width) in [(1, 64), (37, 192)] {
+        let what = format!("bias of {rows}×{width}");
+        scoped(&g, &what, common::add::check_bias(&g, rows, width, 9)).await;
+    }
 }
 
 #[wasm_bindgen_test]

@@ -276,6 +276,22 @@ fn mqa_llama3_rope_head_dim_64() {
     check_model("MQA llama3", &random_model(shape, 41), &tokens(33, 300, 41));
 }
 
+/// qwen2 (q/k/v biases, NeoX RoPE; tied and untied) and qwen3 (per-head q/k norms,
+/// heads wider than n_embd / n_head): the CPU reference is checked against NumPy on these
+/// files (crates/model/tests/reference.rs), the GPU against it here.
+#[test]
+fn qwen2_and_qwen3_match_the_cpu() {
+    for name in ["tiny-qwen2", "tiny-qwen2-tied", "tiny-qwen3"] {
+        let path = format!(
+            "{}/../../tests/fixtures/reference/{name}.gguf",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let bytes = std::fs::read(&path).unwrap();
+        let n_vocab = Model::load(&bytes).unwrap().config.n_vocab;
+        check_model(name, &bytes, &tokens(9, n_vocab, 3));
+    }
+}
+
 fn smollm2() -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../models/SmolLM2-135M-Instruct.Q4_1.gguf");

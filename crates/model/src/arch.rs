@@ -17,6 +17,8 @@ mod load;
 pub mod table;
 
 pub mod llama;
+pub mod qwen2;
+pub mod qwen3;
 
 pub use load::Loader;
 pub use table::{Dim, Table, TensorSpec, Wanted};
@@ -38,8 +40,9 @@ pub trait Architecture<M, V>: Sized {
 }
 
 /// Declares the registry: `Variant => module::WeightsType`, where `module` has
-/// `NAME` (its `general.architecture`) and `TABLE` ([`Table`]) and `WeightsType`
-/// implements [`Architecture`].
+/// `NAME` (its `general.architecture`), `TABLE` ([`Table`]) and `ROPE_NEOX` (its RoPE
+/// pairs dims i and i + d/2 rather than adjacent ones) and `WeightsType` implements
+/// [`Architecture`].
 macro_rules! architectures {
     ($($variant:ident => $module:ident :: $weights:ident),+ $(,)?) => {
         /// An architecture hearth runs (a GGUF's `general.architecture`).
@@ -60,6 +63,11 @@ macro_rules! architectures {
             /// The tensor table.
             pub fn table(self) -> &'static Table {
                 match self { $(Arch::$variant => &$module::TABLE),+ }
+            }
+
+            /// Whether its RoPE is GGML's NeoX style (`hearth_model::ops::RopeParams::neox`).
+            pub fn rope_neox(self) -> bool {
+                match self { $(Arch::$variant => $module::ROPE_NEOX),+ }
             }
         }
 
@@ -101,6 +109,8 @@ macro_rules! architectures {
 
 architectures! {
     Llama => llama::LlamaWeights,
+    Qwen2 => qwen2::Qwen2Weights,
+    Qwen3 => qwen3::Qwen3Weights,
 }
 
 impl Arch {
@@ -245,8 +255,14 @@ pub trait Backend {
     /// For each `(out, w)`: out = x · wᵀ row by row, or out += x · wᵀ when `accumulate`.
     /// The outputs share one input, so a backend may read (or quantize) it once.
     fn linear(&mut self, x: Act, outs: &[(Act, &Self::Matrix)], accumulate: bool);
-    /// Rotates `n_heads` heads of each row of `x` by its token's position (RoPE).
+    /// Rotates `n_heads` heads of each row of `x` by its token's position (RoPE, in the
+    /// model's pairing: `Config::rope`).
     fn rope(&mut self, x: Act, n_heads: usize);
+    /// x += b on every row (a projection's bias).
+    fn add_bias(&mut self, x: Act, b: &Self::Vector);
+    /// Each of the `n_heads` heads of each row of `x` (head_dim wide) RMS-normed in place
+    /// with the gains `w` (head_dim), as rms_norm does a row.
+    fn head_norm(&mut self, x: Act, n_heads: usize, w: &Self::Vector, eps: f32);
     /// Appends the batch's keys `k` and values `v` to layer `layer`'s KV cache.
     fn kv_store(&mut self, layer: usize, k: Act, v: Act);
     /// out = softmax(q·Kᵀ/√d) · V per query head over layer `layer`'s cache, causal: a

@@ -172,6 +172,7 @@ impl Config {
             base: self.rope_base,
             freq_scale: self.rope_freq_scale,
             freq_factors: freq_factors.map(<[f32]>::to_vec),
+            neox: self.arch.rope_neox(),
         }
     }
 

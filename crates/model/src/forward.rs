@@ -218,6 +218,18 @@ impl Backend for Pass<'_> {
         self.put(x, o);
     }
 
+    fn add_bias(&mut self, x: Act, b: &Vec<f32>) {
+        let mut o = self.take(x);
+        crate::ops::add_bias(&mut o, b);
+        self.put(x, o);
+    }
+
+    fn head_norm(&mut self, x: Act, _n_heads: usize, w: &Vec<f32>, eps: f32) {
+        let mut o = self.take(x);
+        crate::ops::head_norm(&mut o, w, eps);
+        self.put(x, o);
+    }
+
     fn kv_store(&mut self, layer: usize, k: Act, v: Act) {
         let (kk, vv) = (&self.bufs[k.index()], &self.bufs[v.index()]);
         self.cache.k[layer].extend_from_slice(kk);

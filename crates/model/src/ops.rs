@@ -45,9 +45,10 @@ pub fn rope(x: &mut [f32], head_dim: usize, pos: usize, rope: &RopeParams) {
         for i in 0..rope.dim / 2 {
             let theta = rope.theta(pos, i);
             let (sin, cos) = theta.sin_cos();
-            let (a, b) = (head[2 * i] as f64, head[2 * i + 1] as f64);
-            head[2 * i] = (a * cos - b * sin) as f32;
-            head[2 * i + 1] = (a * sin + b * cos) as f32;
+            let (ia, ib) = rope.pair(i);
+            let (a, b) = (head[ia] as f64, head[ib] as f64);
+            head[ia] = (a * cos - b * sin) as f32;
+            head[ib] = (a * sin + b * cos) as f32;
         }
     }
 }
@@ -59,9 +60,20 @@ pub struct RopeParams {
     pub base: f32,
     pub freq_scale: f32,
     pub freq_factors: Option<Vec<f32>>,
+    /// GGML's NeoX style (Qwen, Gemma): pair i is (x[i], x[i + dim/2]); otherwise the
+    /// adjacent (x[2i], x[2i+1]) of Llama.
+    pub neox: bool,
 }
 
 impl RopeParams {
+    /// The two dims of a head that pair `i` (< dim / 2) rotates.
+    pub fn pair(&self, i: usize) -> (usize, usize) {
+        match self.neox {
+            true => (i, i + self.dim / 2),
+            false => (2 * i, 2 * i + 1),
+        }
+    }
+
     /// The rotation angle of pair `i` at position `pos`.
     pub fn theta(&self, pos: usize, i: usize) -> f64 {
         let inv_freq = (self.base as f64).powf(-2.0 * i as f64 / self.dim as f64);
@@ -94,6 +106,22 @@ pub fn silu_mul(out: &mut [f32], gate: &[f32], up: &[f32]) {
 pub fn add(x: &mut [f32], y: &[f32]) {
     for (a, b) in x.iter_mut().zip(y) {
         *a += b;
+    }
+}
+
+/// x += b on every `b.len()`-wide row of `x` (a projection's bias).
+pub fn add_bias(x: &mut [f32], b: &[f32]) {
+    for row in x.chunks_exact_mut(b.len()) {
+        add(row, b);
+    }
+}
+
+/// Each `w.len()`-wide head of `x` RMS-normed in place with gains `w` (Qwen3's q/k norm).
+pub fn head_norm(x: &mut [f32], w: &[f32], eps: f32) {
+    let mut h = vec![0.0; w.len()];
+    for head in x.chunks_exact_mut(w.len()) {
+        h.copy_from_slice(head);
+        rms_norm(head, &h, w, eps);
     }
 }
 

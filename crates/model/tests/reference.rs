@@ -1,6 +1,7 @@
 //! The CPU reference forward pass against an independent NumPy implementation
 //! (`scripts/gen-reference-logits.py`: weights dequantized by the `gguf` package, math in
-//! float64), on two small random models and on SmolLM2-135M-Instruct.
+//! float64), on small random models (llama; and from `scripts/gen-arch-reference.py`,
+//! qwen2 and qwen3) and on SmolLM2-135M-Instruct.
 
 mod common;
 
@@ -64,6 +65,24 @@ fn tiny_llama3_gqa_untied_matches_numpy() {
 #[test]
 fn tiny_mha_tied_matches_numpy() {
     check(&fixture("reference/tiny-mha-tied.gguf"), "tiny-mha-tied");
+}
+
+#[test]
+fn tiny_qwen2_biases_neox_rope_matches_numpy() {
+    check(&fixture("reference/tiny-qwen2.gguf"), "tiny-qwen2");
+}
+
+#[test]
+fn tiny_qwen2_tied_matches_numpy() {
+    check(
+        &fixture("reference/tiny-qwen2-tied.gguf"),
+        "tiny-qwen2-tied",
+    );
+}
+
+#[test]
+fn tiny_qwen3_head_norms_wide_heads_matches_numpy() {
+    check(&fixture("reference/tiny-qwen3.gguf"), "tiny-qwen3");
 }
 
 #[test]

@@ -20,7 +20,7 @@ mod sample;
 mod silu_mul;
 mod stream_read;
 
-pub use add::add;
+pub use add::{add, add_bias};
 pub use attention::{ATTN_SPLIT, AttnHeads, AttnPartials, attn_combine, attn_decode, attn_prefill};
 pub use embedding::embedding;
 pub use kv_store::{KvType, kv_store};

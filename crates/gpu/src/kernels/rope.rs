@@ -32,6 +32,8 @@ pub struct RopeFreqs {
     pub table: GpuTensor,
     /// Rotated dims per head (`llama.rope.dimension_count`).
     pub dim: usize,
+    /// NeoX pairs (i, i + dim/2) rather than adjacent ones (`RopeParams::neox`).
+    pub neox: bool,
 }
 
 impl RopeFreqs {
@@ -68,6 +70,7 @@ impl RopeFreqs {
         Ok(RopeFreqs {
             table: GpuTensor::from_slice(gpu, &table, "rope freqs"),
             dim: rope.dim,
+            neox: rope.neox,
         })
     }
 }
@@ -99,7 +102,8 @@ pub fn rope(
             freqs.dim, x.len
         )));
     }
-    let pipeline = gpu.pipeline(Kernel::Rope, None, &[("WG_SIZE", WG_SIZE)])?;
+    let neox = u32::from(freqs.neox);
+    let pipeline = gpu.pipeline(Kernel::Rope, None, &[("WG_SIZE", WG_SIZE), ("NEOX", neox)])?;
     let params = RopeParamsGpu {
         n_tokens: n_tokens as u32,
         n_heads: n_heads as u32,

@@ -30,3 +30,24 @@ pub async fn check(g: &Gpu, n: usize, len: usize, seed: u64) {
         );
     }
 }
+
+/// Adds a random bias of `width` to each of `rows` rows on the GPU; the whole matrix must
+/// match `ops::add_bias` bit for bit.
+pub async fn check_bias(g: &Gpu, rows: usize, width: usize, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let x = rng.vec(rows * width);
+    let b = rng.vec(width);
+    let mut want = x.clone();
+    ops::add_bias(&mut want, &b);
+
+    let xg = GpuTensor::from_slice(g, &x, "x");
+    let bg = GpuTensor::from_slice(g, &b, "b");
+    kernels::submit(g, &kernels::add_bias(g, &xg, &bg, rows).unwrap());
+    let got: Vec<f32> = xg.read(g).await.unwrap();
+    for (i, (a, w)) in got.iter().zip(&want).enumerate() {
+        assert!(
+            a.to_bits() == w.to_bits(),
+            "bias of {rows}×{width}, element {i}: got {a:e} want {w:e}"
+        );
+    }
+}

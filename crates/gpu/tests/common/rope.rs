@@ -26,6 +26,7 @@ pub struct Case {
 /// RoPE over `dim` dims with these settings.
 pub fn params(dim: usize, base: f32, freq_scale: f32, factors: Option<Vec<f32>>) -> RopeParams {
     RopeParams {
+        neox: false,
         dim,
         base,
         freq_scale,
@@ -69,7 +70,11 @@ pub fn compare(c: &Case, x: &[f32], got: &[f32], want: &[f32]) {
                 assert!(g[j].to_bits() == x[j].to_bits(), "{at} (not rotated)");
                 continue;
             }
-            let pair = x[j & !1].hypot(x[j | 1]);
+            // the pair j belongs to (adjacent dims, or NeoX's j and j ± dim/2)
+            let half = c.rope.dim / 2;
+            let i = if c.rope.neox { j % half } else { j / 2 };
+            let (a, b) = c.rope.pair(i);
+            let pair = x[a].hypot(x[b]);
             let err = (g[j] - w[j]).abs();
             assert!(
                 err <= REL_TOL * pair,
@@ -146,6 +151,37 @@ pub fn cases(rng: &mut Rng) -> Vec<Case> {
             head_dim: 64,
             pos: 7998,
             rope: params(34, 10000.0, 1.0, None),
+        },
+        // NeoX pairs (Qwen2, Qwen3): heads of 64 and 128 with base 1e6, and partial
+        Case {
+            n_tokens: 9,
+            n_heads: 14,
+            head_dim: 64,
+            pos: 7990,
+            rope: RopeParams {
+                neox: true,
+                ..params(64, 1_000_000.0, 1.0, None)
+            },
+        },
+        Case {
+            n_tokens: 1,
+            n_heads: 8,
+            head_dim: 128,
+            pos: 5000,
+            rope: RopeParams {
+                neox: true,
+                ..params(128, 1_000_000.0, 1.0, None)
+            },
+        },
+        Case {
+            n_tokens: 3,
+            n_heads: 2,
+            head_dim: 64,
+            pos: 300,
+            rope: RopeParams {
+                neox: true,
+                ..params(32, 10000.0, 1.0, None)
+            },
         },
     ]
 }

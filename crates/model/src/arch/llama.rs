@@ -1,47 +1,74 @@
 //! The `llama` architecture (Llama 1–3, SmolLM2, TinyLlama, Mistral without sliding
 //! windows): its tensor table and its block, written once against [`Backend`] for every
 //! backend. Pre-norm RMSNorm, GQA attention with adjacent-pair RoPE, SwiGLU FFN, tied or
-//! untied lm-head (`docs/gguf.md` §4).
+//! untied lm-head (`docs/gguf.md` §4). The block also runs the Llama-shaped families whose
+//! tables add to it (`qwen2`: q/k/v biases; `qwen3`: per-head q/k norms): a layer has those
+//! weights when its architecture's table lists them.
 
 use super::{Act, Architecture, Backend, Dim, Loader, Table, TensorSpec};
 use crate::{Config, ModelError, Result};
 
 /// The GGUF's `general.architecture`.
 pub const NAME: &str = "llama";
+/// Llama rotates adjacent pairs.
+pub const ROPE_NEOX: bool = false;
 
-const TOKEN_EMBD: TensorSpec = TensorSpec::matrix("token_embd.weight", Dim::Vocab, Dim::Embd);
-const OUTPUT_NORM: TensorSpec = TensorSpec::vector("output_norm.weight", Dim::Embd);
+pub(super) const TOKEN_EMBD: TensorSpec =
+    TensorSpec::matrix("token_embd.weight", Dim::Vocab, Dim::Embd);
+pub(super) const OUTPUT_NORM: TensorSpec = TensorSpec::vector("output_norm.weight", Dim::Embd);
 /// Absent when the lm-head is tied to the embedding.
-const OUTPUT: TensorSpec = TensorSpec::matrix("output.weight", Dim::Vocab, Dim::Embd).optional();
+pub(super) const OUTPUT: TensorSpec =
+    TensorSpec::matrix("output.weight", Dim::Vocab, Dim::Embd).optional();
 /// Llama 3.1's RoPE frequency divisors.
-const ROPE_FREQS: TensorSpec = TensorSpec::vector("rope_freqs.weight", Dim::RopeHalf).optional();
+pub(super) const ROPE_FREQS: TensorSpec =
+    TensorSpec::vector("rope_freqs.weight", Dim::RopeHalf).optional();
 
-const ATTN_NORM: TensorSpec = TensorSpec::vector("blk.{}.attn_norm.weight", Dim::Embd);
-const ATTN_Q: TensorSpec = TensorSpec::matrix("blk.{}.attn_q.weight", Dim::QDim, Dim::Embd);
-const ATTN_K: TensorSpec = TensorSpec::matrix("blk.{}.attn_k.weight", Dim::KvDim, Dim::Embd);
-const ATTN_V: TensorSpec = TensorSpec::matrix("blk.{}.attn_v.weight", Dim::KvDim, Dim::Embd);
-const ATTN_OUTPUT: TensorSpec =
+pub(super) const ATTN_NORM: TensorSpec = TensorSpec::vector("blk.{}.attn_norm.weight", Dim::Embd);
+pub(super) const ATTN_Q: TensorSpec =
+    TensorSpec::matrix("blk.{}.attn_q.weight", Dim::QDim, Dim::Embd);
+pub(super) const ATTN_K: TensorSpec =
+    TensorSpec::matrix("blk.{}.attn_k.weight", Dim::KvDim, Dim::Embd);
+pub(super) const ATTN_V: TensorSpec =
+    TensorSpec::matrix("blk.{}.attn_v.weight", Dim::KvDim, Dim::Embd);
+pub(super) const ATTN_OUTPUT: TensorSpec =
     TensorSpec::matrix("blk.{}.attn_output.weight", Dim::Embd, Dim::QDim);
-const FFN_NORM: TensorSpec = TensorSpec::vector("blk.{}.ffn_norm.weight", Dim::Embd);
-const FFN_GATE: TensorSpec = TensorSpec::matrix("blk.{}.ffn_gate.weight", Dim::Ff, Dim::Embd);
-const FFN_UP: TensorSpec = TensorSpec::matrix("blk.{}.ffn_up.weight", Dim::Ff, Dim::Embd);
-const FFN_DOWN: TensorSpec = TensorSpec::matrix("blk.{}.ffn_down.weight", Dim::Embd, Dim::Ff);
+pub(super) const FFN_NORM: TensorSpec = TensorSpec::vector("blk.{}.ffn_norm.weight", Dim::Embd);
+pub(super) const FFN_GATE: TensorSpec =
+    TensorSpec::matrix("blk.{}.ffn_gate.weight", Dim::Ff, Dim::Embd);
+pub(super) const FFN_UP: TensorSpec =
+    TensorSpec::matrix("blk.{}.ffn_up.weight", Dim::Ff, Dim::Embd);
+pub(super) const FFN_DOWN: TensorSpec =
+    TensorSpec::matrix("blk.{}.ffn_down.weight", Dim::Embd, Dim::Ff);
+/// Qwen2's projection biases.
+pub(super) const ATTN_Q_BIAS: TensorSpec = TensorSpec::vector("blk.{}.attn_q.bias", Dim::QDim);
+pub(super) const ATTN_K_BIAS: TensorSpec = TensorSpec::vector("blk.{}.attn_k.bias", Dim::KvDim);
+pub(super) const ATTN_V_BIAS: TensorSpec = TensorSpec::vector("blk.{}.attn_v.bias", Dim::KvDim);
+/// Qwen3's per-head RMSNorm gains of q and k.
+pub(super) const ATTN_Q_NORM: TensorSpec =
+    TensorSpec::vector("blk.{}.attn_q_norm.weight", Dim::HeadDim);
+pub(super) const ATTN_K_NORM: TensorSpec =
+    TensorSpec::vector("blk.{}.attn_k_norm.weight", Dim::HeadDim);
+
+/// The model-wide tensors of the Llama-shaped families.
+pub(super) const GLOBAL: &[TensorSpec] = &[TOKEN_EMBD, OUTPUT_NORM, OUTPUT, ROPE_FREQS];
+/// A Llama block's tensors.
+pub(super) const LAYER: [TensorSpec; 9] = [
+    ATTN_NORM,
+    ATTN_Q,
+    ATTN_K,
+    ATTN_V,
+    ATTN_OUTPUT,
+    FFN_NORM,
+    FFN_GATE,
+    FFN_UP,
+    FFN_DOWN,
+];
 
 /// The tensor table. Biases and experts belong to related architectures (Qwen2, Mixtral)
 /// that this block does not implement: such a model is refused rather than run wrongly.
 pub const TABLE: Table = Table {
-    global: &[TOKEN_EMBD, OUTPUT_NORM, OUTPUT, ROPE_FREQS],
-    layer: &[
-        ATTN_NORM,
-        ATTN_Q,
-        ATTN_K,
-        ATTN_V,
-        ATTN_OUTPUT,
-        FFN_NORM,
-        FFN_GATE,
-        FFN_UP,
-        FFN_DOWN,
-    ],
+    global: GLOBAL,
+    layer: &LAYER,
     unsupported: &[
         "attn_q.bias",
         "attn_k.bias",
@@ -63,6 +90,10 @@ pub struct Layer<M, V> {
     pub ffn_gate: M,
     pub ffn_up: M,
     pub ffn_down: M,
+    /// q, k and v biases (`qwen2`).
+    pub qkv_bias: Option<[V; 3]>,
+    /// q and k per-head norm gains (`qwen3`).
+    pub qk_norm: Option<[V; 2]>,
 }
 
 /// All weights of a Llama model in a backend's own types.
@@ -87,6 +118,9 @@ impl<M, V> LlamaWeights<M, V> {
 impl<M, V> Architecture<M, V> for LlamaWeights<M, V> {
     fn load<E: From<ModelError>>(ld: &mut Loader<'_, M, V, E>) -> Result<Self, E> {
         let n_layer = ld.config.n_layer;
+        let table = ld.config.arch.table();
+        let has = |s: &TensorSpec| table.layer.contains(s);
+        let (biased, normed) = (has(&ATTN_Q_BIAS), has(&ATTN_Q_NORM));
         let mut layers = Vec::with_capacity(n_layer.min(1024));
         for l in 0..n_layer {
             layers.push(Layer {
@@ -99,6 +133,18 @@ impl<M, V> Architecture<M, V> for LlamaWeights<M, V> {
                 ffn_gate: ld.matrix(&FFN_GATE, l)?,
                 ffn_up: ld.matrix(&FFN_UP, l)?,
                 ffn_down: ld.matrix(&FFN_DOWN, l)?,
+                qkv_bias: match biased {
+                    true => Some([
+                        ld.vector(&ATTN_Q_BIAS, l)?,
+                        ld.vector(&ATTN_K_BIAS, l)?,
+                        ld.vector(&ATTN_V_BIAS, l)?,
+                    ]),
+                    false => None,
+                },
+                qk_norm: match normed {
+                    true => Some([ld.vector(&ATTN_Q_NORM, l)?, ld.vector(&ATTN_K_NORM, l)?]),
+                    false => None,
+                },
             });
         }
         Ok(LlamaWeights {
@@ -157,6 +203,15 @@ fn forward<B: Backend>(b: &mut B, c: &Config, w: &LlamaWeights<B::Matrix, B::Vec
             ],
             false,
         );
+        if let Some([bq, bk, bv]) = &lw.qkv_bias {
+            b.add_bias(Act::Q, bq);
+            b.add_bias(Act::K, bk);
+            b.add_bias(Act::V, bv);
+        }
+        if let Some([nq, nk]) = &lw.qk_norm {
+            b.head_norm(Act::Q, c.n_head, nq, c.rms_eps);
+            b.head_norm(Act::K, c.n_head_kv, nk, c.rms_eps);
+        }
         b.rope(Act::Q, c.n_head);
         b.rope(Act::K, c.n_head_kv);
         b.kv_store(l, Act::K, Act::V);

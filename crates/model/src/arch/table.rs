@@ -17,6 +17,8 @@ pub enum Dim {
     Vocab,
     /// rope_dim / 2: one factor per rotated pair
     RopeHalf,
+    /// one attention head's width
+    HeadDim,
 }
 
 impl Dim {
@@ -29,6 +31,7 @@ impl Dim {
             Dim::Ff => c.n_ff,
             Dim::Vocab => c.n_vocab,
             Dim::RopeHalf => c.rope_dim / 2,
+            Dim::HeadDim => c.head_dim,
         }
     }
 }

@@ -1,0 +1,254 @@
+#!/usr/bin/env python3
+"""Reference logits for the `qwen2` and `qwen3` GGUF architectures, from an independent NumPy
+implementation (the companion of scripts/gen-reference-logits.py, whose loader, K-quant
+block generator and fixture writer it imports).
+
+Setup: python3 -m venv /tmp/pyref && /tmp/pyref/bin/pip install gguf==0.19.0 numpy
+Run:   /tmp/pyref/bin/python scripts/gen-arch-reference.py   (no downloads needed)
+
+Weights are dequantized by the `gguf` package (not by hearth) and the forward pass is computed
+in float64. It is the Llama pass of docs/gguf.md §4 with these differences:
+  * qwen2: q, k, v = W·x + b, with F32 biases `blk.N.attn_{q,k,v}.bias` (no attn_output bias);
+  * qwen3: no biases; after the projections each head's slice of q and of k (head_dim values)
+    is RMS-normalised with the model's rms epsilon and multiplied by `blk.N.attn_q_norm.weight`
+    / `blk.N.attn_k_norm.weight` (length head_dim, shared by all heads), then RoPE'd;
+    head_dim comes from `qwen3.attention.key_length` and may differ from n_embd / n_head, so
+    q_dim = n_head·head_dim ≠ n_embd (attn_q is [n_embd, q_dim], attn_output [q_dim, n_embd]);
+  * both: RoPE in the NeoX style: within each head, dimension i pairs with i + head_dim/2 for
+    i < head_dim/2, θ_i = pos · base^(−2i/head_dim) (GGUF q/k rows are NOT permuted for these
+    archs, unlike llama's); attention scale 1/sqrt(head_dim); no embedding scaling.
+
+Checked against llama.cpp (ggml-org/llama.cpp) source:
+  * src/llama-model.cpp, llama_model_rope_type(): LLM_ARCH_QWEN2 and LLM_ARCH_QWEN3 are in the
+    "the pairs of head values are offset by n_rot/2" block → LLAMA_ROPE_TYPE_NEOX;
+  * ggml/src/ggml-cpu/ops.cpp, ggml_compute_forward_rope_flt / rotate_pairs: GGML_ROPE_TYPE_NEOX
+    calls rotate_pairs(n_dims, n_dims/2, cache, ...) with ic = i0/2, i.e. rotates
+    (x[ic], x[ic + n_dims/2]) by the angle of cache[i0] = p · theta_scale^(i0/2),
+    theta_scale = powf(freq_base, −2/n_dims); GGML_ROPE_TYPE_NORMAL is the adjacent-pair case;
+  * src/models/qwen2.cpp: attn_norm → Qcur/Kcur/Vcur = wq/wk/wv·x + bq/bk/bv → reshape to
+    heads → ggml_rope_ext on Q and K → build_attn(wo, bo, scale 1/sqrt(n_embd_head)) → residual
+    → ffn_norm → SiLU-gated FFN (LLM_FFN_SILU, LLM_FFN_PAR) → residual; output_norm; lm head
+    `output` (+ optional output.bias, not used here); asserts n_embd_head == n_rot;
+  * src/llama-model.cpp load_tensors, LLM_ARCH_QWEN2: attn_q [n_embd, n_embd] (so q_dim must
+    equal n_embd), bq/bk/bv created with flags 0 (required), `output` TENSOR_NOT_REQUIRED and
+    falling back to token_embd (tied);
+  * src/models/qwen3.cpp: build_qkv (reshaped to [head_dim, n_head, n_tokens], see
+    src/llama-graph.cpp) → build_norm(Qcur, attn_q_norm, LLM_NORM_RMS) → rope; the same for K;
+    V untouched; build_norm's LLM_NORM_RMS is ggml_rms_norm(cur, hparams.f_norm_rms_eps) over
+    ne0 = head_dim, i.e. per head and with the model's eps; load_tensors: attn_q
+    [n_embd, n_embd_head_k·n_head], attn_output [n_embd_head_k·n_head, n_embd], attn_q_norm /
+    attn_k_norm [n_embd_head_k], no q/k/v biases, `output` optional (tied fallback);
+  * src/llama-model.cpp load_hparams: n_embd_head_k = n_embd / n_head unless
+    `ARCH.attention.key_length` is present (value_length likewise), n_rot = n_embd_head_k
+    unless `ARCH.rope.dimension_count` is present;
+  * convert_hf_to_gguf.py (TextModel.set_gguf_parameters, used by Qwen2Model and Qwen3Model)
+    writes ARCH.{block_count, context_length, embedding_length, feed_forward_length,
+    attention.head_count, attention.head_count_kv, rope.freq_base,
+    attention.layer_norm_rms_epsilon}, and attention.key_length / value_length when the HF
+    config has head_dim (Qwen3 does; Qwen2 does not).
+Not checked by running llama.cpp on these files.
+
+Writes to tests/fixtures/reference/ (fixed seeds, so reruns give identical bytes):
+  * tiny-qwen2.gguf: qwen2, GQA 4:2, head dim 16, untied output, q/k/v biases (std 0.5),
+    mixed Q8_0 / Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q4_K / Q6_K weights;
+  * tiny-qwen2-tied.gguf: qwen2, 6 heads sharing 2 KV heads (GQA 3:1), head dim 16, tied
+    embeddings (F16 token_embd doubles as the lm head), F16 / BF16 / Q8_0 / Q5_0 / Q4_1 /
+    Q5_K weights;
+  * tiny-qwen3.gguf: qwen3, GQA 4:2, head dim 128 from key_length (n_embd 128, so q_dim 512),
+    q/k norms, untied output, Q8_0 / Q4_0 / Q4_1 / Q5_0 / Q5_1 / Q4_K / Q5_K / Q6_K weights;
+  * NAME.logits.json and NAME.logits.f32 for each: the token ids and the float64 logits of every
+    position, rounded to float32 (format: see `write` in gen-reference-logits.py).
+All models use rope.freq_base 1e6 and rms epsilon 1e-6 (the Qwen2/Qwen3 values); like the
+existing tiny models they carry `ARCH.vocab_size` and no tokenizer.
+"""
+import importlib.util
+import pathlib
+
+import numpy as np
+from gguf import GGUFWriter, GGMLQuantizationType as Q
+from gguf.constants import GGML_QUANT_SIZES
+from gguf.quants import quantize
+
+_spec = importlib.util.spec_from_file_location(
+    "gen_reference_logits", pathlib.Path(__file__).resolve().with_name("gen-reference-logits.py"))
+ref = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(ref)
+load, write, random_kquant, KQUANT_SCALES, OUT = ref.load, ref.write, ref.random_kquant, ref.KQUANT_SCALES, ref.OUT
+
+
+def rope(x, pos, base, rope_dim):
+    """NeoX RoPE on x: (heads, head_dim); dimension i pairs with i + rope_dim/2."""
+    x = x.copy()
+    half = rope_dim // 2
+    i = np.arange(half)
+    theta = pos * np.power(float(base), -2.0 * i / rope_dim)
+    c, s = np.cos(theta), np.sin(theta)
+    a0, a1 = x[:, :half].copy(), x[:, half:rope_dim].copy()
+    x[:, :half] = a0 * c - a1 * s
+    x[:, half:rope_dim] = a0 * s + a1 * c
+    return x
+
+
+def forward(md, W, tokens):
+    a = md["general.architecture"]
+    n_layer = md[f"{a}.block_count"]
+    n_head = md[f"{a}.attention.head_count"]
+    n_kv = md.get(f"{a}.attention.head_count_kv", n_head)
+    n_embd = md[f"{a}.embedding_length"]
+    hd = md.get(f"{a}.attention.key_length", n_embd // n_head)
+    assert md.get(f"{a}.attention.value_length", n_embd // n_head) == hd
+    eps = md[f"{a}.attention.layer_norm_rms_epsilon"]
+    base = md.get(f"{a}.rope.freq_base", 10000.0)
+    rope_dim = md.get(f"{a}.rope.dimension_count", hd)
+    out_w = W.get("output.weight", W["token_embd.weight"])
+
+    def norm(x, w):  # RMSNorm over the last axis (a whole vector, or each head's slice)
+        return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * w
+
+    def proj(p, name, h):
+        y = W[p + name + ".weight"] @ h
+        b = W.get(p + name + ".bias")
+        return y if b is None else y + b
+
+    K = [[] for _ in range(n_layer)]
+    V = [[] for _ in range(n_layer)]
+    logits = []
+    for pos, tok in enumerate(tokens):
+        x = W["token_embd.weight"][tok].copy()
+        for l in range(n_layer):
+            p = f"blk.{l}."
+            h = norm(x, W[p + "attn_norm.weight"])
+            q = proj(p, "attn_q", h).reshape(n_head, hd)
+            k = proj(p, "attn_k", h).reshape(n_kv, hd)
+            v = proj(p, "attn_v", h).reshape(n_kv, hd)
+            if p + "attn_q_norm.weight" in W:
+                q = norm(q, W[p + "attn_q_norm.weight"])
+                k = norm(k, W[p + "attn_k_norm.weight"])
+            q, k = rope(q, pos, base, rope_dim), rope(k, pos, base, rope_dim)
+            K[l].append(k)
+            V[l].append(v)
+            ks, vs = np.stack(K[l]), np.stack(V[l])  # (pos+1, n_kv, hd)
+            att = np.zeros((n_head, hd))
+            for t in range(n_head):
+                g = t // (n_head // n_kv)
+                s = ks[:, g, :] @ q[t] / np.sqrt(hd)
+                s = np.exp(s - s.max())
+                s /= s.sum()
+                att[t] = s @ vs[:, g, :]
+            x = x + W[p + "attn_output.weight"] @ att.reshape(-1)
+            h = norm(x, W[p + "ffn_norm.weight"])
+            g = W[p + "ffn_gate.weight"] @ h
+            u = W[p + "ffn_up.weight"] @ h
+            x = x + W[p + "ffn_down.weight"] @ (g / (1 + np.exp(-g)) * u)
+        logits.append(out_w @ norm(x, W["output_norm.weight"]))
+    return np.stack(logits)
+
+
+def tiny_model(path, *, arch, seed, n_vocab, n_embd, n_layer, n_head, n_kv, head_dim, n_ff,
+               embd_type, out_type, layer_types):
+    """layer_types: one dict per layer, tensor short name (attn_q, …, ffn_down) → type;
+    out_type None → tied embeddings (no output.weight)."""
+    assert len(layer_types) == n_layer
+    if arch == "qwen2":
+        assert n_head * head_dim == n_embd, "llama.cpp's qwen2 loader wants attn_q [n_embd, n_embd]"
+    rng = np.random.default_rng(seed)
+    w = GGUFWriter(str(path), arch)
+    w.add_block_count(n_layer)
+    w.add_context_length(256)
+    w.add_embedding_length(n_embd)
+    w.add_feed_forward_length(n_ff)
+    w.add_head_count(n_head)
+    w.add_head_count_kv(n_kv)
+    w.add_rope_freq_base(1000000.0)
+    w.add_layer_norm_rms_eps(1e-6)
+    if arch == "qwen3":
+        w.add_key_length(head_dim)
+        w.add_value_length(head_dim)
+    w.add_vocab_size(n_vocab)
+
+    def mat(name, rows, cols, qt):
+        assert cols % GGML_QUANT_SIZES[qt][0] == 0, (name, cols, qt)
+        a = (rng.standard_normal((rows, cols)) / np.sqrt(cols)).astype(np.float32)
+        if qt == Q.F32:
+            w.add_tensor(name, a)
+        elif qt == Q.F16:
+            w.add_tensor(name, a.astype(np.float16))
+        elif qt in KQUANT_SCALES:
+            w.add_tensor(name, random_kquant(rng, rows, cols, qt), raw_dtype=qt)
+        else:
+            w.add_tensor(name, quantize(a, qt), raw_dtype=qt)
+
+    def vec(name, n, spread=0.1):
+        w.add_tensor(name, (1 + spread * rng.standard_normal(n)).astype(np.float32))
+
+    def bias(name, n):
+        w.add_tensor(name, (0.5 * rng.standard_normal(n)).astype(np.float32))
+
+    q_dim, kv_dim = n_head * head_dim, n_kv * head_dim
+    mat("token_embd.weight", n_vocab, n_embd, embd_type)
+    for l, ty in enumerate(layer_types):
+        p = f"blk.{l}."
+        vec(p + "attn_norm.weight", n_embd)
+        mat(p + "attn_q.weight", q_dim, n_embd, ty["attn_q"])
+        mat(p + "attn_k.weight", kv_dim, n_embd, ty["attn_k"])
+        mat(p + "attn_v.weight", kv_dim, n_embd, ty["attn_v"])
+        if arch == "qwen2":
+            bias(p + "attn_q.bias", q_dim)
+            bias(p + "attn_k.bias", kv_dim)
+            bias(p + "attn_v.bias", kv_dim)
+        mat(p + "attn_output.weight", n_embd, q_dim, ty["attn_output"])
+        if arch == "qwen3":
+            vec(p + "attn_q_norm.weight", head_dim, spread=0.3)
+            vec(p + "attn_k_norm.weight", head_dim, spread=0.3)
+        vec(p + "ffn_norm.weight", n_embd)
+        mat(p + "ffn_gate.weight", n_ff, n_embd, ty["ffn_gate"])
+        mat(p + "ffn_up.weight", n_ff, n_embd, ty["ffn_up"])
+        mat(p + "ffn_down.weight", n_embd, n_ff, ty["ffn_down"])
+    vec("output_norm.weight", n_embd)
+    if out_type is not None:
+        mat("output.weight", n_vocab, n_embd, out_type)
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def types(*rows):
+    names = ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")
+    return [dict(zip(names, r)) for r in rows]
+
+
+MODELS = {
+    "tiny-qwen2": dict(
+        arch="qwen2", seed=11, n_vocab=256, n_embd=64, n_layer=2, n_head=4, n_kv=2, head_dim=16, n_ff=256,
+        embd_type=Q.Q8_0, out_type=Q.Q5_1, n_tokens=12,
+        layer_types=types([Q.Q8_0, Q.Q4_0, Q.Q5_1, Q.Q4_1, Q.Q5_0, Q.Q8_0, Q.Q4_K],
+                          [Q.Q4_0, Q.Q8_0, Q.Q5_0, Q.Q8_0, Q.Q4_1, Q.Q4_0, Q.Q6_K])),
+    "tiny-qwen2-tied": dict(
+        arch="qwen2", seed=12, n_vocab=200, n_embd=96, n_layer=2, n_head=6, n_kv=2, head_dim=16, n_ff=256,
+        embd_type=Q.F16, out_type=None, n_tokens=9,
+        layer_types=types([Q.F16, Q.Q8_0, Q.BF16, Q.Q5_0, Q.Q4_1, Q.F16, Q.Q5_K],
+                          [Q.Q5_0, Q.F16, Q.Q4_1, Q.BF16, Q.Q8_0, Q.Q5_0, Q.F16])),
+    "tiny-qwen3": dict(
+        arch="qwen3", seed=13, n_vocab=256, n_embd=128, n_layer=2, n_head=4, n_kv=2, head_dim=128, n_ff=256,
+        embd_type=Q.Q8_0, out_type=Q.Q5_0, n_tokens=10,
+        layer_types=types([Q.Q8_0, Q.Q5_1, Q.Q4_0, Q.Q4_K, Q.Q4_1, Q.Q8_0, Q.Q6_K],
+                          [Q.Q4_0, Q.Q8_0, Q.Q5_0, Q.Q5_K, Q.Q5_1, Q.Q4_0, Q.Q4_K])),
+}
+
+
+def main():
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, kw in MODELS.items():
+        kw = dict(kw)
+        n_tokens = kw.pop("n_tokens")
+        path = OUT / f"{name}.gguf"
+        tiny_model(path, **kw)
+        md, W = load(path)
+        tokens = [int(t) for t in np.random.default_rng(7).integers(0, kw["n_vocab"], n_tokens)]
+        write(name, tokens, forward(md, W, tokens))
+        print(name, path.stat().st_size, "bytes")
+
+
+if __name__ == "__main__":
+    main()
