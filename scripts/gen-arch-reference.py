@@ -7,7 +7,7 @@ Setup: python3 -m venv /tmp/pyref && /tmp/pyref/bin/pip install gguf==0.19.0 num
 Run:   /tmp/pyref/bin/python scripts/gen-arch-reference.py   (no downloads needed)
 
 Weights are dequantized by the `gguf` package (not by hearth) and the forward pass is computed
-in float64. It is the Llama pass of docs/gguf.md §4 with these differences:
+in float64 by gen-reference-logits.py's `forward`, which runs these families too. It is the Llama pass of docs/gguf.md §4 with these differences:
   * qwen2: q, k, v = W·x + b, with F32 biases `blk.N.attn_{q,k,v}.bias` (no attn_output bias);
   * qwen3: no biases; after the projections each head's slice of q and of k (head_dim values)
     is RMS-normalised with the model's rms epsilon and multiplied by `blk.N.attn_q_norm.weight`
@@ -73,75 +73,8 @@ _spec = importlib.util.spec_from_file_location(
     "gen_reference_logits", pathlib.Path(__file__).resolve().with_name("gen-reference-logits.py"))
 ref = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(ref)
-load, write, random_kquant, KQUANT_SCALES, OUT = ref.load, ref.write, ref.random_kquant, ref.KQUANT_SCALES, ref.OUT
-
-
-def rope(x, pos, base, rope_dim):
-    """NeoX RoPE on x: (heads, head_dim); dimension i pairs with i + rope_dim/2."""
-    x = x.copy()
-    half = rope_dim // 2
-    i = np.arange(half)
-    theta = pos * np.power(float(base), -2.0 * i / rope_dim)
-    c, s = np.cos(theta), np.sin(theta)
-    a0, a1 = x[:, :half].copy(), x[:, half:rope_dim].copy()
-    x[:, :half] = a0 * c - a1 * s
-    x[:, half:rope_dim] = a0 * s + a1 * c
-    return x
-
-
-def forward(md, W, tokens):
-    a = md["general.architecture"]
-    n_layer = md[f"{a}.block_count"]
-    n_head = md[f"{a}.attention.head_count"]
-    n_kv = md.get(f"{a}.attention.head_count_kv", n_head)
-    n_embd = md[f"{a}.embedding_length"]
-    hd = md.get(f"{a}.attention.key_length", n_embd // n_head)
-    assert md.get(f"{a}.attention.value_length", n_embd // n_head) == hd
-    eps = md[f"{a}.attention.layer_norm_rms_epsilon"]
-    base = md.get(f"{a}.rope.freq_base", 10000.0)
-    rope_dim = md.get(f"{a}.rope.dimension_count", hd)
-    out_w = W.get("output.weight", W["token_embd.weight"])
-
-    def norm(x, w):  # RMSNorm over the last axis (a whole vector, or each head's slice)
-        return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * w
-
-    def proj(p, name, h):
-        y = W[p + name + ".weight"] @ h
-        b = W.get(p + name + ".bias")
-        return y if b is None else y + b
-
-    K = [[] for _ in range(n_layer)]
-    V = [[] for _ in range(n_layer)]
-    logits = []
-    for pos, tok in enumerate(tokens):
-        x = W["token_embd.weight"][tok].copy()
-        for l in range(n_layer):
-            p = f"blk.{l}."
-            h = norm(x, W[p + "attn_norm.weight"])
-            q = proj(p, "attn_q", h).reshape(n_head, hd)
-            k = proj(p, "attn_k", h).reshape(n_kv, hd)
-            v = proj(p, "attn_v", h).reshape(n_kv, hd)
-            if p + "attn_q_norm.weight" in W:
-                q = norm(q, W[p + "attn_q_norm.weight"])
-                k = norm(k, W[p + "attn_k_norm.weight"])
-            q, k = rope(q, pos, base, rope_dim), rope(k, pos, base, rope_dim)
-            K[l].append(k)
-            V[l].append(v)
-            ks, vs = np.stack(K[l]), np.stack(V[l])  # (pos+1, n_kv, hd)
-            att = np.zeros((n_head, hd))
-            for t in range(n_head):
-                g = t // (n_head // n_kv)
-                s = ks[:, g, :] @ q[t] / np.sqrt(hd)
-                s = np.exp(s - s.max())
-                s /= s.sum()
-                att[t] = s @ vs[:, g, :]
-            x = x + W[p + "attn_output.weight"] @ att.reshape(-1)
-            h = norm(x, W[p + "ffn_norm.weight"])
-            g = W[p + "ffn_gate.weight"] @ h
-            u = W[p + "ffn_up.weight"] @ h
-            x = x + W[p + "ffn_down.weight"] @ (g / (1 + np.exp(-g)) * u)
-        logits.append(out_w @ norm(x, W["output_norm.weight"]))
-    return np.stack(logits)
+load, write, forward, random_kquant, KQUANT_SCALES, OUT = (
+    ref.load, ref.write, ref.forward, ref.random_kquant, ref.KQUANT_SCALES, ref.OUT)
 
 
 def tiny_model(path, *, arch, seed, n_vocab, n_embd, n_layer, n_head, n_kv, head_dim, n_ff,

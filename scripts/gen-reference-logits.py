@@ -42,12 +42,17 @@ def load(path):
 
 
 def forward(md, W, tokens):
-    a = "llama"
+    """The float64 forward pass of a Llama-shaped model: `llama`, and the families that add
+    to it (`qwen2`: q/k/v biases; `qwen3`: per-head q/k RMSNorm before RoPE; both NeoX RoPE,
+    dims i and i + rope_dim/2 paired; heads of `key_length` when given)."""
+    a = md["general.architecture"]
+    neox = a in ("qwen2", "qwen3")
     n_layer = md[f"{a}.block_count"]
     n_head = md[f"{a}.attention.head_count"]
     n_kv = md.get(f"{a}.attention.head_count_kv", n_head)
     n_embd = md[f"{a}.embedding_length"]
-    hd = n_embd // n_head
+    hd = md.get(f"{a}.attention.key_length", n_embd // n_head)
+    assert md.get(f"{a}.attention.value_length", hd) == hd
     eps = md[f"{a}.attention.layer_norm_rms_epsilon"]
     base = md.get(f"{a}.rope.freq_base", 10000.0)
     rope_dim = md.get(f"{a}.rope.dimension_count", hd)
@@ -56,18 +61,26 @@ def forward(md, W, tokens):
     ff = W.get("rope_freqs.weight", np.ones(rope_dim // 2))
     out_w = W.get("output.weight", W["token_embd.weight"])
 
-    def norm(x, w):
-        return x / np.sqrt(np.mean(x * x) + eps) * w
+    def norm(x, w):  # RMSNorm over the last axis (a whole vector, or each head's slice)
+        return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * w
 
-    def rope(x, pos):  # x: (heads, hd), adjacent pairs
+    def rope(x, pos):  # x: (heads, hd); adjacent pairs, or NeoX's i and i + rope_dim/2
         x = x.copy()
-        i = np.arange(rope_dim // 2)
+        half = rope_dim // 2
+        i = np.arange(half)
         theta = pos * np.power(float(base), -2.0 * i / rope_dim) * freq_scale / ff
         c, s = np.cos(theta), np.sin(theta)
-        a0, a1 = x[:, 0:rope_dim:2].copy(), x[:, 1:rope_dim:2].copy()
-        x[:, 0:rope_dim:2] = a0 * c - a1 * s
-        x[:, 1:rope_dim:2] = a0 * s + a1 * c
+        lo, hi = (slice(0, half), slice(half, rope_dim)) if neox else \
+            (slice(0, rope_dim, 2), slice(1, rope_dim, 2))
+        a0, a1 = x[:, lo].copy(), x[:, hi].copy()
+        x[:, lo] = a0 * c - a1 * s
+        x[:, hi] = a0 * s + a1 * c
         return x
+
+    def proj(p, name, h):  # x · Wᵀ, plus the bias where the model has one
+        y = W[p + name + ".weight"] @ h
+        b = W.get(p + name + ".bias")
+        return y if b is None else y + b
 
     K = [[] for _ in range(n_layer)]
     V = [[] for _ in range(n_layer)]
@@ -77,9 +90,13 @@ def forward(md, W, tokens):
         for l in range(n_layer):
             p = f"blk.{l}."
             h = norm(x, W[p + "attn_norm.weight"])
-            q = rope((W[p + "attn_q.weight"] @ h).reshape(n_head, hd), pos)
-            k = rope((W[p + "attn_k.weight"] @ h).reshape(n_kv, hd), pos)
-            v = (W[p + "attn_v.weight"] @ h).reshape(n_kv, hd)
+            q = proj(p, "attn_q", h).reshape(n_head, hd)
+            k = proj(p, "attn_k", h).reshape(n_kv, hd)
+            v = proj(p, "attn_v", h).reshape(n_kv, hd)
+            if p + "attn_q_norm.weight" in W:
+                q = norm(q, W[p + "attn_q_norm.weight"])
+                k = norm(k, W[p + "attn_k_norm.weight"])
+            q, k = rope(q, pos), rope(k, pos)
             K[l].append(k)
             V[l].append(v)
             ks, vs = np.stack(K[l]), np.stack(V[l])  # (pos+1, n_kv, hd)

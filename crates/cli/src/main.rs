@@ -326,18 +326,7 @@ fn run_generate(a: &GenerateArgs) -> Result<(), String> {
         eog: tok.eog_ids().to_vec(),
         ignore_eos: a.ignore_eos,
     };
-    let call = match &tools {
-        Some(t) => t.constraint().map_err(err)?,
-        None => None,
-    };
-    let format = match (format_of(a)?, call) {
-        (Some(_), Some(_)) => {
-            return Err(
-                "a format option and a required tool call cannot both hold the answer".into(),
-            );
-        }
-        (f, c) => f.or(c),
-    };
+    let format = Tools::hold(tools.as_ref(), format_of(a)?).map_err(err)?;
     let mut constraint = match format {
         Some(format) => {
             let t = Instant::now();

@@ -295,18 +295,7 @@ impl WebEngine {
             Some(v) => Format::from_response_format(v).map_err(js)?,
             None => None,
         };
-        let call = match tools {
-            Some(t) => t.constraint().map_err(js)?,
-            None => None,
-        };
-        let format = match (asked, call) {
-            (Some(_), Some(_)) => {
-                return Err(JsError::new(
-                    "response_format and a required tool call cannot both hold the answer",
-                ));
-            }
-            (a, c) => a.or(c),
-        };
+        let format = Tools::hold(tools, asked).map_err(js)?;
         let mut constraint = match format {
             Some(f) => {
                 if self.grammars.is_none() {

@@ -168,6 +168,22 @@ impl Tools {
         out
     }
 
+    /// What holds the answer of a request that asked for format `asked` (a response
+    /// format, or none) with `tools`: the format, or the call a required choice needs;
+    /// both at once is an error.
+    pub fn hold(tools: Option<&Tools>, asked: Option<Format>) -> Result<Option<Format>> {
+        let call = match tools {
+            Some(t) => t.constraint()?,
+            None => None,
+        };
+        match (asked, call) {
+            (Some(_), Some(_)) => Err(ModelError::Request(
+                "a response format and a required tool call cannot both hold the answer".into(),
+            )),
+            (a, c) => Ok(a.or(c)),
+        }
+    }
+
     /// The constraint a call needs: `Some` when the choice requires one.
     pub fn constraint(&self) -> Result<Option<Format>> {
         match self.choice {
