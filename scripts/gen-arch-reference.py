@@ -78,7 +78,7 @@ load, write, forward, random_kquant, KQUANT_SCALES, OUT = (
 
 
 def tiny_model(path, *, arch, seed, n_vocab, n_embd, n_layer, n_head, n_kv, head_dim, n_ff,
-               embd_type, out_type, layer_types):
+               embd_type, out_type, layer_types, window=None, toy_vocab=False):
     """layer_types: one dict per layer, tensor short name (attn_q, …, ffn_down) → type;
     out_type None → tied embeddings (no output.weight)."""
     assert len(layer_types) == n_layer
@@ -94,10 +94,14 @@ def tiny_model(path, *, arch, seed, n_vocab, n_embd, n_layer, n_head, n_kv, head
     w.add_head_count_kv(n_kv)
     w.add_rope_freq_base(1000000.0)
     w.add_layer_norm_rms_eps(1e-6)
-    if arch == "qwen3":
+    if arch in ("qwen3", "gemma3"):
         w.add_key_length(head_dim)
         w.add_value_length(head_dim)
+    if arch == "gemma3":
+        w.add_sliding_window(window)
     w.add_vocab_size(n_vocab)
+    if toy_vocab:  # for llama.cpp, which loads no model without a vocabulary
+        add_toy_vocab(w, n_vocab)
 
     def mat(name, rows, cols, qt):
         assert cols % GGML_QUANT_SIZES[qt][0] == 0, (name, cols, qt)
@@ -130,13 +134,17 @@ def tiny_model(path, *, arch, seed, n_vocab, n_embd, n_layer, n_head, n_kv, head
             bias(p + "attn_k.bias", kv_dim)
             bias(p + "attn_v.bias", kv_dim)
         mat(p + "attn_output.weight", n_embd, q_dim, ty["attn_output"])
-        if arch == "qwen3":
+        if arch in ("qwen3", "gemma3"):
             vec(p + "attn_q_norm.weight", head_dim, spread=0.3)
             vec(p + "attn_k_norm.weight", head_dim, spread=0.3)
+        if arch == "gemma3":
+            vec(p + "post_attention_norm.weight", n_embd, spread=0.3)
         vec(p + "ffn_norm.weight", n_embd)
         mat(p + "ffn_gate.weight", n_ff, n_embd, ty["ffn_gate"])
         mat(p + "ffn_up.weight", n_ff, n_embd, ty["ffn_up"])
         mat(p + "ffn_down.weight", n_embd, n_ff, ty["ffn_down"])
+        if arch == "gemma3":
+            vec(p + "post_ffw_norm.weight", n_embd, spread=0.3)
     vec("output_norm.weight", n_embd)
     if out_type is not None:
         mat("output.weight", n_vocab, n_embd, out_type)
@@ -144,6 +152,16 @@ def tiny_model(path, *, arch, seed, n_vocab, n_embd, n_layer, n_head, n_kv, head
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
     w.close()
+
+
+def add_toy_vocab(w, n_vocab):
+    """A SentencePiece vocabulary llama.cpp accepts: <unk>, <s>, </s>, then byte tokens."""
+    assert 3 + 0x0B <= n_vocab <= 3 + 256
+    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(n_vocab - 3)]
+    w.add_tokenizer_model("llama")
+    w.add_token_list(tokens)
+    w.add_token_scores([0.0] * n_vocab)
+    w.add_token_types([2, 3, 3] + [6] * (n_vocab - 3))
 
 
 def types(*rows):
@@ -167,6 +185,15 @@ MODELS = {
         embd_type=Q.Q8_0, out_type=Q.Q5_0, n_tokens=10,
         layer_types=types([Q.Q8_0, Q.Q5_1, Q.Q4_0, Q.Q4_K, Q.Q4_1, Q.Q8_0, Q.Q6_K],
                           [Q.Q4_0, Q.Q8_0, Q.Q5_0, Q.Q5_K, Q.Q5_1, Q.Q4_0, Q.Q4_K])),
+    "tiny-gemma3": dict(
+        arch="gemma3", seed=14, n_vocab=256, n_embd=256, n_layer=6, n_head=2, n_kv=1, head_dim=128, n_ff=256,
+        embd_type=Q.Q8_0, out_type=None, n_tokens=13, window=5,
+        layer_types=types([Q.Q5_0, Q.Q5_0, Q.Q8_0, Q.Q4_K, Q.Q5_0, Q.Q5_0, Q.Q6_K],
+                          [Q.Q8_0, Q.Q4_0, Q.Q4_1, Q.Q5_1, Q.Q4_K, Q.Q8_0, Q.Q5_0],
+                          [Q.Q4_1, Q.Q8_0, Q.Q5_0, Q.Q5_0, Q.Q5_1, Q.Q4_0, Q.Q6_K],
+                          [Q.Q5_0, Q.Q5_1, Q.Q8_0, Q.Q4_K, Q.Q4_0, Q.Q4_1, Q.Q8_0],
+                          [Q.Q8_0, Q.Q5_0, Q.Q4_0, Q.Q4_1, Q.Q5_0, Q.Q5_1, Q.Q4_K],
+                          [Q.Q4_0, Q.Q4_1, Q.Q5_0, Q.Q8_0, Q.Q5_1, Q.Q5_0, Q.Q6_K])),
 }
 
 

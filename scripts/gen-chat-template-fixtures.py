@@ -101,6 +101,14 @@ TEMPLATES = {
         f"deepseek-ai/DeepSeek-R1-Distill-Llama-8B, {OPENVINO}"
         + LLAMA_CPP.format("deepseek-ai-DeepSeek-R1-Distill-Llama-8B.jinja"),
     ),
+    # hearth's fallback for Gemma vocabularies without a template (Gemma 3 270M's base GGUF);
+    # crates/model/src/chat_template/gemma.jinja is the same file.
+    "gemma-3-it": (
+        "<bos>",
+        "<eos>",
+        "google/gemma-3-270m-it (and the other Gemma 3 instruction-tuned models), the "
+        "chat_template of its tokenizer_config.json",
+    ),
 }
 
 GGUF_TEMPLATES = {

@@ -44,9 +44,16 @@ def load(path):
 def forward(md, W, tokens):
     """The float64 forward pass of a Llama-shaped model: `llama`, and the families that add
     to it (`qwen2`: q/k/v biases; `qwen3`: per-head q/k RMSNorm before RoPE; both NeoX RoPE,
-    dims i and i + rope_dim/2 paired; heads of `key_length` when given)."""
+    dims i and i + rope_dim/2 paired; heads of `key_length` when given), and `gemma3`: the
+    embedding times sqrt(n_embd), q/k norms, NeoX RoPE, RMSNorms after attention and after
+    the FFN (`post_attention_norm`, `post_ffw_norm`) before each residual, a GELU(tanh)-gated
+    FFN, and on layers l with (l + 1) % 6 != 0 attention over the last `sliding_window`
+    positions only, RoPE'd with base `rope.freq_base_swa` (default 10000) and no scaling."""
     a = md["general.architecture"]
-    neox = a in ("qwen2", "qwen3")
+    neox = a in ("qwen2", "qwen3", "gemma3")
+    gemma = a == "gemma3"
+    window = md.get(f"{a}.attention.sliding_window")
+    base_local = md.get(f"{a}.rope.freq_base_swa", 10000.0)
     n_layer = md[f"{a}.block_count"]
     n_head = md[f"{a}.attention.head_count"]
     n_kv = md.get(f"{a}.attention.head_count_kv", n_head)
@@ -64,11 +71,14 @@ def forward(md, W, tokens):
     def norm(x, w):  # RMSNorm over the last axis (a whole vector, or each head's slice)
         return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * w
 
-    def rope(x, pos):  # x: (heads, hd); adjacent pairs, or NeoX's i and i + rope_dim/2
+    def rope(x, pos, local=False):  # x: (heads, hd); adjacent pairs, or NeoX's i and i + rope_dim/2
         x = x.copy()
         half = rope_dim // 2
         i = np.arange(half)
-        theta = pos * np.power(float(base), -2.0 * i / rope_dim) * freq_scale / ff
+        if local:
+            theta = pos * np.power(float(base_local), -2.0 * i / rope_dim)
+        else:
+            theta = pos * np.power(float(base), -2.0 * i / rope_dim) * freq_scale / ff
         c, s = np.cos(theta), np.sin(theta)
         lo, hi = (slice(0, half), slice(half, rope_dim)) if neox else \
             (slice(0, rope_dim, 2), slice(1, rope_dim, 2))
@@ -87,8 +97,12 @@ def forward(md, W, tokens):
     logits = []
     for pos, tok in enumerate(tokens):
         x = W["token_embd.weight"][tok].copy()
+        if gemma:
+            x *= np.sqrt(n_embd)
         for l in range(n_layer):
             p = f"blk.{l}."
+            local = gemma and window is not None and (l + 1) % 6 != 0
+            first = max(0, pos + 1 - window) if local else 0
             h = norm(x, W[p + "attn_norm.weight"])
             q = proj(p, "attn_q", h).reshape(n_head, hd)
             k = proj(p, "attn_k", h).reshape(n_kv, hd)
@@ -96,10 +110,10 @@ def forward(md, W, tokens):
             if p + "attn_q_norm.weight" in W:
                 q = norm(q, W[p + "attn_q_norm.weight"])
                 k = norm(k, W[p + "attn_k_norm.weight"])
-            q, k = rope(q, pos), rope(k, pos)
+            q, k = rope(q, pos, local), rope(k, pos, local)
             K[l].append(k)
             V[l].append(v)
-            ks, vs = np.stack(K[l]), np.stack(V[l])  # (pos+1, n_kv, hd)
+            ks, vs = np.stack(K[l][first:]), np.stack(V[l][first:])  # (seen, n_kv, hd)
             att = np.zeros((n_head, hd))
             for t in range(n_head):
                 g = t // (n_head // n_kv)
@@ -107,11 +121,17 @@ def forward(md, W, tokens):
                 s = np.exp(s - s.max())
                 s /= s.sum()
                 att[t] = s @ vs[:, g, :]
-            x = x + W[p + "attn_output.weight"] @ att.reshape(-1)
+            o = W[p + "attn_output.weight"] @ att.reshape(-1)
+            x = x + (norm(o, W[p + "post_attention_norm.weight"]) if gemma else o)
             h = norm(x, W[p + "ffn_norm.weight"])
             g = W[p + "ffn_gate.weight"] @ h
             u = W[p + "ffn_up.weight"] @ h
-            x = x + W[p + "ffn_down.weight"] @ (g / (1 + np.exp(-g)) * u)
+            if gemma:  # GELU, tanh form
+                act = 0.5 * g * (1 + np.tanh(np.sqrt(2 / np.pi) * (g + 0.044715 * g ** 3)))
+            else:
+                act = g / (1 + np.exp(-g))
+            o = W[p + "ffn_down.weight"] @ (act * u)
+            x = x + (norm(o, W[p + "post_ffw_norm.weight"]) if gemma else o)
         logits.append(out_w @ norm(x, W["output_norm.weight"]))
     return np.stack(logits)
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Generate tests/fixtures/smollm2-tokens.json: reference token ids for the real model's
-vocabulary (SmolLM2-135M-Instruct, byte-level BPE, pre-tokenizer "smollm").
+vocabulary (SmolLM2-135M-Instruct, byte-level BPE, pre-tokenizer "smollm"), and with the
+argument `gemma3` tests/fixtures/gemma3-tokens.json for Gemma 3 270M's (SentencePiece,
+262,144 tokens, no space prefix).
 
 Reference: llama.cpp itself, through llama-cpp-python 0.3.36 (which builds llama.cpp from
 the source vendored in its sdist), loading only the vocabulary of the GGUF
@@ -26,6 +28,7 @@ Setup (once; compiling llama.cpp takes about 15 minutes on 2 cores):
 Run from the repository root (after scripts/fetch-model):
 
     /tmp/llama-venv/bin/python scripts/gen-tokenizer-fixtures.py
+    /tmp/llama-venv/bin/python scripts/gen-tokenizer-fixtures.py gemma3   # scripts/fetch-model gemma3
 """
 
 import ctypes
@@ -38,8 +41,13 @@ import llama_cpp
 from llama_cpp import Llama
 
 ROOT = Path(__file__).resolve().parent.parent
-MODEL = ROOT / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf"
-OUT = ROOT / "tests" / "fixtures" / "smollm2-tokens.json"
+MODELS = {
+    "smollm2": "SmolLM2-135M-Instruct.Q4_1.gguf",
+    "gemma3": "gemma-3-270m-q4_k_m.gguf",
+}
+WHICH = sys.argv[1] if len(sys.argv) > 1 else "smollm2"
+MODEL = ROOT / "models" / MODELS[WHICH]
+OUT = ROOT / "tests" / "fixtures" / f"{WHICH}-tokens.json"
 
 STRINGS = [
     # English prose
@@ -97,6 +105,15 @@ STRINGS = [
     "<filename>main.py<file_sep><gh_stars>100",
     "<|IM_START|>",
 ]
+# Gemma's turn markers and whitespace runs (its vocabulary has tokens for runs of spaces,
+# tabs and newlines), only in its fixture so the SmolLM2 one stays as it was.
+STRINGS_GEMMA = [
+    "<start_of_turn>user\nWhat is the capital of France?<end_of_turn>\n<start_of_turn>model\n",
+    "<bos><start_of_turn>user\nHi<end_of_turn>",
+    "  two spaces,   three,\t\ttabs\n\n\nnewlines      six",
+    "<start_of_image><end_of_image><pad><eos><unk><mask>",
+    "Ünïcödé façade — “quotes” … 日本語のテキスト",
+]
 
 # Random mixtures (fixed seed) of letters, contractions, digits, whitespace of every kind,
 # punctuation, scripts, emoji, combining marks, control characters, and special-token
@@ -133,13 +150,13 @@ def detokenize(vocab, ids):
 
 def main():
     if not MODEL.exists():
-        sys.exit(f"{MODEL} is missing: run scripts/fetch-model")
+        sys.exit(f"{MODEL} is missing: run scripts/fetch-model {WHICH}")
     llm = Llama(model_path=str(MODEL), vocab_only=True, verbose=False)
     vocab = llama_cpp.llama_model_get_vocab(llm.model)
     n_vocab = llama_cpp.llama_vocab_n_tokens(vocab)
 
     cases = []
-    for text in STRINGS + random_strings():
+    for text in STRINGS + (STRINGS_GEMMA if WHICH == "gemma3" else []) + random_strings():
         ids = llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)
         ids_special = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
         cases.append(

@@ -1,10 +1,13 @@
-// attn_decode.wgsl: flash-decoding for one new token, first half. The KV range
-// [0, step.kv_len) is cut into splits of SPLIT positions; the workgroup of (query head h,
-// split s) scores q_h against the split's keys of KV head h / n_rep and writes, unnormalised,
+// attn_decode.wgsl: flash-decoding for one new token, first half. The token sees the KV
+// range [first, step.kv_len), first = kv_len − min(window, kv_len) (the last `window`
+// positions: sliding-window attention; window 0xffffffff: all of them), cut into splits of
+// SPLIT positions of the cache; the workgroup of (query head h, split s) scores q_h against
+// the keys of KV head h / n_rep that the split holds in that range and writes, unnormalised,
 //   m = max_p q·k_p / √d,  l = Σ_p e^(q·k_p/√d − m),  o = Σ_p e^(q·k_p/√d − m) · v_p.
 // attn_combine.wgsl then merges the splits of each head. The dispatch is made once for the
-// whole cache: a split that starts at or past kv_len reads nothing and marks its record empty
-// (m = −FLT_MAX, l = 0); attn_combine reads only the splits below kv_len.
+// whole cache: a split with no position in the range (at or past kv_len, or wholly before
+// first) reads nothing and marks its record empty (m = −FLT_MAX, l = 0); attn_combine reads
+// only the splits that hold some of the range.
 // bindings: 0 q array<vec4<f32>> (n_head × head_dim / 4) · 1 k_cache array<KvVec4>
 //           (n_ctx × kv_dim / 4; f32 or f16 by `#include kv`) · 2 v_cache (likewise) · 3 partials array<vec4<f32>>
 //           (n_head × n_splits records of 1 + head_dim / 4: [m, l, 0, 0] then o)
@@ -12,7 +15,7 @@
 // dispatch: (n_head, n_splits = ceil(n_ctx / SPLIT)) workgroups of WG_SIZE (override, ≤ 256,
 //           with head_dim ≤ 4 · WG_SIZE); heads that share a KV head are neighbours in x, so
 //           their reads of the same rows meet in the cache. SPLIT is an override too.
-// CPU twin: hearth_model::ops::attention of each head over rows 0 .. kv_len
+// CPU twin: hearth_model::ops::attention of each head over rows first .. kv_len
 //           · test: crates/gpu/tests/attention.rs
 //
 // Inside a workgroup: each invocation scores whole keys (positions lid, lid + WG_SIZE, ..),
@@ -30,6 +33,7 @@ struct Params {
     n_ctx: u32,     // rows of each cache
     n_splits: u32,  // splits per head: ceil(n_ctx / SPLIT)
     scale: f32,     // 1 / √head_dim
+    window: u32,    // positions the token sees, itself included (0xffffffff: every one)
 }
 
 @group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
@@ -57,15 +61,19 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
     let split = wid.y;
     let record = (head * p.n_splits + split) * (1u + p.head_vec4);
     let kv_len = min(step.kv_len, p.n_ctx);
-    let start = split * SPLIT;
-    if (start >= kv_len) {
-        // past the cache's filled rows: nothing to do, and the record says so
+    let first = kv_len - min(p.window, kv_len);
+    // the positions of this split the token sees: start .. end
+    let start = max(split * SPLIT, first);
+    let end = min(split * SPLIT + SPLIT, kv_len);
+    if (start >= end) {
+        // past the cache's filled rows, or before the window: nothing to do, and the record
+        // says so
         if (lid.x == 0u) {
             partials[record] = vec4<f32>(EMPTY_M, 0.0, 0.0, 0.0);
         }
         return;
     }
-    let n = min(SPLIT, kv_len - start);
+    let n = end - start;
     let hv = p.head_vec4;
     let q0 = head * hv;
     let kv0 = start * p.row_vec4 + (head / p.n_rep) * hv;

@@ -1,6 +1,7 @@
 // attn_prefill.wgsl: causal attention of step.n_tokens new tokens at once (a prompt, or a
-// later chat turn that extends the cache): token t, at position step.pos + t, attends to
-// cache rows 0 ..= step.pos + t of its KV head h / n_rep,
+// later chat turn that extends the cache): token t, at position last = step.pos + t, attends
+// to cache rows last + 1 − min(window, last + 1) ..= last of its KV head h / n_rep (the
+// last `window` positions: sliding-window attention; window 0xffffffff: rows 0 ..= last),
 //   out[t, h, :] = softmax_p(q[t, h, :] · k_p / √d) · V.
 // The cache rows of this call are already written (kv_store.wgsl).
 // bindings: 0 q array<vec4<f32>> (n_tokens × n_head × head_dim / 4) · 1 k_cache
@@ -10,15 +11,17 @@
 //           ≤ 256): one workgroup per block of BQ queries of one head (blocks at or past
 //           n_tokens return at once); invocation (i, c) = (query i of the block, vec4 c of
 //           the head) owns out[t0 + i, h, 4c .. 4c + 4].
-// CPU twin: hearth_model::ops::attention of each head of each token over rows
-//           0 ..= pos + t · test: crates/gpu/tests/attention.rs
+// CPU twin: hearth_model::ops::attention of each head of each token over the rows it sees
+//           · test: crates/gpu/tests/attention.rs
 //
-// Per tile of BK keys (BK divides HEAD_VEC4), three phases, each ended by a barrier:
-// (1) the workgroup loads the tile's k rows into workgroup memory; (2) invocation (i, c) =
-// (i, g · BK + j) dots query i with key j over the vec4s g, g + G, .. (G = HEAD_VEC4 / BK),
-// so the BQ × BK dots are cut evenly over all invocations; (3) every invocation of query i
-// adds up the G parts of the tile's scores for the tile's max m_new, the invocations with
-// g = 0 each write one weight e^(s − m_new) (each exp taken once: taking all of them in
+// The block's tiles run from the first key its first query sees to the last key its last
+// query sees. Per tile of BK keys (BK divides HEAD_VEC4), three phases, each ended by a
+// barrier: (1) the workgroup loads the tile's k rows into workgroup memory; (2) invocation
+// (i, c) = (i, g · BK + j) dots query i with key j over the vec4s g, g + G, ..
+// (G = HEAD_VEC4 / BK), so the BQ × BK dots are cut evenly over all invocations; (3) every
+// invocation of query i adds up the G parts of the scores of the tile's keys that query i
+// sees, for the tile's max m_new, the invocations with g = 0 each write one weight
+// e^(s − m_new) (0 for a key it does not see; each exp taken once: taking all of them in
 // every invocation costs 1.3-1.6× the time on lavapipe), and the workgroup loads the tile's
 // v rows. Then, before the next tile's first barrier, each invocation updates its online
 // softmax: running max m and sum l, and its vec4 of o, rescaled by e^(m − m_new). The next
@@ -36,6 +39,7 @@ struct Params {
     row_vec4: u32,  // vec4s per cache row: kv_dim / 4
     n_ctx: u32,     // rows of each cache
     scale: f32,     // 1 / √head_dim
+    window: u32,    // positions a token sees, itself included (0xffffffff: every one)
 }
 
 @group(0) @binding(0) var<storage, read> q: array<vec4<f32>>;
@@ -76,7 +80,11 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
     // the last key query i sees; a row past n_tokens sees what the last token sees and is
     // never written
     let last = step.pos + min(t, n_tokens - 1u);
-    // keys the whole block needs: 0 ..= the block's last token
+    // and the first
+    let first = last + 1u - min(p.window, last + 1u);
+    // keys the whole block needs: the first query's first ..= the block's last token
+    let last0 = step.pos + t0;
+    let k_first = last0 + 1u - min(p.window, last0 + 1u);
     let n_keys = step.pos + min(t0 + BQ, n_tokens);
     let kv0 = (head / p.n_rep) * HEAD_VEC4;
     let q_row = p.n_head * HEAD_VEC4;
@@ -94,7 +102,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
     var m = EMPTY_M;
     var l = 0.0;
     var o = vec4<f32>(0.0);
-    for (var k0 = 0u; k0 < n_keys; k0 += BK) {
+    for (var k0 = k_first; k0 < n_keys; k0 += BK) {
         // (1) the tile's k rows (zeros past the block's keys)
         for (var e = lid.x; e < TILE; e += WG_SIZE) {
             let key = k0 + e / HEAD_VEC4;
@@ -114,14 +122,17 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
         parts[lid.x] = s;
         workgroupBarrier();
 
-        // (3) the tile's max for query i, and weights e^(s − m_new), one per invocation
+        // (3) the tile's max for query i over the keys it sees (jj in skip .. seen: from
+        // first to last), and weights e^(s − m_new), one per invocation
         let seen = min(BK, last + 1u - min(k0, last + 1u));
+        let skip = min(seen, first - min(k0, first));
         var m_new = m;
-        for (var jj = 0u; jj < seen; jj++) {
+        for (var jj = skip; jj < seen; jj++) {
             m_new = max(m_new, score(i, jj));
         }
         if (g == 0u) {
-            probs[i * BK + j] = select(0.0, exp(score(i, j) - m_new), j < seen);
+            let sees = j >= skip && j < seen;
+            probs[i * BK + j] = select(0.0, exp(score(i, j) - m_new), sees);
         }
         // the tile's v rows (every invocation is done with the last tile's: it passed (1))
         for (var e = lid.x; e < TILE; e += WG_SIZE) {
@@ -138,7 +149,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
         let alpha = exp(m - m_new);
         l *= alpha;
         o *= alpha;
-        for (var jj = 0u; jj < seen; jj++) {
+        for (var jj = skip; jj < seen; jj++) {
             let w = probs[i * BK + jj];
             l += w;
             o += w * v_tile[jj * HEAD_VEC4 + c];

@@ -2,7 +2,8 @@
 // three matrices of one format and width in one dispatch (q, k and v; or the parts of a
 // split matrix), each writing its own y; with `accumulate`, y += W·x (the residual add
 // fused into the output projections); with NORM, x is RMS-normed first (x / rms(x) · g,
-// rms_norm.wgsl folded in); with GLU, y = silu(W0·x) · (W1·x) (gate and up with SwiGLU).
+// rms_norm.wgsl folded in); with GLU, y = silu(W0·x) · (W1·x) (gate and up with SwiGLU),
+// or with GLU and GELU y = gelu(W0·x) · (W1·x) (GeGLU, common/gelu.wgsl).
 // bindings: 0..2 w0, w1, w2 array<u32> (rows × row_words, GPU blocks; unused ones bound to
 //           w0) · 3 x array<vec4<f32>> (cols / 4) · 4 g array<vec4<f32>> (cols / 4: the norm
 //           weight; x when not normed) · 5..7 y0, y1, y2 array<f32> (y_offset + rows; unused
@@ -13,10 +14,11 @@
 //           num_workgroups.x). ROW_THREADS invocations share a row (coalesced loads on GPUs),
 //           striding over its 8-weight chunks (common/matvec_row.wgsl), and add their parts
 //           in workgroup memory. GLU (override, 0 or 1): one segment whose rows dot both w0
-//           and w1. SEGS (segments in the dispatch: 1 or 3) and NORM (0 or 1) are
-//           overrides too. GPUs with subgroups use matvec_subgroup.wgsl, CPU drivers
-//           matvec_rowwise.wgsl.
-// CPU twin: hearth_model::ops::{rms_norm, matvec, silu_mul} · test: crates/gpu/tests/matvec.rs
+//           and w1; GELU (0 or 1) picks its activation. SEGS (segments in the dispatch: 1
+//           or 3) and NORM (0 or 1) are overrides too. GPUs with subgroups use
+//           matvec_subgroup.wgsl, CPU drivers matvec_rowwise.wgsl.
+// CPU twin: hearth_model::ops::{rms_norm, matvec, silu_mul, gelu_mul}
+//           · test: crates/gpu/tests/matvec.rs
 
 // bindings: common/matvec_row.wgsl
 
@@ -25,6 +27,8 @@
 override WG_SIZE: u32 = 64u;
 override ROW_THREADS: u32 = 64u;
 override GLU: u32 = 0u;
+// with GLU, 1: GeGLU (gelu(W0·x) · (W1·x)); 0: SwiGLU
+override GELU: u32 = 0u;
 // segments (weight bindings) the dispatch dots: 1..3
 override SEGS: u32 = 3u;
 // 1: x is RMS-normed first

@@ -16,9 +16,11 @@
 //           ≤ 256, ROWS ≤ MAX_ROWS), segment s from workgroup seg_start[s] on, 2-D past
 //           65535 (group = wg.x + wg.y · num_workgroups.x); invocation lid of the segment's
 //           workgroup j dots rows j·WG_SIZE·ROWS + r·WG_SIZE + lid, r < ROWS (with GLU, of
-//           both w0 and w1). SEGS (1 or 3) and NORM (0 or 1) are overrides, so that the
-//           binding a load reads and the input are known when the kernel is compiled.
-// CPU twin: hearth_model::ops::{rms_norm, matvec, silu_mul} · test: crates/gpu/tests/matvec.rs
+//           both w0 and w1; GELU: GeGLU). SEGS (1 or 3) and NORM (0 or 1) are overrides, so
+//           that the binding a load reads and the input are known when the kernel is
+//           compiled.
+// CPU twin: hearth_model::ops::{rms_norm, matvec, silu_mul, gelu_mul}
+//           · test: crates/gpu/tests/matvec.rs
 
 const X_VEC4: u32 = 4096u;
 
@@ -40,6 +42,8 @@ const GROUP_VEC4: u32 = GROUP * BLOCK_WORDS / 4u;
 override WG_SIZE: u32 = 64u;
 override ROWS: u32 = 1u;
 override GLU: u32 = 0u;
+// with GLU, 1: GeGLU (gelu(W0·x) · (W1·x)); 0: SwiGLU
+override GELU: u32 = 0u;
 // segments (weight bindings) the dispatch dots: 1..3
 override SEGS: u32 = 3u;
 // 1: x is RMS-normed first

@@ -1,10 +1,10 @@
 enable subgroups;
 
 // matvec_subgroup.wgsl: matvec.wgsl (y = W·x for one token, up to three matrices of one
-// format and width, accumulate, norm and GLU modes) for GPUs with subgroups. ROW_THREADS
-// invocations share a row as in matvec.wgsl (common/matvec_row.wgsl), but a row's parts
-// are added by subgroupAdd, not a tree in workgroup memory: one barrier instead of
-// log2(ROW_THREADS) + 1, and the same for the norm's sum of squares.
+// format and width, accumulate, norm and GLU (SwiGLU or GeGLU) modes) for GPUs with
+// subgroups. ROW_THREADS invocations share a row as in matvec.wgsl (common/matvec_row.wgsl),
+// but a row's parts are added by subgroupAdd, not a tree in workgroup memory: one barrier
+// instead of log2(ROW_THREADS) + 1, and the same for the norm's sum of squares.
 // bindings: as matvec.wgsl: 0..2 w0, w1, w2 array<u32> · 3 x, 4 g array<vec4<f32>> ·
 //           5..7 y0, y1, y2 array<f32> · 8 params (common/matvec_io.wgsl)
 // dispatch: as matvec.wgsl: Σ_s ceil(rows_s / (WG_SIZE / ROW_THREADS)) workgroups of
@@ -12,7 +12,8 @@ enable subgroups;
 //           (the host picks max(32, subgroup_max_size)), so that each subgroup lies in one
 //           row. Subgroups are taken to be runs of consecutive local_invocation_index (what
 //           every driver does for a 1-D workgroup; the tests check it on each adapter).
-// CPU twin: hearth_model::ops::{rms_norm, matvec, silu_mul} · test: crates/gpu/tests/matvec.rs
+// CPU twin: hearth_model::ops::{rms_norm, matvec, silu_mul, gelu_mul}
+//           · test: crates/gpu/tests/matvec.rs
 
 // bindings: common/matvec_row.wgsl
 
@@ -21,6 +22,8 @@ enable subgroups;
 override WG_SIZE: u32 = 256u;
 override ROW_THREADS: u32 = 32u;
 override GLU: u32 = 0u;
+// with GLU, 1: GeGLU (gelu(W0·x) · (W1·x)); 0: SwiGLU
+override GELU: u32 = 0u;
 // segments (weight bindings) the dispatch dots: 1..3
 override SEGS: u32 = 3u;
 // 1: x is RMS-normed first

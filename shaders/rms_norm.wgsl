@@ -1,9 +1,14 @@
-// rms_norm.wgsl: out[t, :] = x[t, :] / sqrt(mean(x[t, :]²) + eps) · w, for each token t.
+// rms_norm.wgsl: out[t, :] = x[t, :] / sqrt(mean(x[t, :]²) + eps) · w, for each token t;
+// with ACCUMULATE, out[t, :] += that instead: a sublayer's post-norm and the residual add
+// in one pass (Backend::norm_add, Gemma's post-norms: the residual is out, the sublayer's
+// output x).
 // bindings: 0 x array<f32> (n_tokens × dim) · 1 w array<f32> (dim) · 2 out array<f32>
 //           (n_tokens × dim; not x) · 3 params
 // dispatch: one workgroup of WG_SIZE (override, a power of two ≤ 256) per token, laid out
-//           2-D when n_tokens > 65535 (token = wg.x + wg.y · num_workgroups.x)
-// CPU twin: hearth_model::ops::rms_norm · test: crates/gpu/tests/rms_norm.rs
+//           2-D when n_tokens > 65535 (token = wg.x + wg.y · num_workgroups.x).
+//           ACCUMULATE (override, 0 or 1) picks out = … or out += ….
+// CPU twin: hearth_model::ops::rms_norm, and ops::norm_add with ACCUMULATE
+//           · test: crates/gpu/tests/rms_norm.rs
 
 struct Params {
     dim: u32,       // floats per row
@@ -17,6 +22,8 @@ struct Params {
 @group(0) @binding(3) var<uniform> p: Params;
 
 override WG_SIZE: u32 = 256u;
+// 1: out += the normed row (out is read, so it must hold the residual); 0: out = it
+override ACCUMULATE: u32 = 0u;
 var<workgroup> partial: array<f32, WG_SIZE>;
 
 @compute @workgroup_size(WG_SIZE)
@@ -45,6 +52,11 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>,
     }
     let scale = inverseSqrt(partial[0] / f32(p.dim) + p.eps);
     for (var j = lid.x; j < p.dim; j += WG_SIZE) {
-        out[row + j] = x[row + j] * scale * w[j];
+        let v = x[row + j] * scale * w[j];
+        if (ACCUMULATE != 0u) {
+            out[row + j] += v;
+        } else {
+            out[row + j] = v;
+        }
     }
 }

@@ -1,7 +1,8 @@
 // matvec_io.wgsl: the parameters, input and output of the matvec kernels (matvec.wgsl,
 // matvec_subgroup.wgsl, matvec_rowwise.wgsl), which declare x, g, y0..y2, p: Params and the
-// GLU and NORM overrides. input: x, or x RMS-normed (x · scale · g); store: segment seg's row, with
-// SwiGLU (GLU) and accumulate applied. CPU twin: hearth_model::ops::{rms_norm, silu_mul}.
+// GLU, GELU and NORM overrides. input: x, or x RMS-normed (x · scale · g); store: segment seg's
+// row, with the GLU (SwiGLU, silu(W0·x) · (W1·x); with GELU, GeGLU, gelu(W0·x) · (W1·x)) and
+// accumulate applied. CPU twin: hearth_model::ops::{rms_norm, silu_mul, gelu_mul}.
 
 struct Params {
     cols: u32,              // weights per row (rowwise: at most 4 · X_VEC4)
@@ -14,6 +15,7 @@ struct Params {
 }
 
 #include "common/silu.wgsl"
+#include "common/gelu.wgsl"
 
 // vec4 i of the input: x, or normed x
 fn input(i: u32, scale: f32) -> vec4<f32> {
@@ -22,7 +24,14 @@ fn input(i: u32, scale: f32) -> vec4<f32> {
 
 fn store(seg: u32, row: u32, acc: f32, up: f32) {
     let o = p.y_offset[seg] + row;
-    let v = select(acc, silu(acc) * up, GLU != 0u);
+    var v = acc;
+    if (GLU != 0u) {
+        var a = silu(acc);
+        if (GELU != 0u) {
+            a = gelu(acc);
+        }
+        v = a * up;
+    }
     let add = p.accumulate != 0u;
     switch seg {
         case 1u: { y1[o] = select(v, y1[o] + v, add); }

@@ -11,7 +11,7 @@ export interface Progress {
 }
 
 export interface EngineOptions {
-  /** URL of a GGUF file (Llama architecture). */
+  /** URL of a GGUF file: a llama, qwen2, qwen3 or gemma3 architecture. */
   model: string;
   onProgress?: (p: Progress) => void;
   /** Context positions (default 2048, at most the model's own). */
@@ -173,7 +173,14 @@ export interface Completion {
  * summed over its parts. */
 export interface StoredModel {
   url: string;
+  /** The file name. */
   name: string;
+  /** Its `general.name` ("SmolLM2 135M Instruct"), once its header was read; may be empty. */
+  title?: string;
+  /** Its `general.architecture` and the family people know ("qwen3", "Qwen3"), once its
+   * header was read. */
+  architecture?: string;
+  family?: string;
   /** Bytes of all its files. */
   size: number;
   /** Bytes stored so far. */
@@ -186,6 +193,9 @@ export interface StoredModel {
 
 export interface EngineInfo {
   name: string;
+  /** `general.architecture` ("gemma3") and its family ("Gemma 3"). */
+  architecture: string;
+  family: string;
   n_layer: number;
   n_embd: number;
   n_vocab: number;

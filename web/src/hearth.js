@@ -293,7 +293,8 @@ export async function createEngine(options) {
       return channel.call({ type: "tokenize", text }).promise;
     },
     models: {
-      /** Models stored in this browser: {url, name, size, stored, complete}. */
+      /** Models stored in this browser: {url, name, title, architecture, family, size,
+       * stored, complete, parts}. */
       list() {
         return channel.call({ type: "list" }).promise;
       },

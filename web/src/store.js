@@ -1,6 +1,7 @@
 // store.js: the IndexedDB database `hearth`. Stores:
 //   models:  { url, size, etag, chunkSize, nChunks, hashes: [hex | null], state, name,
-//              storedAt } keyed by url. state: "partial" until every chunk is stored.
+//              storedAt, title, architecture, family } keyed by url. state: "partial"
+//              until every chunk is stored; the last three once the header was read.
 //   chunks:  { bytes: ArrayBuffer } keyed by [url, index].
 //   conversations: { id, title, model, messages: [{role, content}], settings: {system,
 //              temperature, …}, createdAt, updatedAt } keyed by id (the chat app's).
@@ -106,6 +107,17 @@ export async function putChunk(url, index, bytes, hash) {
   await done(tx);
 }
 
+/** Records what a model's header says ({title, architecture, family}) on its record,
+ * in one transaction (chunks may be stored meanwhile); nothing without a record. */
+export async function describeModel(url, facts) {
+  const db = await openDb();
+  const tx = db.transaction("models", "readwrite");
+  const models = tx.objectStore("models");
+  const record = await request(models.get(url));
+  if (record) models.put({ ...record, ...facts });
+  await done(tx);
+}
+
 /** The bytes of chunk `index` of `url` (an ArrayBuffer), or undefined. */
 export async function getChunk(url, index) {
   const db = await openDb();
@@ -167,7 +179,17 @@ export function partUrls(url) {
 
 function describe(r) {
   const stored = r.hashes.reduce((n, h, i) => n + (h ? Math.min(r.chunkSize, r.size - i * r.chunkSize) : 0), 0);
-  return { url: r.url, name: r.name, size: r.size, stored, complete: r.state === "complete", parts: 1 };
+  return {
+    url: r.url,
+    name: r.name,
+    title: r.title,
+    architecture: r.architecture,
+    family: r.family,
+    size: r.size,
+    stored,
+    complete: r.state === "complete",
+    parts: 1,
+  };
 }
 
 /** Stored records as models: the parts of a split GGUF are one model, under the URL of
@@ -186,14 +208,14 @@ function listed(records) {
       m.stored += d.stored;
       m.complete &&= d.complete;
       m.seen += 1;
-      if (r.url === key) m.name = d.name;
+      if (r.url === key) Object.assign(m, { name: d.name, title: d.title, architecture: d.architecture, family: d.family });
     }
   }
   return [...models.values()].map(({ seen, ...m }) => ({ ...m, complete: m.complete && seen === m.parts }));
 }
 
-/** The stored models as models (a split GGUF's parts as one): {url, name, size, stored,
- * complete, parts}. */
+/** The stored models as models (a split GGUF's parts as one): {url, name, title,
+ * architecture, family, size, stored, complete, parts}. */
 export async function listStoredModels() {
   return listed(await listModels());
 }

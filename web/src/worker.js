@@ -148,6 +148,13 @@ async function load(url, options) {
     THREADS,
   );
   try {
+    // the model manager shows what the header says (a partial download too)
+    const facts = JSON.parse(loader.facts());
+    await store.describeModel(parts[0].record.url, {
+      title: facts.name,
+      architecture: facts.architecture,
+      family: facts.family,
+    });
     for (const { record, ranges } of parts) await download.fetchMissing(record, fetchOptions(ranges));
     // the stored chunks, checked, to the engine in file order
     const spans = parts.map(({ record }, f) => [

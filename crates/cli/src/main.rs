@@ -500,7 +500,10 @@ fn info(path: &Path) -> Result<(), String> {
         .ok()
         .flatten()
         .unwrap_or("(none)");
-    println!("architecture:  {arch}");
+    match hearth_model::arch::Arch::from_name(arch) {
+        Ok(a) => println!("architecture:  {arch} ({} family)", a.family()),
+        Err(_) => println!("architecture:  {arch}"),
+    }
     match Config::from_gguf(&gguf) {
         Ok(c) => {
             println!(
@@ -519,6 +522,12 @@ fn info(path: &Path) -> Result<(), String> {
                     ""
                 }
             );
+            if let Some(w) = c.sliding_window {
+                println!(
+                    "attention:     sliding window of {w} on the local layers (RoPE base {} there)",
+                    c.rope_base_local
+                );
+            }
             println!("rms eps:       {}", c.rms_eps);
             println!(
                 "embeddings:    {}",
@@ -559,9 +568,18 @@ fn info(path: &Path) -> Result<(), String> {
         Err(e) => println!("tokenizer:     unusable: {e}"),
     }
     match ChatTemplate::from_gguf(md) {
-        Ok(t) if t.is_fallback() => println!("chat template: none in the file; ChatML is used"),
+        Ok(t) if t.is_fallback() => println!("chat template: {}", t.origin()),
         Ok(t) => println!("chat template:\n{}", t.source()),
         Err(e) => println!("chat template: unusable: {e}"),
+    }
+    match hearth_model::arch::Arch::lacks(&gguf).as_slice() {
+        [] => println!("runs:          yes (hearth implements everything this file uses)"),
+        lacks => {
+            println!("runs:          no; hearth lacks:");
+            for l in lacks {
+                println!("  - {l}");
+            }
+        }
     }
     Ok(())
 }

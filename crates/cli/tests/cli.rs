@@ -443,7 +443,7 @@ fn backend_choice_is_reported_and_every_backend_answers() {
 fn info_describes_the_model() {
     let out = ok(&["info", "--model", &m()]);
     for want in [
-        "architecture:  llama",
+        "architecture:  llama (Llama family)",
         "30 layers, embedding 576, 9 heads (3 KV) of 64, FFN 1536, vocab 49152",
         "context:       8192",
         "tied (no output.weight)",
@@ -451,6 +451,32 @@ fn info_describes_the_model() {
         "Q8_0 ×1",
         "F32 ×61",
         "<|im_start|>",
+        "runs:          yes",
+    ] {
+        assert!(out.contains(want), "info lacks {want:?}:\n{out}");
+    }
+}
+
+/// Gemma 3 270M (fetched by `scripts/fetch-model gemma3`): the figures of its GGUF as the
+/// `gguf` package reads them, its sliding window, and the Gemma template it falls back to.
+#[test]
+fn info_describes_gemma3() {
+    let path = root().join("models/gemma-3-270m-q4_k_m.gguf");
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/fetch-model gemma3",
+        path.display()
+    );
+    let out = ok(&["info", "--model", path.to_str().unwrap()]);
+    for want in [
+        "architecture:  gemma3 (Gemma 3 family)",
+        "18 layers, embedding 640, 4 heads (1 KV) of 256, FFN 2048, vocab 262144",
+        "rope:          base 1000000",
+        "sliding window of 512 on the local layers (RoPE base 10000 there)",
+        "tied (no output.weight)",
+        "F32 ×109, Q8_0 ×10, Q5_0 ×81, Q4_K ×27, Q6_K ×9",
+        "its vocabulary is Gemma's, so Gemma's template is used",
+        "runs:          yes",
     ] {
         assert!(out.contains(want), "info lacks {want:?}:\n{out}");
     }
@@ -492,6 +518,16 @@ fn unsupported_architecture_and_tensor_type_are_refused() {
     let gpt2 = write("gpt2.gguf", w.finish());
     let err = fails(&["generate", "--model", gpt2.to_str().unwrap(), "hi"]);
     assert!(err.contains("architecture \"gpt2\""), "{err}");
+    // info still describes it, and says what hearth lacks to run it
+    let info = ok(&["info", "--model", gpt2.to_str().unwrap()]);
+    for want in [
+        "architecture:  gpt2",
+        "runs:          no; hearth lacks:",
+        "  - unsupported model: architecture \"gpt2\"",
+        "  - tokenizer: no tokenizer.ggml.model",
+    ] {
+        assert!(info.contains(want), "info lacks {want:?}:\n{info}");
+    }
 
     // a tensor type id hearth does not know (IQ2_XXS = 16)
     let mut bytes = {
@@ -556,7 +592,9 @@ fn a_model_without_template_chats_in_chatml() {
 
     let info = ok(&["info", "--model", p]);
     assert!(
-        info.contains("chat template: none in the file; ChatML is used"),
+        info.contains(
+            "chat template: the model has no tokenizer.chat_template; falling back to ChatML"
+        ),
         "{info}"
     );
     let out = hearth(&[

@@ -1,4 +1,10 @@
-//! Activations quantized to 16 bits per 32-value block for the integer dot products:
+//! The activations' own ops, and the activations quantized for the dot products.
+//!
+//! Elementwise: the gated FFN's `f(gate) · up` for f = [`silu`] or [`gelu`]
+//! ([`gated_mul`], shared out among the threads) and the post-norm residual
+//! [`norm_add`], each the engine's twin of the `hearth_model::ops` op of the same name.
+//!
+//! Quantized: 16 bits per 32-value block for the integer dot products:
 //! x ≈ d · q with q ∈ [−32767, 32767] and d = max|x| / 32767, plus the block's half sums
 //! d · Σq (over values 0..16 and 16..32) that the weights' min terms need.
 //!
@@ -7,6 +13,59 @@
 //! flips near-ties: both answer "L'Étoile…" where the model says "The capital of France
 //! is Paris.". 16 bits keep the CPU engine within ≈ 1e-3 of the reference at a small cost
 //! (one more multiply per 16 weights on x86; none in wasm, which widens to 16 bits anyway).
+
+use crate::kernel::Out;
+use crate::pool::{Pool, share};
+
+/// silu(z) = z / (1 + e^(−z)) (SwiGLU's gate).
+#[inline]
+pub fn silu(z: f32) -> f32 {
+    z / (1.0 + (-z).exp())
+}
+
+/// GELU in its tanh form, gelu(z) = z/2 · (1 + tanh(√(2/π) · (z + 0.044715 z³))) (GeGLU's
+/// gate: GGML's `gelu`, Gemma's `gelu_pytorch_tanh`), in the same f32 steps as
+/// `hearth_model::ops::gelu`.
+#[inline]
+pub fn gelu(z: f32) -> f32 {
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    0.5 * z * (1.0 + (SQRT_2_OVER_PI * z * (1.0 + 0.044715 * z * z)).tanh())
+}
+
+/// out = f(gate) · up elementwise (equal lengths), shared out among `pool`'s threads in
+/// runs of 64 values.
+pub fn gated_mul(
+    pool: &Pool,
+    out: &mut [f32],
+    gate: &[f32],
+    up: &[f32],
+    f: impl Fn(f32) -> f32 + Sync,
+) {
+    let len = out.len();
+    assert!(gate.len() == len && up.len() == len);
+    let dst = Out {
+        ptr: out.as_mut_ptr(),
+        stride: 0,
+        accumulate: false,
+    };
+    let threads = pool.threads();
+    pool.run(&|i| {
+        for j in share(len, i, threads, 64) {
+            // SAFETY: element j (< len, asserted) is this thread's alone
+            unsafe { dst.put(0, j, f(gate[j]) * up[j]) };
+        }
+    });
+}
+
+/// x += rms_norm(y) · w = y / sqrt(mean(y²) + eps) · w, for one row (a post-norm and its
+/// residual), in the steps of `hearth_model::ops::rms_norm` without its buffer.
+pub fn norm_add(x: &mut [f32], y: &[f32], w: &[f32], eps: f32) {
+    let ss = y.iter().map(|v| v * v).sum::<f32>() / y.len() as f32;
+    let scale = 1.0 / (ss + eps).sqrt();
+    for ((xi, &yi), &wi) in x.iter_mut().zip(y).zip(w) {
+        *xi += yi * scale * wi;
+    }
+}
 
 /// Values per activation block.
 pub const QK: usize = 32;

@@ -1,7 +1,9 @@
 //! Causal attention over the KV cache and RoPE, for a batch of tokens.
 //!
 //! Attention is computed per KV head for the `n_rep` query heads that share it (GQA: each
-//! key and value is read once for all of them), over spans of [`SPAN`] cached positions.
+//! key and value is read once for all of them), over the cached positions a token sees
+//! (all up to its own, or a sliding window's last ones) cut into spans of at most [`SPAN`],
+//! at multiples of [`SPAN`].
 //! A span gives a partial result (per query head: its max score, the sum of the
 //! exponentials and their weighted sum of values); the spans of a query are folded in
 //! position order with [`merge`]. The spans are fixed by the positions alone, never by the
@@ -404,14 +406,29 @@ pub fn finish(part: &Partial, out: &mut [f32]) {
     }
 }
 
-/// The spans of `seen` cached positions: `(lo, hi)` pairs of at most [`SPAN`].
-pub fn spans(seen: usize) -> impl Iterator<Item = (usize, usize)> {
-    (0..seen.div_ceil(SPAN)).map(move |s| (s * SPAN, ((s + 1) * SPAN).min(seen)))
+/// The spans of the cached positions `seen` (`first..last + 1`): `(lo, hi)` pairs cut at
+/// the multiples of [`SPAN`], so at most [`SPAN`] long.
+pub fn spans(seen: std::ops::Range<usize>) -> impl Iterator<Item = (usize, usize)> {
+    let (first, end) = (seen.start, seen.end);
+    let last_span = if first < end { end.div_ceil(SPAN) } else { 0 };
+    (first / SPAN..last_span).map(move |s| (first.max(s * SPAN), ((s + 1) * SPAN).min(end)))
 }
 
-/// Attention of `qs` over the first `seen` positions of `kv`, span by span in order, into
-/// `out` (n_rep × d): what the spans give when run apart and merged in the same order.
-pub fn heads(qs: Queries, kv: &KvHead, seen: usize, out: &mut [f32], scratch: &mut Scratch) {
+/// The cached positions the token at position `pos` sees: `0..=pos`, or with a sliding
+/// `window` of w (≥ 1) only the last w of them, `pos + 1 − w..=pos`.
+pub fn seen(pos: usize, window: Option<usize>) -> std::ops::Range<usize> {
+    window.map_or(0, |w| (pos + 1).saturating_sub(w))..pos + 1
+}
+
+/// Attention of `qs` over the positions `seen` of `kv` (not empty), span by span in order,
+/// into `out` (n_rep × d): what the spans give when run apart and merged in the same order.
+pub fn heads(
+    qs: Queries,
+    kv: &KvHead,
+    seen: std::ops::Range<usize>,
+    out: &mut [f32],
+    scratch: &mut Scratch,
+) {
     let Scratch { run, part, scores } = scratch;
     for (i, (lo, hi)) in spans(seen).enumerate() {
         if i == 0 {

@@ -54,13 +54,18 @@ impl QMatrix {
         self.data.len()
     }
 
-    /// Row `r` dequantized into `out` (`cols` floats): an embedding lookup.
-    pub fn row_f32(&self, r: usize, out: &mut [f32]) -> Result<()> {
+    /// Row `r` dequantized into `out` (`cols` floats) times `scale`: an embedding lookup
+    /// (Gemma scales by √n_embd; the others by 1, which leaves the row exact).
+    pub fn row_f32(&self, r: usize, scale: f32, out: &mut [f32]) -> Result<()> {
         let bytes = self
             .data
             .get(r * self.row_bytes..(r + 1) * self.row_bytes)
             .ok_or_else(|| CpuError::Shape(format!("row {r} of {}", self.rows)))?;
-        hearth_gguf::dequantize(self.ty, bytes, out).map_err(|e| CpuError::Shape(e.to_string()))
+        hearth_gguf::dequantize(self.ty, bytes, out).map_err(|e| CpuError::Shape(e.to_string()))?;
+        for v in out.iter_mut() {
+            *v *= scale;
+        }
+        Ok(())
     }
 
     /// Outputs `rows` (a range of weight rows) of `x · Wᵀ` for every activation row of `x`.

@@ -28,6 +28,8 @@ pub struct CpuModel {
     pub config: Config,
     pub weights: Weights<QMatrix, Vec<f32>>,
     rope: RopeParams,
+    /// the sliding-window layers' RoPE (`Config::rope_local`)
+    rope_local: RopeParams,
     pool: Pool,
 }
 
@@ -58,10 +60,12 @@ impl CpuModel {
             |t, _| floats(t),
         )?;
         let rope = config.rope(weights.rope_freqs());
+        let rope_local = config.rope_local();
         Ok(CpuModel {
             config,
             weights,
             rope,
+            rope_local,
             pool: Pool::new(threads),
         })
     }
@@ -114,7 +118,7 @@ impl<M: Borrow<CpuModel>> Context for CpuSession<M> {
     }
 }
 
-/// What a forward call writes: the cache, the activations, the RoPE table.
+/// What a forward call writes: the cache, the activations, the RoPE tables.
 struct State {
     len: usize,
     k: Vec<Vec<f32>>, // per layer (len, kv_dim)
@@ -122,6 +126,8 @@ struct State {
     bufs: [Vec<f32>; Act::ALL.len()],
     qx: Vec<BlockQ16>,
     rope: RopeTable,
+    /// the sliding-window layers' (filled only when one runs)
+    rope_local: RopeTable,
     /// One token's attention spans, by (KV head, span).
     parts: Vec<std::sync::Mutex<attention::Partial>>,
 }
@@ -137,6 +143,7 @@ impl<M: Borrow<CpuModel>> CpuSession<M> {
             bufs: Default::default(),
             qx: Vec::new(),
             rope: RopeTable::new(&model.borrow().rope),
+            rope_local: RopeTable::new(&model.borrow().rope_local),
             parts: Vec::new(),
         };
         CpuSession {
@@ -202,7 +209,6 @@ impl<M: Borrow<CpuModel>> CpuSession<M> {
         let mut out = Vec::new();
         for batch in tokens.chunks(N_BATCH) {
             let n_out = if all { batch.len() } else { 1 };
-            self.s.rope.extend(&model.rope, self.s.len + batch.len());
             let mut pass = Pass {
                 s: &mut self.s,
                 model,
@@ -258,11 +264,11 @@ impl Backend for Pass<'_> {
     type Matrix = QMatrix;
     type Vector = Vec<f32>;
 
-    fn embedding(&mut self, out: Act, table: &QMatrix) {
+    fn embedding(&mut self, out: Act, table: &QMatrix, scale: f32) {
         let mut o = self.take(out);
         for (row, &t) in o.chunks_exact_mut(table.cols).zip(self.tokens) {
             // ids were checked against the vocabulary before the pass
-            let _ = table.row_f32(t as usize, row);
+            let _ = table.row_f32(t as usize, scale, row);
         }
         self.put(out, o);
     }
@@ -275,6 +281,16 @@ impl Backend for Pass<'_> {
             rms_norm(orow, xrow, w, eps);
         }
         self.put(out, o);
+    }
+
+    fn norm_add(&mut self, x: Act, y: Act, w: &Vec<f32>, eps: f32) {
+        let mut o = self.take(x);
+        let width = x.width(self.c());
+        let ys = &self.s.bufs[y.index()];
+        for (xrow, yrow) in o.chunks_exact_mut(width).zip(ys.chunks_exact(width)) {
+            act::norm_add(xrow, yrow, w, eps);
+        }
+        self.put(x, o);
     }
 
     fn linear(&mut self, x: Act, outs: &[(Act, &QMatrix)], accumulate: bool) {
@@ -332,11 +348,16 @@ impl Backend for Pass<'_> {
         }
     }
 
-    fn rope(&mut self, x: Act, _n_heads: usize) {
+    fn rope(&mut self, x: Act, _n_heads: usize, local: bool) {
         let mut o = self.take(x);
         let (width, hd, pos) = (x.width(self.c()), self.c().head_dim, self.s.len);
+        let (table, params) = match local {
+            true => (&mut self.s.rope_local, &self.model.rope_local),
+            false => (&mut self.s.rope, &self.model.rope),
+        };
+        table.extend(params, pos + self.tokens.len());
         for (i, row) in o.chunks_exact_mut(width).enumerate() {
-            self.s.rope.apply(row, hd, pos + i);
+            table.apply(row, hd, pos + i);
         }
         self.put(x, o);
     }
@@ -363,7 +384,7 @@ impl Backend for Pass<'_> {
         }
     }
 
-    fn attention(&mut self, layer: usize, out: Act, q: Act) {
+    fn attention(&mut self, layer: usize, out: Act, q: Act, window: Option<usize>) {
         let mut o = self.take(out);
         let c = self.c().clone();
         let (hd, kv_dim, q_dim, n) = (c.head_dim, c.kv_dim(), c.q_dim(), self.tokens.len());
@@ -381,7 +402,7 @@ impl Backend for Pass<'_> {
             q: &qs[t * q_dim + g * group..][..group],
             n_rep,
         };
-        let out = Out {
+        let dst = Out {
             ptr: o.as_mut_ptr(),
             stride: q_dim,
             accumulate: false,
@@ -391,8 +412,8 @@ impl Backend for Pass<'_> {
         if n == 1 {
             // one token: too few (KV head) jobs for the threads, so its spans run apart
             // and are merged after, in position order
-            let seen = pos + 1;
-            let spans: Vec<(usize, usize)> = attention::spans(seen).collect();
+            let spans: Vec<(usize, usize)> =
+                attention::spans(attention::seen(pos, window)).collect();
             let jobs = c.n_head_kv * spans.len();
             let parts = &mut self.s.parts;
             parts.resize_with(jobs.max(parts.len()), Default::default);
@@ -424,35 +445,29 @@ impl Backend for Pass<'_> {
                 for job in share(n * c.n_head_kv, i, threads, 1) {
                     let (t, g) = (job / c.n_head_kv, job % c.n_head_kv);
                     let kv = kv_head(g);
-                    attention::heads(queries(t, g), &kv, pos + t + 1, &mut heads, &mut scratch);
+                    let seen = attention::seen(pos + t, window);
+                    attention::heads(queries(t, g), &kv, seen, &mut heads, &mut scratch);
                     for (d, &x) in heads.iter().enumerate() {
                         // SAFETY: job (t, g) is this thread's alone; o holds n rows of q_dim
-                        unsafe { out.put(t, g * group + d, x) };
+                        unsafe { dst.put(t, g * group + d, x) };
                     }
                 }
             });
         }
-        self.put(Act::AttOut, o);
+        self.put(out, o);
     }
 
     fn silu_mul(&mut self, out: Act, gate: Act, up: Act) {
         let mut o = self.take(out);
         let (g, u) = (&self.s.bufs[gate.index()], &self.s.bufs[up.index()]);
-        let len = o.len();
-        let dst = Out {
-            ptr: o.as_mut_ptr(),
-            stride: 0,
-            accumulate: false,
-        };
-        let pool = &self.model.pool;
-        let threads = pool.threads();
-        pool.run(&|i| {
-            for j in share(len, i, threads, 64) {
-                let z = g[j];
-                // SAFETY: element j is this thread's alone
-                unsafe { dst.put(0, j, z / (1.0 + (-z).exp()) * u[j]) };
-            }
-        });
+        act::gated_mul(&self.model.pool, &mut o, g, u, act::silu);
+        self.put(out, o);
+    }
+
+    fn gelu_mul(&mut self, out: Act, gate: Act, up: Act) {
+        let mut o = self.take(out);
+        let (g, u) = (&self.s.bufs[gate.index()], &self.s.bufs[up.index()]);
+        act::gated_mul(&self.model.pool, &mut o, g, u, act::gelu);
         self.put(out, o);
     }
 

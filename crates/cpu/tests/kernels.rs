@@ -231,19 +231,21 @@ fn activations_are_within_half_a_step() {
 /// The CPU engine's attention (spans of keys per KV head, the query heads that share it
 /// together) against the reference op `hearth_model::ops::attention`, head by head, on
 /// random caches: head sizes with and without a specialised SIMD path, lengths around the
-/// span size, GQA and not, portable and SIMD. Spans run apart and merged in order give the
-/// same bits as the one-pass fold (what makes decode and prefill agree).
+/// span size, GQA and not, portable and SIMD, over the whole cache and through sliding
+/// windows shorter and longer than it (one position, a few, a span, more than a span; the
+/// reference given the window's positions only). Spans run apart and merged in order give
+/// the same bits as the one-pass fold (what makes decode and prefill agree).
 #[test]
 fn attention_matches_the_reference_op() {
-    use hearth_cpu::attention::{self, KvHead, Partial, Queries, Scratch};
+    use hearth_cpu::attention::{self, KvHead, Partial, Queries, SPAN, Scratch};
     let mut rng = Rng(0xA77E);
     for d in [64, 128, 40] {
         for n_rep in [1, 3] {
             let n_kv = 2;
             let stride = n_kv * d;
-            for seen in [1, 63, 64, 65, 200] {
-                let k: Vec<f32> = (0..seen * stride).map(|_| 2.0 * rng.unit()).collect();
-                let v: Vec<f32> = (0..seen * stride).map(|_| rng.unit()).collect();
+            for len in [1, 63, 64, 65, 200] {
+                let k: Vec<f32> = (0..len * stride).map(|_| 2.0 * rng.unit()).collect();
+                let v: Vec<f32> = (0..len * stride).map(|_| rng.unit()).collect();
                 let q: Vec<f32> = (0..n_rep * d).map(|_| 4.0 * rng.unit()).collect();
                 let qs = Queries { q: &q, n_rep };
                 let kv = KvHead {
@@ -252,44 +254,73 @@ fn attention_matches_the_reference_op() {
                     stride,
                     offset: d,
                 };
-                for simd in [false, true] {
-                    kernel::set_simd(simd);
-                    let mut out = vec![0f32; n_rep * d];
-                    attention::heads(qs, &kv, seen, &mut out, &mut Scratch::default());
-                    let parts: Vec<Partial> = attention::spans(seen)
-                        .map(|(lo, hi)| {
-                            let mut p = Partial::default();
-                            attention::span(qs, &kv, lo, hi, &mut p, &mut Vec::new());
-                            p
-                        })
-                        .collect();
-                    let mut run = parts[0].clone();
-                    for p in &parts[1..] {
-                        attention::merge(&mut run, p);
+                for window in [None, Some(1), Some(5), Some(64), Some(70)] {
+                    // the last token's view of a cache of len positions
+                    let seen = attention::seen(len - 1, window);
+                    let first = window.map_or(0, |w| len.saturating_sub(w));
+                    assert_eq!(seen, first..len, "window {window:?} of {len}");
+                    let what = format!("d={d} n_rep={n_rep} len={len} window={window:?}");
+                    // the spans tile the window in order, cut at multiples of SPAN
+                    let spans: Vec<(usize, usize)> = attention::spans(seen.clone()).collect();
+                    assert_eq!(spans.first().map(|s| s.0), Some(first), "{what}");
+                    assert_eq!(spans.last().map(|s| s.1), Some(len), "{what}");
+                    for (a, b) in spans.iter().zip(&spans[1..]) {
+                        assert!(a.1 == b.0 && a.1 % SPAN == 0, "{what}: spans {spans:?}");
                     }
-                    let mut apart = vec![0f32; n_rep * d];
-                    attention::finish(&run, &mut apart);
-                    assert!(
-                        apart == out,
-                        "d={d} n_rep={n_rep} seen={seen}: spans apart differ"
-                    );
-                    for r in 0..n_rep {
-                        let mut want = vec![0f32; d];
-                        let mut att = vec![0f32; seen];
-                        let qr = &q[r * d..][..d];
-                        hearth_model::ops::attention(&mut want, qr, &k, &v, stride, d, &mut att);
-                        for (j, (&g, &w)) in out[r * d..][..d].iter().zip(&want).enumerate() {
-                            assert!(
-                                (g - w).abs() <= 2e-6,
-                                "d={d} n_rep={n_rep} seen={seen} simd={simd}: head {r}[{j}] = {g}, want {w}"
+                    for simd in [false, true] {
+                        kernel::set_simd(simd);
+                        let mut out = vec![0f32; n_rep * d];
+                        let mut scratch = Scratch::default();
+                        attention::heads(qs, &kv, seen.clone(), &mut out, &mut scratch);
+                        let parts: Vec<Partial> = spans
+                            .iter()
+                            .map(|&(lo, hi)| {
+                                let mut p = Partial::default();
+                                attention::span(qs, &kv, lo, hi, &mut p, &mut Vec::new());
+                                p
+                            })
+                            .collect();
+                        let mut run = parts[0].clone();
+                        for p in &parts[1..] {
+                            attention::merge(&mut run, p);
+                        }
+                        let mut apart = vec![0f32; n_rep * d];
+                        attention::finish(&run, &mut apart);
+                        assert!(apart == out, "{what}: spans apart differ");
+                        let (kw, vw) = (&k[first * stride..], &v[first * stride..]);
+                        for r in 0..n_rep {
+                            let mut want = vec![0f32; d];
+                            let mut att = vec![0f32; len];
+                            let qr = &q[r * d..][..d];
+                            hearth_model::ops::attention(
+                                &mut want, qr, kw, vw, stride, d, &mut att,
                             );
+                            for (j, (&g, &w)) in out[r * d..][..d].iter().zip(&want).enumerate() {
+                                assert!(
+                                    (g - w).abs() <= 2e-6,
+                                    "{what} simd={simd}: head {r}[{j}] = {g}, want {w}"
+                                );
+                            }
                         }
                     }
+                    kernel::set_simd(true);
                 }
-                kernel::set_simd(true);
             }
         }
     }
+}
+
+/// The positions a token sees, by hand: everything up to its own, or the window's last.
+#[test]
+fn a_window_sees_the_last_positions_only() {
+    use hearth_cpu::attention::seen;
+    assert_eq!(seen(0, None), 0..1);
+    assert_eq!(seen(9, None), 0..10);
+    assert_eq!(seen(9, Some(4)), 6..10);
+    assert_eq!(seen(2, Some(4)), 0..3);
+    assert_eq!(seen(3, Some(4)), 0..4);
+    assert_eq!(seen(4, Some(4)), 1..5);
+    assert_eq!(seen(7, Some(1)), 7..8);
 }
 
 /// The softmax's exponential against f64 over the range scores less their max take.
@@ -303,4 +334,181 @@ fn attention_exp_is_within_a_few_ulp() {
         worst = worst.max((got - want).abs() / want);
     }
     assert!(worst <= 4e-7, "worst relative error {worst}");
+}
+
+/// A gated activation's reference: `out = act(gate) · up`.
+type GatedOp = fn(&mut [f32], &[f32], &[f32]);
+
+/// The gated FFN ops (`act::gated_mul` with `act::silu`, `act::gelu`: SwiGLU and GeGLU)
+/// against `hearth_model::ops::silu_mul` and `gelu_mul` on one and several threads, over
+/// lengths that are not multiples of the threads' runs, gates from −40 to 40 (GELU's tanh
+/// saturates; SiLU's exponential overflows). GELU is also checked against its tanh form in
+/// f64 (the reference's own formula, independently of its f32 steps).
+#[test]
+fn gated_mul_matches_the_reference_ops() {
+    use hearth_cpu::{Pool, act};
+    let mut rng = Rng(0x6E1A);
+    for threads in [1, 3] {
+        let pool = Pool::new(threads);
+        for len in [1, 5, 1000] {
+            let mut gate: Vec<f32> = (0..len).map(|_| 6.0 * rng.unit()).collect();
+            for (g, extreme) in gate.iter_mut().zip([0.0, -40.0, 40.0, -9.0, 9.0, 1e-3]) {
+                *g = extreme;
+            }
+            let up: Vec<f32> = (0..len).map(|_| 2.0 * rng.unit()).collect();
+            for name in ["silu", "gelu"] {
+                let (f, reference): (fn(f32) -> f32, GatedOp) = match name {
+                    "silu" => (act::silu, hearth_model::ops::silu_mul),
+                    _ => (act::gelu, hearth_model::ops::gelu_mul),
+                };
+                let mut got = vec![f32::NAN; len];
+                act::gated_mul(&pool, &mut got, &gate, &up, f);
+                let mut want = vec![0f32; len];
+                reference(&mut want, &gate, &up);
+                for j in 0..len {
+                    let (g, w) = (got[j], want[j]);
+                    assert!(
+                        (g - w).abs() <= 1e-6 * w.abs() + 1e-7,
+                        "{name} threads={threads} len={len}: [{j}] (gate {}) = {g}, want {w}",
+                        gate[j]
+                    );
+                }
+            }
+            for j in 0..len {
+                let z = gate[j] as f64;
+                let gelu = 0.5
+                    * z
+                    * (1.0
+                        + ((2.0 / std::f64::consts::PI).sqrt() * (z + 0.044715 * z.powi(3)))
+                            .tanh());
+                let want = gelu * up[j] as f64;
+                let got = (act::gelu(gate[j]) * up[j]) as f64;
+                // 1 + tanh(u) cancels for a very negative gate: an f32 step of 1 times z/2
+                let tol = 1e-6 * (1.0 + z.abs()) * up[j].abs() as f64;
+                assert!(
+                    (got - want).abs() <= tol,
+                    "gelu len={len}: gate {z} · up {} = {got}, f64 {want}",
+                    up[j]
+                );
+            }
+        }
+    }
+}
+
+/// The post-norm residual (`act::norm_add`: x += rms_norm(y) · w) against
+/// `hearth_model::ops::norm_add`, on rows of 77 and 256 with gains around 1 (eps small
+/// and large against mean(y²)), and a zero row of y (x unchanged).
+#[test]
+fn norm_add_matches_the_reference_op() {
+    use hearth_cpu::act;
+    let mut rng = Rng(0x90DD);
+    for width in [77, 256] {
+        for eps in [1e-6, 0.5] {
+            let x: Vec<f32> = (0..width).map(|_| 3.0 * rng.unit()).collect();
+            let y: Vec<f32> = (0..width).map(|_| 0.8 * rng.unit()).collect();
+            let w: Vec<f32> = (0..width).map(|_| 1.0 + 0.3 * rng.unit()).collect();
+            let mut got = x.clone();
+            act::norm_add(&mut got, &y, &w, eps);
+            let mut want = x.clone();
+            hearth_model::ops::norm_add(&mut want, &y, &w, eps);
+            for (j, (&g, &wv)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    (g - wv).abs() <= 1e-6 * (1.0 + wv.abs()),
+                    "width={width} eps={eps}: x[{j}] = {g}, want {wv}"
+                );
+            }
+            let mut unchanged = x.clone();
+            act::norm_add(&mut unchanged, &vec![0.0; width], &w, eps);
+            assert_eq!(unchanged, x, "width={width} eps={eps}: a zero row moved x");
+        }
+    }
+}
+
+/// The RoPE tables the engine keeps (the model's, and the sliding-window layers' of
+/// `Config::rope_local`: another base, no scaling or frequency factors) against
+/// `hearth_model::ops::rope` with the same parameters, NeoX and adjacent pairs, at
+/// positions past a table's first extension; and the two tables really differ.
+#[test]
+fn rope_tables_match_the_reference_op() {
+    use hearth_cpu::attention::RopeTable;
+    use hearth_model::ops::RopeParams;
+    let mut rng = Rng(0x2093);
+    let (head_dim, n_heads) = (128, 3);
+    for neox in [true, false] {
+        let global = RopeParams {
+            dim: 96, // partial rotation: the last 32 dims of each head stay
+            base: 1_000_000.0,
+            freq_scale: 0.125,
+            freq_factors: Some((0..48).map(|i| 1.0 + i as f32 / 8.0).collect()),
+            neox,
+        };
+        let local = RopeParams {
+            base: 10_000.0,
+            freq_scale: 1.0,
+            freq_factors: None,
+            ..global.clone()
+        };
+        let x: Vec<f32> = (0..n_heads * head_dim).map(|_| 2.0 * rng.unit()).collect();
+        let mut rotated = Vec::new();
+        for (name, p) in [("global", &global), ("local", &local)] {
+            let mut table = RopeTable::new(p);
+            table.extend(p, 10);
+            table.extend(p, 300);
+            for pos in [0, 1, 9, 10, 64, 299] {
+                let mut got = x.clone();
+                table.apply(&mut got, head_dim, pos);
+                let mut want = x.clone();
+                hearth_model::ops::rope(&mut want, head_dim, pos, p);
+                for (j, (&g, &w)) in got.iter().zip(&want).enumerate() {
+                    assert!(
+                        (g - w).abs() <= 2e-6,
+                        "{name} neox={neox} pos={pos}: x[{j}] = {g}, want {w}"
+                    );
+                }
+                if pos == 299 {
+                    rotated.push(got);
+                }
+            }
+        }
+        let moved = rotated[0]
+            .iter()
+            .zip(&rotated[1])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            moved > 0.1,
+            "neox={neox}: local and global RoPE agree ({moved})"
+        );
+    }
+}
+
+/// An embedding lookup (`QMatrix::row_f32` with Gemma's √n_embd scale, and Llama's 1)
+/// against hearth-gguf's dequantized rows times the scale, for a block and a float format;
+/// a scale of 1 leaves the row bit for bit, and a row past the table is an error.
+#[test]
+fn embedding_rows_are_scaled() {
+    let mut rng = Rng(0xE4BD);
+    let (rows, cols) = (7, 256);
+    for ty in [GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::F16] {
+        let bytes = random_matrix(&mut rng, ty, rows, cols);
+        let w = dequantize_vec(ty, &bytes).unwrap();
+        let m = QMatrix::new(ty, rows, cols, bytes).unwrap();
+        for scale in [1.0, 16.0, (1152f32).sqrt()] {
+            for r in [0, 3, rows - 1] {
+                let mut got = vec![f32::NAN; cols];
+                m.row_f32(r, scale, &mut got).unwrap();
+                for (j, (&g, &v)) in got.iter().zip(&w[r * cols..][..cols]).enumerate() {
+                    let want = v as f64 * scale as f64;
+                    assert!(
+                        (g as f64 - want).abs() <= 6e-8 * want.abs(),
+                        "{ty:?} scale={scale} row {r}[{j}] = {g}, want {want}"
+                    );
+                    if scale == 1.0 {
+                        assert_eq!(g.to_bits(), v.to_bits(), "{ty:?} row {r}[{j}]");
+                    }
+                }
+            }
+        }
+        assert!(m.row_f32(rows, 1.0, &mut vec![0.0; cols]).is_err());
+    }
 }

@@ -1,6 +1,7 @@
 //! The CPU engine's whole forward pass against the NumPy float64 reference
-//! (`scripts/gen-reference-logits.py`) on the two random tiny models and SmolLM2, against
-//! the f32 reference backend, and against itself across thread counts and batchings.
+//! (`scripts/gen-reference-logits.py`, `gen-arch-reference.py`) on the random tiny models
+//! and SmolLM2, against the f32 reference backend, and against itself across thread
+//! counts and batchings.
 
 use hearth_cpu::{CpuModel, CpuSession};
 use hearth_gguf::Gguf;
@@ -28,39 +29,58 @@ fn load(bytes: &[u8], threads: usize) -> CpuModel {
 /// through the whole pass. Measured worst: 3.2e-3 on SmolLM2.
 const TOLERANCE: f32 = 1e-2;
 
-fn check(bytes: &[u8], name: &str, threads: usize) {
+/// A fixture's NumPy reference: the prompt, the positions it has logits of, those logits.
+struct Reference {
+    tokens: Vec<u32>,
+    positions: Vec<usize>,
+    n_vocab: usize,
+    logits: Vec<f32>,
+}
+
+fn reference(name: &str) -> Reference {
     let meta: serde_json::Value =
         serde_json::from_slice(&fixture(&format!("reference/{name}.logits.json"))).unwrap();
-    let tokens: Vec<u32> = serde_json::from_value(meta["tokens"].clone()).unwrap();
-    let positions: Vec<usize> = serde_json::from_value(meta["positions"].clone()).unwrap();
-    let n_vocab = meta["n_vocab"].as_u64().unwrap() as usize;
-    let want: Vec<f32> = fixture(&format!("reference/{name}.logits.f32"))
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-        .collect();
+    Reference {
+        tokens: serde_json::from_value(meta["tokens"].clone()).unwrap(),
+        positions: serde_json::from_value(meta["positions"].clone()).unwrap(),
+        n_vocab: meta["n_vocab"].as_u64().unwrap() as usize,
+        logits: fixture(&format!("reference/{name}.logits.f32"))
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect(),
+    }
+}
+
+/// One position's logits `got` against the reference's `want`: within [`TOLERANCE`] of
+/// its std, and the same top token.
+fn compare(what: &str, got: &[f32], want: &[f32]) {
+    let n_vocab = want.len();
+    let mean = want.iter().sum::<f32>() / n_vocab as f32;
+    let std = (want.iter().map(|w| (w - mean).powi(2)).sum::<f32>() / n_vocab as f32).sqrt();
+    let err = got
+        .iter()
+        .zip(want)
+        .map(|(g, w)| (g - w).abs())
+        .fold(0f32, f32::max);
+    assert!(
+        err <= TOLERANCE * std,
+        "{what}: max |diff| {err} > {TOLERANCE} × std {std}"
+    );
+    let argmax = |v: &[f32]| (0..v.len()).fold(0, |m, j| if v[j] > v[m] { j } else { m });
+    assert_eq!(argmax(got), argmax(want), "{what}: top token");
+}
+
+fn check(bytes: &[u8], name: &str, threads: usize) {
+    let r = reference(name);
     let model = load(bytes, threads);
-    let got = CpuSession::new(&model, tokens.len())
-        .forward_all(&tokens)
+    let got = CpuSession::new(&model, r.tokens.len())
+        .forward_all(&r.tokens)
         .unwrap();
-    for (row, &pos) in positions.iter().enumerate() {
-        let want = &want[row * n_vocab..][..n_vocab];
-        let got = &got[pos * n_vocab..][..n_vocab];
-        let mean = want.iter().sum::<f32>() / n_vocab as f32;
-        let std = (want.iter().map(|w| (w - mean).powi(2)).sum::<f32>() / n_vocab as f32).sqrt();
-        let err = got
-            .iter()
-            .zip(want)
-            .map(|(g, w)| (g - w).abs())
-            .fold(0f32, f32::max);
-        assert!(
-            err <= TOLERANCE * std,
-            "{name} position {pos}: max |diff| {err} > {TOLERANCE} × std {std}"
-        );
-        let argmax = |v: &[f32]| (0..v.len()).fold(0, |m, j| if v[j] > v[m] { j } else { m });
-        assert_eq!(
-            argmax(got),
-            argmax(want),
-            "{name} position {pos}: top token"
+    for (row, &pos) in r.positions.iter().enumerate() {
+        compare(
+            &format!("{name} position {pos}"),
+            &got[pos * r.n_vocab..][..r.n_vocab],
+            &r.logits[row * r.n_vocab..][..r.n_vocab],
         );
     }
 }
@@ -79,6 +99,66 @@ fn tiny_mha_tied_matches_numpy() {
 fn tiny_qwen2_and_qwen3_match_numpy() {
     for (name, threads) in [("tiny-qwen2", 2), ("tiny-qwen2-tied", 1), ("tiny-qwen3", 3)] {
         check(&fixture(&format!("reference/{name}.gguf")), name, threads);
+    }
+}
+
+/// Gemma 3 (embedding scaled by √n_embd, post-norms, GeGLU, NeoX RoPE with a base of its
+/// own on the sliding-window layers): six layers, so five local (window of 5) and one
+/// global, over a 13-token prompt: one batch longer than the window, then token by token
+/// (decode, the cache soon longer than the window), both against NumPy.
+#[test]
+fn tiny_gemma3_matches_numpy() {
+    let name = "tiny-gemma3";
+    let bytes = fixture(&format!("reference/{name}.gguf"));
+    check(&bytes, name, 3);
+    let r = reference(name);
+    let model = load(&bytes, 2);
+    let mut s = CpuSession::new(&model, r.tokens.len());
+    for (i, &t) in r.tokens.iter().enumerate() {
+        let got = s.forward_last(&[t]).unwrap();
+        if let Some(row) = r.positions.iter().position(|&p| p == i) {
+            let want = &r.logits[row * r.n_vocab..][..r.n_vocab];
+            compare(&format!("{name} decoded position {i}"), &got, want);
+        }
+    }
+}
+
+/// Gemma 3's sliding window far past its length and past the attention spans (200
+/// positions: a window of 5, spans of 64, a prefill of two batches of `N_BATCH` and less):
+/// prefilled and decoded after a long cache, against the f32 reference backend
+/// (`hearth_model::Model`) at every position, and the same bits on 1 and 3 threads.
+#[test]
+fn tiny_gemma3_long_context_matches_the_f32_reference() {
+    let bytes = fixture("reference/tiny-gemma3.gguf");
+    let tokens: Vec<u32> = (0..200u32).map(|i| (i * 37 + 11) % 256).collect();
+    let reference = hearth_model::Model::load(&bytes).unwrap();
+    let want = reference
+        .forward(&tokens, &mut reference.new_cache(tokens.len()))
+        .unwrap();
+    let n_vocab = want.len() / tokens.len();
+    let one = load(&bytes, 1);
+    let all = CpuSession::new(&one, tokens.len())
+        .forward_all(&tokens)
+        .unwrap();
+    for (i, (got, want)) in all
+        .chunks_exact(n_vocab)
+        .zip(want.chunks_exact(n_vocab))
+        .enumerate()
+    {
+        compare(&format!("tiny-gemma3 prefill position {i}"), got, want);
+    }
+    let three = load(&bytes, 3);
+    let again = CpuSession::new(&three, tokens.len())
+        .forward_all(&tokens)
+        .unwrap();
+    assert!(again == all, "3 threads differ from one");
+    // a prefill of 150 (two batches), then 50 decoded one by one
+    let mut s = CpuSession::new(&three, tokens.len());
+    s.forward_last(&tokens[..150]).unwrap();
+    for i in 150..tokens.len() {
+        let got = s.forward_last(&tokens[i..i + 1]).unwrap();
+        let want = &want[i * n_vocab..][..n_vocab];
+        compare(&format!("tiny-gemma3 decoded position {i}"), &got, want);
     }
 }
 

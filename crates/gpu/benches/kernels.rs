@@ -83,8 +83,8 @@ fn attention(c: &mut Criterion) {
     let partials = AttnPartials::new(&g, heads, n_ctx);
     let step_buf = Step::default().buffer(&g);
     let mut decode =
-        kernels::attn_decode(&g, &q, &k, &v, kv, &partials, &step_buf).expect("decode");
-    decode.extend(kernels::attn_combine(&g, &partials, &out, &step_buf).expect("combine"));
+        kernels::attn_decode(&g, &q, &k, &v, kv, &partials, &step_buf, None).expect("decode");
+    decode.extend(kernels::attn_combine(&g, &partials, &out, &step_buf, None).expect("combine"));
     for kv_len in [64u32, 1024, 2048] {
         Step {
             pos: kv_len - 1,
@@ -97,8 +97,8 @@ fn attention(c: &mut Criterion) {
             b.iter_custom(|n| time(&g, &decode, n))
         });
     }
-    let prefill =
-        kernels::attn_prefill(&g, heads, &q, &k, &v, kv, &out, &step_buf, 64).expect("prefill");
+    let prefill = kernels::attn_prefill(&g, heads, &q, &k, &v, kv, &out, &step_buf, 64, None)
+        .expect("prefill");
     Step {
         pos: 0,
         n_tokens: 64,

@@ -1,12 +1,13 @@
 //! The calls of a forward pass as the block made them, and the fusions the GPU records in
-//! their place: a norm folded into the matvec after it, gate and up with SwiGLU in one
-//! matvec, RoPE of q and k with the KV store. A fusion leaves some activation unwritten
+//! their place: a norm folded into the matvec after it, gate and up with SwiGLU (or GeGLU)
+//! in one matvec, RoPE of q and k with the KV store. A fusion leaves some activation unwritten
 //! (the normed rows, the gate and up rows, the rotated keys), so it applies only where no
 //! later call reads that activation before writing it: the whole call list is known
 //! before anything is recorded.
 
 use hearth_model::arch::Act;
 
+use crate::kernels::Glu;
 use crate::{GpuTensor, GpuWeights};
 
 /// One call of the block (`hearth_model::arch::Backend`), with its weights.
@@ -14,10 +15,19 @@ pub(crate) enum Call {
     Embedding {
         out: Act,
         table: GpuWeights,
+        scale: f32,
     },
     RmsNorm {
         out: Act,
         x: Act,
+        w: GpuTensor,
+        eps: f32,
+    },
+    /// x += rms_norm(y) · w: never folded into a matvec (it writes the residual, not a
+    /// normed input).
+    NormAdd {
+        x: Act,
+        y: Act,
         w: GpuTensor,
         eps: f32,
     },
@@ -29,6 +39,8 @@ pub(crate) enum Call {
     Rope {
         x: Act,
         n_heads: usize,
+        /// The sliding-window layers' table.
+        local: bool,
     },
     AddBias {
         x: Act,
@@ -50,8 +62,11 @@ pub(crate) enum Call {
         layer: usize,
         out: Act,
         q: Act,
+        window: Option<usize>,
     },
-    SiluMul {
+    /// silu_mul (`act` Silu) or gelu_mul (Gelu).
+    GluMul {
+        act: Glu,
         out: Act,
         gate: Act,
         up: Act,
@@ -77,9 +92,10 @@ impl Call {
                 outs,
                 accumulate,
             } => *x == a || (*accumulate && outs.iter().any(|(o, _)| *o == a)),
+            Call::NormAdd { x, y, .. } => *x == a || *y == a,
             Call::KvStore { k, v, .. } => *k == a || *v == a,
             Call::Attention { q, .. } => *q == a,
-            Call::SiluMul { gate, up, .. } => *gate == a || *up == a,
+            Call::GluMul { gate, up, .. } => *gate == a || *up == a,
         }
     }
 
@@ -89,9 +105,9 @@ impl Call {
             Call::Embedding { out, .. }
             | Call::RmsNorm { out, .. }
             | Call::Attention { out, .. }
-            | Call::SiluMul { out, .. }
+            | Call::GluMul { out, .. }
             | Call::OutputRows { out, .. } => *out == a,
-            Call::Rope { x, .. } | Call::AddBias { x, .. } => *x == a,
+            Call::Rope { x, .. } | Call::AddBias { x, .. } | Call::NormAdd { x, .. } => *x == a,
             Call::HeadNorm { x, .. } => *x == a || a == HEAD_NORM_SCRATCH,
             Call::Linear { outs, .. } => outs.iter().any(|(o, _)| *o == a),
             Call::KvStore { .. } => false,
@@ -119,22 +135,24 @@ pub(crate) fn dead_after(calls: &[Call], i: usize, a: Act) -> bool {
 
 /// What a run of calls from some index becomes.
 pub(crate) enum Fused<'c> {
-    /// A norm, the matvec after it, and (when `glu` is Some) SwiGLU after that:
-    /// `calls` consumed.
+    /// A norm, the matvec after it, and (when `glu` is Some: its activation and output)
+    /// SwiGLU or GeGLU after that: `calls` consumed.
     Matvec {
         norm: Option<(Act, &'c GpuTensor, f32)>,
         x: Act,
         outs: &'c [(Act, GpuWeights)],
         accumulate: bool,
-        glu: Option<Act>,
+        glu: Option<(Glu, Act)>,
         calls: usize,
     },
-    /// RoPE on `q` and `k`, then `k` and `v` into `layer`'s cache: three calls.
+    /// RoPE on `q` and `k` (both with the sliding-window layers' table when `local`), then
+    /// `k` and `v` into `layer`'s cache: three calls.
     RopeStore {
         layer: usize,
         q: (Act, usize),
         k: (Act, usize),
         v: Act,
+        local: bool,
     },
 }
 
@@ -148,13 +166,24 @@ pub(crate) fn fusion(calls: &[Call], i: usize, one_row: bool, neox: bool) -> Opt
 
 fn rope_store(calls: &[Call], i: usize) -> Option<Fused<'_>> {
     let [
-        Call::Rope { x: a, n_heads: na },
-        Call::Rope { x: b, n_heads: nb },
+        Call::Rope {
+            x: a,
+            n_heads: na,
+            local,
+        },
+        Call::Rope {
+            x: b,
+            n_heads: nb,
+            local: local_b,
+        },
         Call::KvStore { layer, k, v },
     ] = calls.get(i..i + 3)?
     else {
         return None;
     };
+    if local != local_b {
+        return None;
+    }
     let (q, kr) = if k == b {
         ((*a, *na), (*b, *nb))
     } else if k == a {
@@ -168,6 +197,7 @@ fn rope_store(calls: &[Call], i: usize) -> Option<Fused<'_>> {
         q,
         k: kr,
         v: *v,
+        local: *local,
     })
 }
 
@@ -195,9 +225,9 @@ fn matvec(calls: &[Call], i: usize) -> Option<Fused<'_>> {
         return None;
     };
     let x = norm.map_or(*x, |(src, _, _)| src);
-    // gate and up of one format and shape, then silu(gate) · up, the two dead after
+    // gate and up of one format and shape, then act(gate) · up, the two dead after
     let glu = match (&outs[..], calls.get(at + 1)) {
-        ([(g, gw), (u, uw)], Some(Call::SiluMul { out, gate, up }))
+        ([(g, gw), (u, uw)], Some(Call::GluMul { act, out, gate, up }))
             if !accumulate
                 && gate == g
                 && up == u
@@ -210,7 +240,7 @@ fn matvec(calls: &[Call], i: usize) -> Option<Fused<'_>> {
                 && dead_after(calls, at + 1, *g)
                 && dead_after(calls, at + 1, *u) =>
         {
-            Some(*out)
+            Some((*act, *out))
         }
         _ => None,
     };

@@ -14,19 +14,20 @@ use hearth_model::conversation::Context;
 use hearth_model::sampler::Sampler;
 
 use crate::kernels::{
-    self, AttnPartials, Cmd, GpuSampler, KvType, RopeFreqs, SAMPLE_ERROR, SAMPLE_ON_CPU, Step,
+    self, AttnPartials, Cmd, GpuSampler, KvType, Ropes, SAMPLE_ERROR, SAMPLE_ON_CPU, Step,
 };
 use crate::record::{KvCaches, Recorder, heads};
 use crate::weights::{GpuModelWeights, TensorSource};
 use crate::{Gpu, GpuError, GpuTensor, Result};
 
-/// A Llama model on the GPU: config and weights, immutable once loaded.
+/// A model on the GPU: config and weights, immutable once loaded.
 pub struct GpuModel {
     pub gpu: Gpu,
     pub config: Config,
     pub weights: GpuModelWeights,
-    /// Per-pair RoPE rotation speeds (`rope_freqs.weight` folded in).
-    pub rope: RopeFreqs,
+    /// Per-pair RoPE rotation speeds (`rope_freqs.weight` folded in), and those of the
+    /// sliding-window layers.
+    pub rope: Ropes,
 }
 
 impl GpuModel {

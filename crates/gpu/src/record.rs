@@ -9,7 +9,7 @@ use hearth_model::arch::{Act, Backend};
 
 use crate::fuse::{Call, Fused, HEAD_NORM_SCRATCH, fusion};
 use crate::kernels::{
-    self, AttnHeads, AttnPartials, Cmd, KvType, MatvecIn, MatvecOut, Op, RopeFreqs, RopeHeads,
+    self, AttnHeads, AttnPartials, Cmd, Glu, KvType, MatvecIn, MatvecOut, Op, RopeHeads, Ropes,
 };
 use crate::{Gpu, GpuError, GpuTensor, GpuWeights, Result};
 
@@ -27,7 +27,7 @@ pub(crate) struct KvCaches<'a> {
 pub(crate) struct Recorder<'a> {
     pub gpu: &'a Gpu,
     pub config: &'a Config,
-    pub rope: &'a RopeFreqs,
+    pub rope: &'a Ropes,
     pub tokens: &'a GpuTensor,
     /// The buffer of each activation, by [`Act::index`].
     pub acts: [&'a GpuTensor; 12],
@@ -50,7 +50,7 @@ impl<'a> Recorder<'a> {
         let calls = std::mem::take(&mut self.calls);
         let mut i = 0;
         while i < calls.len() && self.err.is_none() {
-            i += match fusion(&calls, i, self.n == 1, self.rope.neox) {
+            i += match fusion(&calls, i, self.n == 1, self.rope.global.neox) {
                 Some(f) => self.fused(f),
                 None => {
                     self.call(&calls[i]);
@@ -99,8 +99,9 @@ impl<'a> Recorder<'a> {
                     norm: norm.map(|(_, w, eps)| (w, eps)),
                 };
                 match glu {
-                    Some(out) => {
+                    Some((act, out)) => {
                         let out = MatvecOut::Glu {
+                            act,
                             gate: &outs[0].1,
                             up: &outs[1].1,
                             y: self.buf(out),
@@ -132,14 +133,20 @@ impl<'a> Recorder<'a> {
                 }
                 calls
             }
-            Fused::RopeStore { layer, q, k, v } => {
+            Fused::RopeStore {
+                layer,
+                q,
+                k,
+                v,
+                local,
+            } => {
                 let c = &self.cache;
                 let ops = kernels::rope_store(
                     self.gpu,
                     [self.buf(q.0), self.buf(k.0), self.buf(v)],
                     [&c.k[layer], &c.v[layer]],
                     c.ty,
-                    self.rope,
+                    self.rope.pick(local),
                     self.step,
                     self.n,
                     RopeHeads {
@@ -157,13 +164,19 @@ impl<'a> Recorder<'a> {
     /// Records one call as the kernels that do it.
     fn call(&mut self, call: &Call) {
         match call {
-            Call::Embedding { out, table } => {
-                let ops = kernels::embedding(self.gpu, table, self.tokens, self.n, self.buf(*out));
+            Call::Embedding { out, table, scale } => {
+                let (tokens, out) = (self.tokens, self.buf(*out));
+                let ops = kernels::embedding(self.gpu, table, tokens, self.n, out, *scale);
                 self.push(ops);
             }
             Call::RmsNorm { out, x, w, eps } => {
                 let rows = self.rows(*out);
                 let ops = kernels::rms_norm(self.gpu, self.buf(*x), w, self.buf(*out), rows, *eps);
+                self.push(ops);
+            }
+            Call::NormAdd { x, y, w, eps } => {
+                let rows = self.rows(*x);
+                let ops = kernels::norm_add(self.gpu, self.buf(*x), self.buf(*y), w, rows, *eps);
                 self.push(ops);
             }
             Call::Linear {
@@ -182,11 +195,11 @@ impl<'a> Recorder<'a> {
                     self.push(ops);
                 }
             }
-            Call::Rope { x, n_heads } => {
+            Call::Rope { x, n_heads, local } => {
                 let ops = kernels::rope(
                     self.gpu,
                     self.buf(*x),
-                    self.rope,
+                    self.rope.pick(*local),
                     self.step,
                     self.n,
                     *n_heads,
@@ -227,7 +240,12 @@ impl<'a> Recorder<'a> {
                 );
                 self.push(ops);
             }
-            Call::Attention { layer, out, q } => {
+            Call::Attention {
+                layer,
+                out,
+                q,
+                window,
+            } => {
                 let c = &self.cache;
                 let (kc, vc) = (&c.k[*layer], &c.v[*layer]);
                 if self.n == 1 {
@@ -240,9 +258,10 @@ impl<'a> Recorder<'a> {
                         c.ty,
                         c.partials,
                         self.step,
+                        *window,
                     );
-                    let combine =
-                        kernels::attn_combine(self.gpu, c.partials, self.buf(*out), self.step);
+                    let (out, step) = (self.buf(*out), self.step);
+                    let combine = kernels::attn_combine(self.gpu, c.partials, out, step, *window);
                     self.push(split);
                     self.push(combine);
                 } else {
@@ -256,14 +275,16 @@ impl<'a> Recorder<'a> {
                         self.buf(*out),
                         self.step,
                         self.n,
+                        *window,
                     );
                     self.push(ops);
                 }
             }
-            Call::SiluMul { out, gate, up } => {
+            Call::GluMul { act, out, gate, up } => {
                 let len = self.rows(*out) * out.width(self.config);
-                let ops = kernels::silu_mul(
+                let ops = kernels::glu_mul(
                     self.gpu,
+                    *act,
                     self.buf(*gate),
                     self.buf(*up),
                     self.buf(*out),
@@ -295,14 +316,19 @@ impl Backend for Recorder<'_> {
     type Matrix = GpuWeights;
     type Vector = GpuTensor;
 
-    fn embedding(&mut self, out: Act, table: &GpuWeights) {
+    fn embedding(&mut self, out: Act, table: &GpuWeights, scale: f32) {
         let table = table.clone();
-        self.calls.push(Call::Embedding { out, table });
+        self.calls.push(Call::Embedding { out, table, scale });
     }
 
     fn rms_norm(&mut self, out: Act, x: Act, w: &GpuTensor, eps: f32) {
         let w = w.clone();
         self.calls.push(Call::RmsNorm { out, x, w, eps });
+    }
+
+    fn norm_add(&mut self, x: Act, y: Act, w: &GpuTensor, eps: f32) {
+        let w = w.clone();
+        self.calls.push(Call::NormAdd { x, y, w, eps });
     }
 
     fn linear(&mut self, x: Act, outs: &[(Act, &GpuWeights)], accumulate: bool) {
@@ -314,8 +340,8 @@ impl Backend for Recorder<'_> {
         });
     }
 
-    fn rope(&mut self, x: Act, n_heads: usize) {
-        self.calls.push(Call::Rope { x, n_heads });
+    fn rope(&mut self, x: Act, n_heads: usize, local: bool) {
+        self.calls.push(Call::Rope { x, n_heads, local });
     }
 
     fn add_bias(&mut self, x: Act, b: &GpuTensor) {
@@ -331,12 +357,24 @@ impl Backend for Recorder<'_> {
         self.calls.push(Call::KvStore { layer, k, v });
     }
 
-    fn attention(&mut self, layer: usize, out: Act, q: Act) {
-        self.calls.push(Call::Attention { layer, out, q });
+    fn attention(&mut self, layer: usize, out: Act, q: Act, window: Option<usize>) {
+        let call = Call::Attention {
+            layer,
+            out,
+            q,
+            window,
+        };
+        self.calls.push(call);
     }
 
     fn silu_mul(&mut self, out: Act, gate: Act, up: Act) {
-        self.calls.push(Call::SiluMul { out, gate, up });
+        let act = Glu::Silu;
+        self.calls.push(Call::GluMul { act, out, gate, up });
+    }
+
+    fn gelu_mul(&mut self, out: Act, gate: Act, up: Act) {
+        let act = Glu::Gelu;
+        self.calls.push(Call::GluMul { act, out, gate, up });
     }
 
     fn output_rows(&mut self, out: Act, x: Act) {

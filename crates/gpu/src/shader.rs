@@ -27,13 +27,13 @@ pub enum Kernel {
     MatvecRowwise,
     /// `matmul.wgsl`: Y = X·Wᵀ for many tokens (prefill), tiled in workgroup memory.
     Matmul,
-    /// `rms_norm.wgsl`: RMSNorm of each token's row, times the norm weight.
+    /// `rms_norm.wgsl`: RMSNorm of each token's row, times the norm weight (or added).
     RmsNorm,
     /// `rope.wgsl`: rotary position embedding of q or k heads, in place.
     Rope,
     /// `rope_store.wgsl`: RoPE of q and k and the KV store in one pass.
     RopeStore,
-    /// `silu_mul.wgsl`: silu(gate) · up, elementwise.
+    /// `silu_mul.wgsl`: silu(gate) · up (or gelu(gate) · up), elementwise.
     SiluMul,
     /// `add.wgsl`: x += y, elementwise.
     Add,
@@ -153,6 +153,7 @@ const INCLUDES: &[(&str, &str)] = &[
     shader!("common/step.wgsl"),
     shader!("common/rope_turn.wgsl"),
     shader!("common/silu.wgsl"),
+    shader!("common/gelu.wgsl"),
     shader!("common/matvec_io.wgsl"),
     shader!("common/matvec_row.wgsl"),
     shader!("common/kv_f32.wgsl"),

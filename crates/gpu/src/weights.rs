@@ -8,7 +8,7 @@ use hearth_gguf::{Gguf, TensorInfo, dequantize_vec};
 use hearth_model::Config;
 use hearth_model::arch::Weights;
 
-use crate::kernels::RopeFreqs;
+use crate::kernels::Ropes;
 
 use crate::{Gpu, GpuTensor, GpuWeights, Result};
 
@@ -64,13 +64,13 @@ impl WeightParts for FromBytes<'_> {
 }
 
 /// Uploads every weight of `cfg`'s model, tensor by tensor, from `src`; with the RoPE
-/// rotation speeds (`rope_freqs.weight` folded in).
+/// rotation speeds (`rope_freqs.weight` folded in, and the sliding-window layers').
 pub(crate) fn upload(
     gpu: &Gpu,
     gguf: &Gguf,
     cfg: &Config,
     src: &dyn TensorSource,
-) -> Result<(GpuModelWeights, RopeFreqs)> {
+) -> Result<(GpuModelWeights, Ropes)> {
     assemble(gpu, gguf, cfg, &mut FromBytes(src))
 }
 
@@ -81,7 +81,7 @@ pub(crate) fn assemble(
     gguf: &Gguf,
     cfg: &Config,
     parts: &mut dyn WeightParts,
-) -> Result<(GpuModelWeights, RopeFreqs)> {
+) -> Result<(GpuModelWeights, Ropes)> {
     let parts = RefCell::new(parts);
     let weights = Weights::load(
         gguf,
@@ -93,6 +93,6 @@ pub(crate) fn assemble(
         },
         |t, _| parts.borrow_mut().vector(t),
     )?;
-    let rope = RopeFreqs::new(gpu, &cfg.rope(weights.rope_freqs()))?;
+    let rope = Ropes::new(gpu, cfg, weights.rope_freqs())?;
     Ok((weights, rope))
 }

@@ -19,7 +19,7 @@ use common::{
     attention, embedding, kv_store, matmul, matvec, rms_norm, rope, rope_store, sample, silu_mul,
 };
 use hearth_gguf::GgmlType;
-use hearth_gpu::kernels::{AttnHeads, KvType};
+use hearth_gpu::kernels::{AttnHeads, Glu, KvType};
 use hearth_gpu::{FORMATS, Gpu, GpuTensor};
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
@@ -110,6 +110,32 @@ async fn matvec_fused_norm_segments_and_glu() {
 }
 
 #[wasm_bindgen_test]
+async fn matvec_fused_geglu() {
+    let mut g = gpu().await;
+    for &path in matvec::fused_paths(&g) {
+        path.set(&mut g);
+        for (i, &ty) in matvec::GEGLU_FORMATS.iter().enumerate() {
+            let cols = ty.block_elems().max(8) * 9;
+            let what = format!("fused GeGLU matvec {ty:?}, {path:?}");
+            scoped(&g, &what, async {
+                for (j, &(rows, norm, glu, accumulate)) in matvec::GEGLU_FUSIONS.iter().enumerate()
+                {
+                    let f = matvec::Fusion {
+                        rows,
+                        cols,
+                        norm,
+                        glu,
+                        accumulate,
+                    };
+                    matvec::check_fused(&g, ty, &f, (200 + i * 10 + j) as u64).await;
+                }
+            })
+            .await;
+        }
+    }
+}
+
+#[wasm_bindgen_test]
 async fn matmul_every_format_and_token_count() {
     let g = gpu().await;
     for (i, &ty) in FORMATS.iter().enumerate() {
@@ -170,6 +196,7 @@ async fn embedding_every_format_bit_exactly() {
         embedding::random_bytes_and_subnormal_scales(&g),
     )
     .await;
+    scoped(&g, "embedding, scaled", embedding::every_format_scaled(&g)).await;
 }
 
 #[wasm_bindgen_test]
@@ -191,6 +218,34 @@ async fn rms_norm_rows() {
         let what = format!("rms_norm {n_tokens}×{dim}");
         scoped(&g, &what, rms_norm::check(&g, n_tokens, dim, i as u64 + 1)).await;
     }
+}
+
+#[wasm_bindgen_test]
+async fn norm_add_rows() {
+    let g = gpu().await;
+    // decode at Gemma 3 270M's and 1B's widths, prefill rows of odd widths, the 2-D grid
+    for (i, (n_tokens, dim)) in [
+        (1, 640),
+        (1, 1152),
+        (7, 1000),
+        (5, 1),
+        (3, 255),
+        (70_001, 3),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let what = format!("norm_add {n_tokens}×{dim}");
+        let check = rms_norm::check_add(&g, n_tokens, dim, i as u64 + 11);
+        scoped(&g, &what, check).await;
+    }
+}
+
+#[wasm_bindgen_test]
+async fn rope_sliding_window_layers_use_their_own_table() {
+    let g = gpu().await;
+    let check = rope::local_and_global_tables(&g);
+    scoped(&g, "rope, local and global tables", check).await;
 }
 
 #[wasm_bindgen_test]
@@ -224,12 +279,7 @@ async fn silu_mul_random_and_large_gates() {
     )
     .await;
 
-    let mut gate = vec![0.0, -0.0, 1e-30, -1e-30, f32::MAX, -f32::MAX, 3e38, -3e38];
-    for z in [
-        20.0, 80.0, 88.0, 88.8, 89.0, 100.0, 104.0, 200.0, 1e4, 1e20, 1e30,
-    ] {
-        gate.extend([z, -z]);
-    }
+    let gate = silu_mul::large_gates();
     let mut rng = Rng::new(2);
     let up: Vec<f32> = gate.iter().map(|_| rng.f32()).collect();
     scoped(&g, "silu_mul, large gates", silu_mul::check(&g, &gate, &up)).await;
@@ -239,6 +289,28 @@ async fn silu_mul_random_and_large_gates() {
     let gate: Vec<f32> = rng.vec(silu_mul::LONG).iter().map(|v| v * 12.0).collect();
     let up = rng.vec(silu_mul::LONG);
     scoped(&g, "silu_mul, 2-D grid", silu_mul::check(&g, &gate, &up)).await;
+}
+
+#[wasm_bindgen_test]
+async fn gelu_mul_random_and_large_gates() {
+    let g = gpu().await;
+    let mut rng = Rng::new(4);
+    let gate: Vec<f32> = rng.vec(1000).iter().map(|v| v * 12.0).collect();
+    let up = rng.vec(1000);
+    let check = silu_mul::check_glu(&g, Glu::Gelu, &gate, &up);
+    scoped(&g, "gelu_mul, random gates", check).await;
+
+    let gate = silu_mul::large_gates();
+    let up: Vec<f32> = gate.iter().map(|_| rng.f32()).collect();
+    let check = silu_mul::check_glu(&g, Glu::Gelu, &gate, &up);
+    scoped(&g, "gelu_mul, large gates", check).await;
+
+    // long enough for the 2-D grid
+    let mut rng = Rng::new(5);
+    let gate: Vec<f32> = rng.vec(silu_mul::LONG).iter().map(|v| v * 6.0).collect();
+    let up = rng.vec(silu_mul::LONG);
+    let check = silu_mul::check_glu(&g, Glu::Gelu, &gate, &up);
+    scoped(&g, "gelu_mul, 2-D grid", check).await;
 }
 
 #[wasm_bindgen_test]
@@ -324,6 +396,44 @@ async fn attention_prefill_gqa_and_mha_f32_and_f16() {
     };
     let check = attention::prefill_calls(&g, heads, 50, 23, &[(0, 23), (11, 15)]);
     scoped(&g, "attn_prefill 6/2 heads of 96", check).await;
+}
+
+/// Sliding windows (Gemma 3's local layers): decode within a split, across its edge and
+/// wider, after a cache much longer than the window; prefill through windows narrower
+/// than a tile, a block and the batch.
+#[wasm_bindgen_test]
+async fn attention_sliding_windows_f32_and_f16() {
+    let g = gpu().await;
+    let s = attention::SPLIT;
+    let n_ctx = 3 * s + 5;
+    let lens = [1, 99, 100, 101, s + 50, 2 * s + 7, n_ctx, 3];
+    for kv in [KvType::F32, KvType::F16] {
+        for (i, window) in [1, 100, s + 44].into_iter().enumerate() {
+            let what = format!("attn_decode + attn_combine, window {window}, {kv:?} cache");
+            let heads = attention::GQA;
+            let check = attention::decode_windowed(
+                &g,
+                heads,
+                n_ctx,
+                &lens,
+                Some(window),
+                40 + i as u64,
+                kv,
+            );
+            scoped(&g, &what, check).await;
+        }
+        let calls = [(0, 37), (37, 1), (300, 21), (310, 40)];
+        for window in [5, 16, 100] {
+            let what = format!("attn_prefill, window {window}, {kv:?} cache");
+            let heads = attention::GQA;
+            let check = attention::prefill_windowed(&g, heads, 350, 40, &calls, Some(window), kv);
+            scoped(&g, &what, check).await;
+        }
+    }
+    let calls = [(0, 13), (5, 13), (80, 7)];
+    let check =
+        attention::prefill_windowed(&g, attention::MHA, 100, 13, &calls, Some(6), KvType::F32);
+    scoped(&g, "attn_prefill MHA, window 6", check).await;
 }
 
 #[wasm_bindgen_test]

@@ -1,5 +1,6 @@
 //! embedding.wgsl against its CPU twin, `hearth_gguf::dequantize`: bit for bit, for every
-//! GPU weight format, including scales that are f16 subnormals and non-finite values.
+//! GPU weight format, including scales that are f16 subnormals and non-finite values; and
+//! scaled (Gemma's √n_embd) against the dequantized values times the scale.
 
 // native only (blocking calls); tests/browser.rs runs the kernel checks on the web
 #![cfg(not(target_arch = "wasm32"))]
@@ -7,7 +8,8 @@
 mod common;
 
 use common::embedding::{
-    assert_same_bits, every_format_bit_exactly, gpu_rows, random_bytes_and_subnormal_scales,
+    assert_same_bits, every_format_bit_exactly, every_format_scaled, gpu_rows,
+    random_bytes_and_subnormal_scales,
 };
 use common::{Rng, block_on, gpu, random_weights};
 use hearth_gguf::{GgmlType, dequantize_vec};
@@ -21,6 +23,11 @@ fn dequantizes_every_format_bit_exactly() {
 #[test]
 fn random_bytes_and_subnormal_scales_survive() {
     block_on(random_bytes_and_subnormal_scales(&gpu()));
+}
+
+#[test]
+fn scales_every_format_bit_exactly() {
+    block_on(every_format_scaled(&gpu()));
 }
 
 #[test]

@@ -6,7 +6,9 @@
 
 mod common;
 
-use common::matvec::{FUSIONS, Fusion, check, check_fused, fused_paths, paths};
+use common::matvec::{
+    FUSIONS, Fusion, GEGLU_FORMATS, GEGLU_FUSIONS, check, check_fused, fused_paths, paths,
+};
 use common::{Rng, block_on, gpu, random_weights};
 use hearth_gguf::GgmlType;
 use hearth_gpu::{FORMATS, GpuTensor, GpuWeights, kernels};
@@ -72,6 +74,28 @@ fn fused_norm_segments_and_glu_match_the_cpu() {
     }
 }
 
+/// The GeGLU mode (GLU with GELU, Gemma's gate and up) on every fused path.
+#[test]
+fn fused_geglu_matches_the_cpu() {
+    let mut g = gpu();
+    for &path in fused_paths(&g) {
+        path.set(&mut g);
+        for (i, &ty) in GEGLU_FORMATS.iter().enumerate() {
+            let cols = ty.block_elems().max(8) * 9;
+            for (j, &(rows, norm, glu, accumulate)) in GEGLU_FUSIONS.iter().enumerate() {
+                let f = Fusion {
+                    rows,
+                    cols,
+                    norm,
+                    glu,
+                    accumulate,
+                };
+                block_on(check_fused(&g, ty, &f, (200 + i * 10 + j) as u64));
+            }
+        }
+    }
+}
+
 #[test]
 fn fused_matvec_over_split_buffers() {
     for &path in paths(&gpu()) {
@@ -79,7 +103,7 @@ fn fused_matvec_over_split_buffers() {
         path.set(&mut g);
         // parts of 9 rows: more segments than one dispatch binds, and GLU part by part
         g.max_binding_bytes = 9 * (576 / 32 * 20) as u64;
-        for (j, &(rows, norm, glu, accumulate)) in FUSIONS.iter().enumerate() {
+        for (j, &(rows, norm, glu, accumulate)) in FUSIONS.iter().chain(GEGLU_FUSIONS).enumerate() {
             let f = Fusion {
                 rows,
                 cols: 576,

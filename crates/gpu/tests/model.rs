@@ -43,37 +43,52 @@ struct Shape {
     tied: bool,
     llama3_rope: bool,
     ty: GgmlType,
+    /// A `gemma3` model with this sliding window (its block: post-norms, q/k norms, GeGLU,
+    /// NeoX RoPE, the window on 5 of every 6 layers) instead of a `llama` one.
+    gemma_window: Option<usize>,
 }
 
-/// A random Llama model of `shape` as GGUF bytes (weights ~ 1/√cols, norms ~ 1).
+/// A random Llama (or Gemma 3) model of `shape` as GGUF bytes (weights ~ 1/√cols, norms ~ 1).
 fn random_model(s: Shape, seed: u64) -> Vec<u8> {
     let mut rng = Rng::new(seed);
     let mut w = GgufWriter::new();
     let hd = s.n_embd / s.n_head;
-    let md: [(&str, Value); 11] = [
-        ("general.architecture", "llama".into()),
-        ("llama.context_length", Value::U32(512)),
-        ("llama.embedding_length", Value::U32(s.n_embd as u32)),
-        ("llama.block_count", Value::U32(s.n_layer as u32)),
-        ("llama.feed_forward_length", Value::U32(s.n_ff as u32)),
-        ("llama.attention.head_count", Value::U32(s.n_head as u32)),
+    let arch = if s.gemma_window.is_some() {
+        "gemma3"
+    } else {
+        "llama"
+    };
+    let md: [(&str, Value); 10] = [
+        ("context_length", Value::U32(512)),
+        ("embedding_length", Value::U32(s.n_embd as u32)),
+        ("block_count", Value::U32(s.n_layer as u32)),
+        ("feed_forward_length", Value::U32(s.n_ff as u32)),
+        ("attention.head_count", Value::U32(s.n_head as u32)),
+        ("attention.head_count_kv", Value::U32(s.n_head_kv as u32)),
+        ("attention.layer_norm_rms_epsilon", Value::F32(1e-5)),
         (
-            "llama.attention.head_count_kv",
-            Value::U32(s.n_head_kv as u32),
+            "rope.freq_base",
+            Value::F32(match (s.llama3_rope, s.gemma_window) {
+                (true, _) => 500000.0,
+                // Gemma 3's global base; its sliding-window layers' is 10000, the default
+                (false, Some(_)) => 1_000_000.0,
+                (false, None) => 10000.0,
+            }),
         ),
-        ("llama.attention.layer_norm_rms_epsilon", Value::F32(1e-5)),
+        ("vocab_size", Value::U32(s.n_vocab as u32)),
         (
-            "llama.rope.freq_base",
-            Value::F32(if s.llama3_rope { 500000.0 } else { 10000.0 }),
-        ),
-        ("llama.vocab_size", Value::U32(s.n_vocab as u32)),
-        (
-            "llama.rope.scaling.factor",
+            "rope.scaling.factor",
             Value::F32(if s.llama3_rope { 2.0 } else { 0.0 }),
         ),
     ];
+    w.add_metadata("general.architecture", arch).unwrap();
     for (k, v) in md {
-        w.add_metadata(k, v).unwrap();
+        w.add_metadata(format!("{arch}.{k}"), v).unwrap();
+    }
+    if let Some(window) = s.gemma_window {
+        let window = Value::U32(window as u32);
+        w.add_metadata("gemma3.attention.sliding_window", window)
+            .unwrap();
     }
     let mut mat = |w: &mut GgufWriter, name: &str, rows: usize, cols: usize, ty: GgmlType| {
         let bytes = random_matrix(&mut rng, ty, rows, cols, 1.0 / (cols as f32).sqrt());
@@ -105,6 +120,34 @@ fn random_model(s: Shape, seed: u64) -> Vec<u8> {
         mat(&mut w, &format!("{p}attn_k.weight"), kv, s.n_embd, s.ty);
         mat(&mut w, &format!("{p}attn_v.weight"), kv, s.n_embd, s.ty);
         mat(&mut w, &format!("{p}attn_output.weight"), s.n_embd, q, s.ty);
+        if s.gemma_window.is_some() {
+            let l = l as u64;
+            norm(
+                &mut w,
+                &format!("{p}attn_q_norm.weight"),
+                hd,
+                seed * 100 + 60 + l,
+            );
+            norm(
+                &mut w,
+                &format!("{p}attn_k_norm.weight"),
+                hd,
+                seed * 100 + 70 + l,
+            );
+            let n = s.n_embd;
+            norm(
+                &mut w,
+                &format!("{p}post_attention_norm.weight"),
+                n,
+                seed * 100 + 80 + l,
+            );
+            norm(
+                &mut w,
+                &format!("{p}post_ffw_norm.weight"),
+                n,
+                seed * 100 + 90 + l,
+            );
+        }
         norm(
             &mut w,
             &format!("{p}ffn_norm.weight"),
@@ -234,6 +277,7 @@ const GQA_64: Shape = Shape {
     tied: false,
     llama3_rope: false,
     ty: GgmlType::Q4_1,
+    gemma_window: None,
 };
 
 #[test]
@@ -276,20 +320,53 @@ fn mqa_llama3_rope_head_dim_64() {
     check_model("MQA llama3", &random_model(shape, 41), &tokens(33, 300, 41));
 }
 
-/// qwen2 (q/k/v biases, NeoX RoPE; tied and untied) and qwen3 (per-head q/k norms,
-/// heads wider than n_embd / n_head): the CPU reference is checked against NumPy on these
-/// files (crates/model/tests/reference.rs), the GPU against it here.
+/// qwen2 (q/k/v biases, NeoX RoPE; tied and untied), qwen3 (per-head q/k norms, heads
+/// wider than n_embd / n_head) and gemma3 (the embedding scaled by √n_embd, post-norms,
+/// GeGLU, a RoPE base of their own and a sliding window of 5 positions on 5 of its 6
+/// layers: 24 tokens, so that the prefill's batches of 16 and the decoded tokens' caches
+/// are longer than the window): the CPU reference is checked against NumPy on these files
+/// (crates/model/tests/reference.rs), the GPU against it here.
 #[test]
-fn qwen2_and_qwen3_match_the_cpu() {
-    for name in ["tiny-qwen2", "tiny-qwen2-tied", "tiny-qwen3"] {
+fn qwen2_qwen3_and_gemma3_match_the_cpu() {
+    for (name, n) in [
+        ("tiny-qwen2", 9),
+        ("tiny-qwen2-tied", 9),
+        ("tiny-qwen3", 9),
+        ("tiny-gemma3", 24),
+    ] {
         let path = format!(
             "{}/../../tests/fixtures/reference/{name}.gguf",
             env!("CARGO_MANIFEST_DIR")
         );
         let bytes = std::fs::read(&path).unwrap();
-        let n_vocab = Model::load(&bytes).unwrap().config.n_vocab;
-        check_model(name, &bytes, &tokens(9, n_vocab, 3));
+        let config = Model::load(&bytes).unwrap().config;
+        if let Some(window) = config.sliding_window {
+            assert!(window < n.min(16), "{name}: a window of {window}");
+        }
+        check_model(name, &bytes, &tokens(n, config.n_vocab, 3));
     }
+}
+
+/// A random gemma3 model whose gate and up share a format, so that decode folds the FFN's
+/// norm, gate, up and GeGLU into one matvec (the fixture's differ): the logits against the
+/// CPU, with a window (7) shorter than the prompt, and the dispatches of a decoded token,
+/// 13 per layer (norm + q/k/v, two head norms, two RoPEs, the KV store, attention's two
+/// passes, the output projection, its norm_add, norm + gate/up + GeGLU, down, its
+/// norm_add; 14 without the GeGLU fusion) plus the embedding and the final norm + lm-head.
+#[test]
+fn gemma3_random_model_fuses_geglu_and_matches_the_cpu() {
+    let shape = Shape {
+        n_layer: 6,
+        tied: true,
+        ty: GgmlType::Q8_0,
+        gemma_window: Some(7),
+        ..GQA_64
+    };
+    let bytes = random_model(shape, 42);
+    check_model("gemma3 random", &bytes, &tokens(30, shape.n_vocab, 42));
+    let model = gpu_model(gpu(), &bytes);
+    let n = Session::new(&model, 64, 16).unwrap().decode_dispatches();
+    assert_eq!(n, 13 * shape.n_layer + 2, "dispatches of a decoded token");
 }
 
 fn smollm2() -> Vec<u8> {
@@ -328,6 +405,41 @@ fn smollm2_decode_is_at_most_eight_dispatches_per_layer() {
 #[test]
 fn smollm2_logits_match_the_cpu() {
     check_model("SmolLM2", &smollm2(), &FRANCE);
+}
+
+/// Gemma 3 270M (Q4_K_M), the real layout: heads of 256, 4 query heads on 1 KV head, a
+/// 262144-token tied lm-head, the window (512) on 15 of its 18 layers (the fixture's
+/// window is the one shorter than a prompt here: `qwen2_qwen3_and_gemma3_match_the_cpu`):
+/// logits, and 16 greedy tokens equal to the CPU's.
+#[test]
+fn gemma3_270m_matches_the_cpu() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../models/gemma-3-270m-q4_k_m.gguf");
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/fetch-model gemma3",
+        path.display()
+    );
+    let bytes = std::fs::read(path).unwrap();
+    let tok = hearth_model::tokenizer::Tokenizer::from_gguf(&Gguf::read(&bytes).unwrap().metadata)
+        .unwrap();
+    let ids = tok
+        .encode(
+            "The capital of France is Paris. The capital of Italy is",
+            true,
+            false,
+        )
+        .unwrap();
+    check_model("Gemma 3 270M", &bytes, &ids);
+    let cpu = Model::load(&bytes).unwrap();
+    let (got, want) = greedy_both(&cpu, &gpu_model(gpu_f32(), &bytes), &ids, 16);
+    assert_eq!(
+        got,
+        want,
+        "greedy ids:\n gpu {:?}\n cpu {:?}",
+        tok.decode(&got),
+        tok.decode(&want)
+    );
 }
 
 #[test]
@@ -607,40 +719,54 @@ fn a_second_turn_reuses_the_cache() {
 
 /// The load compiles every pipeline a chat uses (crate::warm records sessions on
 /// placeholder weights): prompts of both matmul tiles, decode and sampling compile no
-/// more, here with GQA, Q4_0 and a tied head (a_second_turn_reuses_the_cache: SmolLM2's
-/// Q4_1/Q8_0; cheap formats, as lavapipe compiles each pipeline at its first dispatch).
+/// more, here with GQA, Q4_0 and a tied head, and with a gemma3 model of Q8_0 (norm_add,
+/// GeGLU in decode's matvec and in prefill's gelu_mul, windowed attention, the second RoPE
+/// table) (a_second_turn_reuses_the_cache: SmolLM2's Q4_1/Q8_0; cheap formats, as lavapipe
+/// compiles each pipeline at its first dispatch).
 #[test]
 fn the_load_compiles_every_pipeline_of_a_chat() {
     use hearth_model::sampler::{Sampler, SamplerConfig};
-    let shape = Shape {
+    let llama = Shape {
         ty: GgmlType::Q4_0,
         tied: true,
         ..GQA_64
     };
-    let bytes = random_model(shape, 5);
-    let model = gpu_model(gpu(), &bytes);
-    let at_load = model.gpu.pipeline_labels();
-    assert!(at_load.len() > 10, "{at_load:?}");
-    let stop = hearth_model::StopRule {
-        max_tokens: 3,
-        eog: vec![],
-        ignore_eos: true,
+    let gemma = Shape {
+        n_layer: 6,
+        ty: GgmlType::Q8_0,
+        tied: true,
+        gemma_window: Some(7),
+        ..GQA_64
     };
-    let mut s = Session::new(&model, 64, 16).unwrap();
-    for prompt in [tokens(20, GQA_64.n_vocab, 1), tokens(3, GQA_64.n_vocab, 2)] {
-        let mut sampler = Sampler::new(SamplerConfig::default()).unwrap();
-        pollster::block_on(s.generate(
-            &prompt,
-            &mut sampler,
-            &stop,
-            hearth_model::Guide::default(),
-            |_| Ok(true),
-        ))
-        .unwrap();
+    for (what, shape) in [("llama", llama), ("gemma3", gemma)] {
+        let bytes = random_model(shape, 5);
+        let model = gpu_model(gpu(), &bytes);
+        let at_load = model.gpu.pipeline_labels();
+        assert!(at_load.len() > 10, "{what}: {at_load:?}");
+        let stop = hearth_model::StopRule {
+            max_tokens: 3,
+            eog: vec![],
+            ignore_eos: true,
+        };
+        let mut s = Session::new(&model, 64, 16).unwrap();
+        for prompt in [tokens(20, GQA_64.n_vocab, 1), tokens(3, GQA_64.n_vocab, 2)] {
+            let mut sampler = Sampler::new(SamplerConfig::default()).unwrap();
+            pollster::block_on(s.generate(
+                &prompt,
+                &mut sampler,
+                &stop,
+                hearth_model::Guide::default(),
+                |_| Ok(true),
+            ))
+            .unwrap();
+        }
+        let mut after = model.gpu.pipeline_labels();
+        after.retain(|l| !at_load.contains(l));
+        assert!(
+            after.is_empty(),
+            "{what}: compiled after the load: {after:?}"
+        );
     }
-    let mut after = model.gpu.pipeline_labels();
-    after.retain(|l| !at_load.contains(l));
-    assert!(after.is_empty(), "compiled after the load: {after:?}");
 }
 
 #[test]

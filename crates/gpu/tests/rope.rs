@@ -1,14 +1,15 @@
 //! rope.wgsl against its CPU twin, `hearth_model::ops::rope` (angles in f64), token by
 //! token: head_dim 64 and 128, rope_dim below head_dim, positions up to 8000 (and one long
-//! context), Llama 3 style frequency factors, linear scaling, and a prepared op following
-//! the Step buffer from call to call.
+//! context), Llama 3 style frequency factors, linear scaling, a prepared op following
+//! the Step buffer from call to call, and a model's sliding-window table (Gemma 3's local
+//! RoPE) beside its global one.
 
 // native only (blocking calls); tests/browser.rs runs the kernel checks on the web
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
-use common::rope::{Case, cases, check, compare, params, want};
+use common::rope::{Case, cases, check, compare, local_and_global_tables, params, want};
 use common::{Rng, block_on, gpu};
 use hearth_gpu::GpuTensor;
 use hearth_gpu::kernels::{self, RopeFreqs, Step};
@@ -20,6 +21,11 @@ fn matches_the_cpu_up_to_position_8000() {
     for (i, c) in cases(&mut rng).iter().enumerate() {
         block_on(check(&g, c, i as u64));
     }
+}
+
+#[test]
+fn sliding_window_layers_use_their_own_table() {
+    block_on(local_and_global_tables(&gpu()));
 }
 
 #[test]

@@ -1,14 +1,16 @@
-//! silu_mul.wgsl against its CPU twin, `hearth_model::ops::silu_mul`, on random gates and on
-//! gates large enough to overflow a naive e^(−z), with lengths that are not multiples of the
-//! workgroup and one long enough for the 2-D dispatch.
+//! silu_mul.wgsl against its CPU twin, `hearth_model::ops::silu_mul` (and with GELU,
+//! `ops::gelu_mul`), on random gates and on gates large enough to overflow a naive e^(−z),
+//! with lengths that are not multiples of the workgroup and one long enough for the 2-D
+//! dispatch.
 
 // native only (blocking calls); tests/browser.rs runs the kernel checks on the web
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
-use common::silu_mul::{LONG, check};
+use common::silu_mul::{LONG, check, check_glu, large_gates};
 use common::{Rng, block_on, gpu};
+use hearth_gpu::kernels::Glu;
 use hearth_gpu::{GpuTensor, kernels};
 
 #[test]
@@ -23,15 +25,30 @@ fn random_gates_match_the_cpu() {
 #[test]
 fn large_gates_stay_finite() {
     let g = gpu();
-    let mut gate = vec![0.0, -0.0, 1e-30, -1e-30, f32::MAX, -f32::MAX, 3e38, -3e38];
-    for z in [
-        20.0, 80.0, 88.0, 88.8, 89.0, 100.0, 104.0, 200.0, 1e4, 1e20, 1e30,
-    ] {
-        gate.extend([z, -z]);
-    }
+    let gate = large_gates();
     let mut rng = Rng::new(2);
     let up: Vec<f32> = gate.iter().map(|_| rng.f32()).collect();
     block_on(check(&g, &gate, &up));
+}
+
+#[test]
+fn gelu_random_and_large_gates_match_the_cpu() {
+    let g = gpu();
+    let mut rng = Rng::new(4);
+    let gate: Vec<f32> = rng.vec(1000).iter().map(|v| v * 12.0).collect();
+    let up = rng.vec(1000);
+    block_on(check_glu(&g, Glu::Gelu, &gate, &up));
+    let gate = large_gates();
+    let up: Vec<f32> = gate.iter().map(|_| rng.f32()).collect();
+    block_on(check_glu(&g, Glu::Gelu, &gate, &up));
+}
+
+#[test]
+fn gelu_long_vectors_use_a_2d_grid() {
+    let mut rng = Rng::new(5);
+    let gate: Vec<f32> = rng.vec(LONG).iter().map(|v| v * 6.0).collect();
+    let up = rng.vec(LONG);
+    block_on(check_glu(&gpu(), Glu::Gelu, &gate, &up));
 }
 
 #[test]
@@ -53,4 +70,7 @@ fn bad_shapes_are_errors() {
     assert!(kernels::silu_mul(&g, &a, &a, &b, 10).is_ok());
     // out must not be an input
     assert!(kernels::silu_mul(&g, &a, &b, &b, 10).is_err());
+    assert!(kernels::gelu_mul(&g, &a, &b, &short, 10).is_err());
+    assert!(kernels::gelu_mul(&g, &a, &b, &a, 10).is_err());
+    assert!(kernels::gelu_mul(&g, &a, &b, &short, 9).is_ok());
 }

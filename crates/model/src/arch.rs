@@ -16,6 +16,7 @@ use crate::{Config, ModelError, Result};
 mod load;
 pub mod table;
 
+pub mod gemma3;
 pub mod llama;
 pub mod qwen2;
 pub mod qwen3;
@@ -40,7 +41,7 @@ pub trait Architecture<M, V>: Sized {
 }
 
 /// Declares the registry: `Variant => module::WeightsType`, where `module` has
-/// `NAME` (its `general.architecture`), `TABLE` ([`Table`]) and `ROPE_NEOX` (its RoPE
+/// `NAME` (its `general.architecture`), `FAMILY` (its name for people), `TABLE` ([`Table`]) and `ROPE_NEOX` (its RoPE
 /// pairs dims i and i + d/2 rather than adjacent ones) and `WeightsType` implements
 /// [`Architecture`].
 macro_rules! architectures {
@@ -58,6 +59,11 @@ macro_rules! architectures {
             /// The GGUF name (`general.architecture`, the prefix of its metadata keys).
             pub fn name(self) -> &'static str {
                 match self { $(Arch::$variant => $module::NAME),+ }
+            }
+
+            /// The family's name for people ("Gemma 3"), as the model manager shows it.
+            pub fn family(self) -> &'static str {
+                match self { $(Arch::$variant => $module::FAMILY),+ }
             }
 
             /// The tensor table.
@@ -111,6 +117,7 @@ architectures! {
     Llama => llama::LlamaWeights,
     Qwen2 => qwen2::Qwen2Weights,
     Qwen3 => qwen3::Qwen3Weights,
+    Gemma3 => gemma3::Gemma3Weights,
 }
 
 impl Arch {
@@ -130,6 +137,52 @@ impl Arch {
                     known.join(", ")
                 ))
             })
+    }
+
+    /// What `gguf`'s model needs that hearth lacks, one line each (empty: it runs): an
+    /// architecture or hyper-parameter hearth does not implement, tensors of related
+    /// architectures the block does not use, weights in an activation-only format, a
+    /// missing or misshapen tensor, an unusable tokenizer.
+    pub fn lacks(gguf: &Gguf) -> Vec<String> {
+        let mut out = Vec::new();
+        match Config::from_gguf(gguf) {
+            Err(e) => out.push(e.to_string()),
+            Ok(c) => {
+                let table = c.arch.table();
+                let mut foreign: Vec<&str> = Vec::new();
+                for t in &gguf.tensors {
+                    if let Some(s) = table.unsupported.iter().find(|s| t.name.ends_with(*s))
+                        && !foreign.contains(s)
+                    {
+                        foreign.push(s);
+                    }
+                }
+                if !foreign.is_empty() {
+                    out.push(format!(
+                        "tensors the {} block does not use: {}",
+                        c.arch.name(),
+                        foreign.join(", ")
+                    ));
+                } else if let Err(e) = table.wanted(gguf, &c) {
+                    out.push(e.to_string());
+                }
+            }
+        }
+        let activation_only = [hearth_gguf::GgmlType::Q8_1, hearth_gguf::GgmlType::Q8_K];
+        if let Some(t) = gguf
+            .tensors
+            .iter()
+            .find(|t| activation_only.contains(&t.ty))
+        {
+            out.push(format!(
+                "weights in {:?} (tensor {:?}), a format hearth only knows for activations",
+                t.ty, t.name
+            ));
+        }
+        if let Err(e) = crate::tokenizer::Tokenizer::from_gguf(&gguf.metadata) {
+            out.push(e.to_string());
+        }
+        out
     }
 
     /// The tensors of `gguf`'s model (of config `c`) a loader must fetch, shape-checked.
@@ -248,16 +301,21 @@ pub trait Backend {
     /// A weight vector (a norm's gains) as this backend holds it.
     type Vector;
 
-    /// out ← row `token` of `table`, for each token of the batch.
-    fn embedding(&mut self, out: Act, table: &Self::Matrix);
+    /// out ← row `token` of `table` · scale, for each token of the batch (Gemma scales its
+    /// embedding by √n_embd; the others by 1).
+    fn embedding(&mut self, out: Act, table: &Self::Matrix, scale: f32);
     /// out = x / sqrt(mean(x²) + eps) · w, row by row.
     fn rms_norm(&mut self, out: Act, x: Act, w: &Self::Vector, eps: f32);
+    /// x += rms_norm(y) · w, row by row: a sublayer's output normed before the residual
+    /// (Gemma's post-attention and post-FFN norms). `y` is another activation than `x`.
+    fn norm_add(&mut self, x: Act, y: Act, w: &Self::Vector, eps: f32);
     /// For each `(out, w)`: out = x · wᵀ row by row, or out += x · wᵀ when `accumulate`.
     /// The outputs share one input, so a backend may read (or quantize) it once.
     fn linear(&mut self, x: Act, outs: &[(Act, &Self::Matrix)], accumulate: bool);
     /// Rotates `n_heads` heads of each row of `x` by its token's position (RoPE, in the
-    /// model's pairing: `Config::rope`).
-    fn rope(&mut self, x: Act, n_heads: usize);
+    /// model's pairing: `Config::rope`); `local` picks the RoPE of the sliding-window layers
+    /// (`Config::rope_local`: Gemma 3's own base) instead.
+    fn rope(&mut self, x: Act, n_heads: usize, local: bool);
     /// x += b on every row (a projection's bias).
     fn add_bias(&mut self, x: Act, b: &Self::Vector);
     /// Each of the `n_heads` heads of each row of `x` (head_dim wide) RMS-normed in place
@@ -266,10 +324,14 @@ pub trait Backend {
     /// Appends the batch's keys `k` and values `v` to layer `layer`'s KV cache.
     fn kv_store(&mut self, layer: usize, k: Act, v: Act);
     /// out = softmax(q·Kᵀ/√d) · V per query head over layer `layer`'s cache, causal: a
-    /// token sees the positions up to its own. Query head h reads KV head h / n_rep.
-    fn attention(&mut self, layer: usize, out: Act, q: Act);
-    /// out = silu(gate) · up.
+    /// token sees the positions up to its own, and with a `window` of w only the last w of
+    /// them (positions p − w + 1 ..= p: sliding-window attention). Query head h reads KV
+    /// head h / n_rep.
+    fn attention(&mut self, layer: usize, out: Act, q: Act, window: Option<usize>);
+    /// out = silu(gate) · up (SwiGLU).
     fn silu_mul(&mut self, out: Act, gate: Act, up: Act);
+    /// out = gelu(gate) · up with GELU's tanh form (GeGLU: Gemma).
+    fn gelu_mul(&mut self, out: Act, gate: Act, up: Act);
     /// out ← the rows of `x` whose logits the caller wants (the last token's, or all).
     fn output_rows(&mut self, out: Act, x: Act);
 }

@@ -40,6 +40,13 @@ pub const GGUF_KEY: &str = "tokenizer.chat_template";
 /// with teknium/OpenHermes-2.5-Mistral-7B (what llama.cpp also falls back to).
 pub const CHATML: &str = "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
 
+/// The template hearth uses for a Gemma vocabulary (one with `<start_of_turn>`) that comes
+/// without one, as Gemma 3 270M's base GGUF does: Google's Gemma 3 instruction template,
+/// verbatim from the `tokenizer_config.json` of google/gemma-3-270m-it (the turn markers
+/// `<start_of_turn>user` / `model` … `<end_of_turn>`, a system message folded into the
+/// first user turn).
+pub const GEMMA: &str = include_str!("chat_template/gemma.jinja");
+
 /// The name errors refer to the template by.
 const NAME: &str = "chat_template";
 
@@ -169,12 +176,30 @@ impl fmt::Display for Raised {
 
 impl std::error::Error for Raised {}
 
+/// Whether the vocabulary has Gemma's turn markers (`<start_of_turn>`, `<end_of_turn>`).
+fn has_gemma_turns(meta: &Metadata) -> bool {
+    let Ok(Some(tokens)) = meta.array("tokenizer.ggml.tokens") else {
+        return false;
+    };
+    let has = |t: &str| {
+        tokens
+            .iter()
+            .any(|v| matches!(v, hearth_gguf::Value::String(s) if s == t))
+    };
+    has("<start_of_turn>") && has("<end_of_turn>")
+}
+
 impl ChatTemplate {
-    /// The GGUF's `tokenizer.chat_template`, or ChatML when it has none (or an empty one);
-    /// [`is_fallback`](Self::is_fallback) tells which.
+    /// The GGUF's `tokenizer.chat_template`; when it has none (or an empty one), Gemma's
+    /// ([`GEMMA`]) for a vocabulary with Gemma's turn markers, else ChatML.
+    /// [`is_fallback`](Self::is_fallback) tells whether the model's own was used.
     pub fn from_gguf(meta: &Metadata) -> Result<ChatTemplate> {
         match meta.str(GGUF_KEY)? {
             Some(source) if !source.trim().is_empty() => ChatTemplate::new(source),
+            _ if has_gemma_turns(meta) => Ok(ChatTemplate {
+                fallback: true,
+                ..ChatTemplate::new(GEMMA)?
+            }),
             _ => Ok(ChatTemplate {
                 fallback: true,
                 ..ChatTemplate::chatml()
@@ -207,7 +232,8 @@ impl ChatTemplate {
         }
     }
 
-    /// True when [`from_gguf`](Self::from_gguf) found no template and fell back to ChatML.
+    /// True when [`from_gguf`](Self::from_gguf) found no template and fell back (to Gemma's
+    /// or ChatML).
     pub fn is_fallback(&self) -> bool {
         self.fallback
     }
@@ -219,7 +245,9 @@ impl ChatTemplate {
 
     /// One line saying where the template came from, for `--verbose` output.
     pub fn origin(&self) -> &'static str {
-        if self.fallback {
+        if self.fallback && self.source == GEMMA {
+            "the model has no tokenizer.chat_template; its vocabulary is Gemma's, so Gemma's template is used"
+        } else if self.fallback {
             "the model has no tokenizer.chat_template; falling back to ChatML"
         } else {
             "the model's own tokenizer.chat_template"

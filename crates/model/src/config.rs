@@ -35,6 +35,12 @@ pub struct Config {
     pub rope_dim: usize,
     /// 1 / `llama.rope.scaling.factor` for linear scaling (default 1).
     pub rope_freq_scale: f32,
+    /// `llama.attention.sliding_window`: the positions a sliding-window layer sees (the
+    /// architecture's block says which layers those are; Gemma 3: 5 of every 6).
+    pub sliding_window: Option<usize>,
+    /// `llama.rope.freq_base_swa` (default 10000): the RoPE base of the sliding-window
+    /// layers, which rotate without scaling (`Config::rope_local`).
+    pub rope_base_local: f32,
     /// `llama.context_length`: the context the model was trained for.
     pub n_ctx_train: usize,
     /// True when there is no `output.weight` and the lm-head reuses `token_embd.weight`.
@@ -141,6 +147,16 @@ impl Config {
                 .ok_or_else(|| ModelError::Invalid("the GGUF has no vocabulary".into()))?,
         };
         let n_ctx_train = req("context_length")?;
+        let sliding_window = match md.u64(&key("attention.sliding_window"))? {
+            Some(0) => {
+                return Err(ModelError::Invalid(format!(
+                    "{} is zero",
+                    key("attention.sliding_window")
+                )));
+            }
+            w => w.map(to_usize),
+        };
+        let rope_base_local = md.f64(&key("rope.freq_base_swa"))?.unwrap_or(10000.0) as f32;
 
         let cfg = Config {
             arch,
@@ -155,6 +171,8 @@ impl Config {
             rope_base,
             rope_dim,
             rope_freq_scale,
+            sliding_window,
+            rope_base_local,
             n_ctx_train,
             tied_embeddings: gguf.tensor("output.weight").is_none(),
             has_rope_freqs: gguf.tensor("rope_freqs.weight").is_some(),
@@ -173,6 +191,17 @@ impl Config {
             freq_scale: self.rope_freq_scale,
             freq_factors: freq_factors.map(<[f32]>::to_vec),
             neox: self.arch.rope_neox(),
+        }
+    }
+
+    /// The RoPE of the sliding-window layers: base `rope_base_local`, no scaling or
+    /// frequency factors (llama.cpp's `rope_freq_base_train_swa`, scale 1).
+    pub fn rope_local(&self) -> RopeParams {
+        RopeParams {
+            base: self.rope_base_local,
+            freq_scale: 1.0,
+            freq_factors: None,
+            ..self.rope(None)
         }
     }
 

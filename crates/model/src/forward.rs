@@ -119,6 +119,7 @@ impl Model {
         let mut pass = Pass {
             c,
             rope: &self.rope,
+            rope_local: c.rope_local(),
             pos: cache.len,
             cache,
             tokens,
@@ -136,6 +137,7 @@ impl Model {
 struct Pass<'a> {
     c: &'a Config,
     rope: &'a RopeParams,
+    rope_local: RopeParams,
     cache: &'a mut KvCache,
     tokens: &'a [u32],
     pos: usize,   // position of the batch's first token
@@ -171,10 +173,12 @@ impl Backend for Pass<'_> {
     type Matrix = Matrix;
     type Vector = Vec<f32>;
 
-    fn embedding(&mut self, out: Act, table: &Matrix) {
+    fn embedding(&mut self, out: Act, table: &Matrix, scale: f32) {
         let mut o = self.take(out);
         for (row, &t) in o.chunks_exact_mut(table.cols).zip(self.tokens) {
-            row.copy_from_slice(table.row(t as usize));
+            for (o, &v) in row.iter_mut().zip(table.row(t as usize)) {
+                *o = v * scale;
+            }
         }
         self.put(out, o);
     }
@@ -189,6 +193,18 @@ impl Backend for Pass<'_> {
             rms_norm(orow, xrow, w, eps);
         }
         self.put(out, o);
+    }
+
+    fn norm_add(&mut self, x: Act, y: Act, w: &Vec<f32>, eps: f32) {
+        let mut o = self.take(x);
+        let width = x.width(self.c);
+        for (orow, yrow) in o
+            .chunks_exact_mut(width)
+            .zip(self.get(y).chunks_exact(width))
+        {
+            crate::ops::norm_add(orow, yrow, w, eps);
+        }
+        self.put(x, o);
     }
 
     fn linear(&mut self, x: Act, outs: &[(Act, &Matrix)], accumulate: bool) {
@@ -209,11 +225,15 @@ impl Backend for Pass<'_> {
         }
     }
 
-    fn rope(&mut self, x: Act, _n_heads: usize) {
+    fn rope(&mut self, x: Act, _n_heads: usize, local: bool) {
         let mut o = self.take(x);
         let (width, hd) = (x.width(self.c), self.c.head_dim);
+        let params = match local {
+            true => &self.rope_local,
+            false => self.rope,
+        };
         for (i, row) in o.chunks_exact_mut(width).enumerate() {
-            rope(row, hd, self.pos + i, self.rope);
+            rope(row, hd, self.pos + i, params);
         }
         self.put(x, o);
     }
@@ -236,7 +256,7 @@ impl Backend for Pass<'_> {
         self.cache.v[layer].extend_from_slice(vv);
     }
 
-    fn attention(&mut self, layer: usize, out: Act, q: Act) {
+    fn attention(&mut self, layer: usize, out: Act, q: Act, window: Option<usize>) {
         let c = self.c;
         let mut o = self.take(out);
         let (hd, kv_dim, q_dim) = (c.head_dim, c.kv_dim(), c.q_dim());
@@ -246,8 +266,10 @@ impl Backend for Pass<'_> {
             .zip(self.bufs[q.index()].chunks_exact(q_dim))
             .enumerate()
         {
-            // token i sees positions 0..=pos + i
-            let seen = (self.pos + i + 1) * kv_dim;
+            // token i sees positions first..=pos + i
+            let last = self.pos + i;
+            let first = window.map_or(0, |w| (last + 1).saturating_sub(w));
+            let (seen, from) = ((last + 1) * kv_dim, first * kv_dim);
             for h in 0..c.n_head {
                 let kv_off = (h / c.n_rep()) * hd;
                 let qh = &qrow[h * hd..(h + 1) * hd];
@@ -255,8 +277,8 @@ impl Backend for Pass<'_> {
                 attention(
                     oh,
                     qh,
-                    &k[..seen],
-                    &v[..seen],
+                    &k[from..seen],
+                    &v[from..seen],
                     kv_dim,
                     kv_off,
                     &mut self.att,
@@ -269,6 +291,12 @@ impl Backend for Pass<'_> {
     fn silu_mul(&mut self, out: Act, gate: Act, up: Act) {
         let mut o = self.take(out);
         silu_mul(&mut o, self.get(gate), self.get(up));
+        self.put(out, o);
+    }
+
+    fn gelu_mul(&mut self, out: Act, gate: Act, up: Act) {
+        let mut o = self.take(out);
+        crate::ops::gelu_mul(&mut o, self.get(gate), self.get(up));
         self.put(out, o);
     }
 

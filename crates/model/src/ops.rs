@@ -102,6 +102,27 @@ pub fn silu_mul(out: &mut [f32], gate: &[f32], up: &[f32]) {
     }
 }
 
+/// out = gelu(gate) · up, with GELU's tanh form
+/// gelu(z) = z/2 · (1 + tanh(√(2/π) · (z + 0.044715 z³))).
+pub fn gelu_mul(out: &mut [f32], gate: &[f32], up: &[f32]) {
+    for ((o, &g), &u) in out.iter_mut().zip(gate).zip(up) {
+        *o = gelu(g) * u;
+    }
+}
+
+/// GELU, tanh form (what GGML's `gelu` and Gemma's `gelu_pytorch_tanh` compute).
+pub fn gelu(z: f32) -> f32 {
+    const SQRT_2_OVER_PI: f32 = 0.797_884_6;
+    0.5 * z * (1.0 + (SQRT_2_OVER_PI * z * (1.0 + 0.044715 * z * z)).tanh())
+}
+
+/// x += rms_norm(y) · w (a post-norm and its residual).
+pub fn norm_add(x: &mut [f32], y: &[f32], w: &[f32], eps: f32) {
+    let mut h = vec![0.0; y.len()];
+    rms_norm(&mut h, y, w, eps);
+    add(x, &h);
+}
+
 /// x += y
 pub fn add(x: &mut [f32], y: &[f32]) {
     for (a, b) in x.iter_mut().zip(y) {

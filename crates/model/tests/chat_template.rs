@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use hearth_gguf::{Metadata, Value as GgufValue};
 use hearth_model::ModelError;
-use hearth_model::chat_template::{CHATML, ChatTemplate, Message};
+use hearth_model::chat_template::{CHATML, ChatTemplate, GEMMA, Message};
 
 #[derive(serde::Deserialize)]
 struct Fixture {
@@ -167,6 +167,60 @@ fn gguf_without_template_falls_back_to_chatml() {
 
     let empty = ChatTemplate::from_gguf(&metadata(Some(GgufValue::String("  \n".into())))).unwrap();
     assert!(empty.is_fallback());
+}
+
+/// A GGUF with Gemma's vocabulary and no template (as Google's base Gemma 3 files ship)
+/// gets Google's Gemma 3 template: the text of the fixture that transformers rendered.
+#[test]
+fn gemma_vocabulary_without_template_falls_back_to_gemma() {
+    let gemma = fixture("gemma-3-it");
+    assert_eq!(GEMMA, gemma.template);
+    let mut meta = metadata(None);
+    let tokens = [
+        "<pad>",
+        "<eos>",
+        "<bos>",
+        "<start_of_turn>",
+        "<end_of_turn>",
+        "a",
+    ];
+    meta.0.insert(
+        "tokenizer.ggml.tokens".to_string(),
+        GgufValue::Array(
+            tokens
+                .iter()
+                .map(|t| GgufValue::String(t.to_string()))
+                .collect(),
+        ),
+    );
+    let t = ChatTemplate::from_gguf(&meta).unwrap();
+    assert!(t.is_fallback());
+    assert_eq!(t.source(), GEMMA);
+    assert!(t.origin().contains("Gemma"), "{}", t.origin());
+    let case = gemma
+        .cases
+        .iter()
+        .find(|c| c.expected.is_some() && c.messages.len() >= 2 && c.extra.is_empty())
+        .expect("a rendered multi-message case");
+    let got = t.render(
+        &case.messages,
+        case.add_generation_prompt,
+        &gemma.bos_token,
+        &gemma.eos_token,
+    );
+    assert_eq!(
+        got.unwrap(),
+        *case.expected.as_ref().unwrap(),
+        "{}",
+        case.name
+    );
+
+    // one turn marker alone is not Gemma's vocabulary
+    meta.0.insert(
+        "tokenizer.ggml.tokens".to_string(),
+        GgufValue::Array(vec![GgufValue::String("<start_of_turn>".into())]),
+    );
+    assert_eq!(ChatTemplate::from_gguf(&meta).unwrap().source(), CHATML);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! The CPU reference forward pass against an independent NumPy implementation
 //! (`scripts/gen-reference-logits.py`: weights dequantized by the `gguf` package, math in
 //! float64), on small random models (llama; and from `scripts/gen-arch-reference.py`,
-//! qwen2 and qwen3) and on SmolLM2-135M-Instruct.
+//! qwen2, qwen3 and gemma3) and on SmolLM2-135M-Instruct.
 
 mod common;
 
@@ -83,6 +83,99 @@ fn tiny_qwen2_tied_matches_numpy() {
 #[test]
 fn tiny_qwen3_head_norms_wide_heads_matches_numpy() {
     check(&fixture("reference/tiny-qwen3.gguf"), "tiny-qwen3");
+}
+
+#[test]
+fn tiny_gemma3_sliding_window_post_norms_geglu_matches_numpy() {
+    check(&fixture("reference/tiny-gemma3.gguf"), "tiny-gemma3");
+}
+
+/// llama.cpp's worst |logit − hearth's| over the tiny models, relative to the position's
+/// spread: its 8-bit activations (measured worst: qwen2 0.08, qwen3 0.09, gemma3 0.25; a
+/// wrong window or local RoPE base gives 1 to 3).
+const LLAMA_CPP_TOLERANCE: f32 = 0.4;
+
+/// The same tiny models through llama.cpp (`scripts/gen-llama-cpp-reference.py`), a second
+/// implementation of these architectures: every position within [`LLAMA_CPP_TOLERANCE`],
+/// and the same top token wherever llama.cpp's top two are further apart than the error.
+fn check_llama_cpp(name: &str) {
+    let meta: serde_json::Value =
+        serde_json::from_slice(&fixture(&format!("reference/{name}.logits.json"))).unwrap();
+    let tokens: Vec<u32> = serde_json::from_value(meta["tokens"].clone()).unwrap();
+    let n_vocab = meta["n_vocab"].as_u64().unwrap() as usize;
+    let want: Vec<f32> = fixture(&format!("reference/{name}.llama-cpp.f32"))
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+        .collect();
+    assert_eq!(want.len(), tokens.len() * n_vocab, "{name}: llama.cpp rows");
+    let model = Model::load(&fixture(&format!("reference/{name}.gguf"))).unwrap();
+    let got = model
+        .forward(&tokens, &mut model.new_cache(tokens.len()))
+        .unwrap();
+    let mut agree = 0;
+    for pos in 0..tokens.len() {
+        let (got, want) = (
+            &got[pos * n_vocab..][..n_vocab],
+            &want[pos * n_vocab..][..n_vocab],
+        );
+        let mean = want.iter().sum::<f32>() / n_vocab as f32;
+        let std = (want.iter().map(|w| (w - mean).powi(2)).sum::<f32>() / n_vocab as f32).sqrt();
+        let err = got
+            .iter()
+            .zip(want)
+            .map(|(g, w)| (g - w).abs())
+            .fold(0f32, f32::max);
+        assert!(
+            err <= LLAMA_CPP_TOLERANCE * std,
+            "{name} position {pos}: |hearth − llama.cpp| {err} > {LLAMA_CPP_TOLERANCE} × std {std}"
+        );
+        let mut order: Vec<usize> = (0..n_vocab).collect();
+        order.sort_by(|&a, &b| want[b].total_cmp(&want[a]));
+        let top = (0..n_vocab).fold(0, |m, j| if got[j] > got[m] { j } else { m });
+        if top == order[0] {
+            agree += 1;
+        } else {
+            assert!(
+                want[order[0]] - want[order[1]] <= 2.0 * err,
+                "{name} position {pos}: top token {top}, llama.cpp {} by a margin over 2 × {err}",
+                order[0]
+            );
+        }
+    }
+    assert!(
+        agree * 4 >= tokens.len() * 3,
+        "{name}: top-1 agrees at {agree} of {}",
+        tokens.len()
+    );
+}
+
+#[test]
+fn tiny_qwen2_qwen3_and_gemma3_match_llama_cpp() {
+    for name in ["tiny-qwen2", "tiny-qwen2-tied", "tiny-qwen3", "tiny-gemma3"] {
+        check_llama_cpp(name);
+    }
+}
+
+/// Gemma 3's sliding window: a prompt fed in pieces (a decode after a cache longer than
+/// the window) gives the logits of one pass.
+#[test]
+fn gemma3_window_in_pieces_equals_one_pass() {
+    let model = Model::load(&fixture("reference/tiny-gemma3.gguf")).unwrap();
+    assert_eq!(model.config.sliding_window, Some(5));
+    let tokens: Vec<u32> = (0..11).map(|i| (i * 37 + 3) % 256).collect();
+    let mut one = model.new_cache(16);
+    let all = model.forward(&tokens, &mut one).unwrap();
+    let mut inc = model.new_cache(16);
+    let mut pieces = model.forward(&tokens[..7], &mut inc).unwrap();
+    for t in &tokens[7..] {
+        pieces.extend(model.forward(std::slice::from_ref(t), &mut inc).unwrap());
+    }
+    let worst = all
+        .iter()
+        .zip(&pieces)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(worst < 1e-4, "pieces differ from one pass by {worst}");
 }
 
 #[test]

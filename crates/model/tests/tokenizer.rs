@@ -344,10 +344,19 @@ fn unfinished_and_invalid_utf8_become_replacement_characters() {
 // The real model: SmolLM2-135M-Instruct against llama.cpp's own tokenizer.
 
 fn smollm2() -> Tokenizer {
-    let path = root().join("models/SmolLM2-135M-Instruct.Q4_1.gguf");
+    real_tokenizer("SmolLM2-135M-Instruct.Q4_1.gguf", "")
+}
+
+/// Gemma 3 270M's SentencePiece vocabulary (262,144 tokens, no space prefix).
+fn gemma3() -> Tokenizer {
+    real_tokenizer("gemma-3-270m-q4_k_m.gguf", " gemma3")
+}
+
+fn real_tokenizer(file: &str, fetch_arg: &str) -> Tokenizer {
+    let path = root().join("models").join(file);
     assert!(
         path.exists(),
-        "{} is missing: run scripts/fetch-model (the real model's vocabulary is tested, never skipped)",
+        "{} is missing: run scripts/fetch-model{fetch_arg} (the real model's vocabulary is tested, never skipped)",
         path.display()
     );
     let bytes = std::fs::read(&path).expect("read the real model");
@@ -355,10 +364,11 @@ fn smollm2() -> Tokenizer {
     Tokenizer::from_gguf(&gguf.metadata).expect("tokenizer of the real model")
 }
 
-fn reference() -> Value {
-    let path = root().join("tests/fixtures/smollm2-tokens.json");
+/// `tests/fixtures/NAME-tokens.json`, written by scripts/gen-tokenizer-fixtures.py.
+fn reference(name: &str) -> Value {
+    let path = root().join(format!("tests/fixtures/{name}-tokens.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).expect("smollm2-tokens.json")
+    serde_json::from_str(&text).expect("tokens fixture")
 }
 
 fn ids_of(v: &Value) -> Vec<u32> {
@@ -371,8 +381,21 @@ fn ids_of(v: &Value) -> Vec<u32> {
 
 #[test]
 fn smollm2_matches_llama_cpp() {
-    let tok = smollm2();
-    let r = reference();
+    matches_llama_cpp(&smollm2(), "smollm2");
+}
+
+#[test]
+fn gemma3_matches_llama_cpp() {
+    let tok = gemma3();
+    assert_eq!(tok.vocab_size(), 262_144);
+    assert_eq!(tok.kind(), VocabKind::Spm);
+    matches_llama_cpp(&tok, "gemma3");
+}
+
+/// Every fixture string encodes to llama.cpp's ids (special tokens parsed and not), and
+/// decodes and streams to llama.cpp's text; BOS, EOS and the end-of-generation set agree.
+fn matches_llama_cpp(tok: &Tokenizer, name: &str) {
+    let r = reference(name);
     assert_eq!(tok.vocab_size() as u64, r["vocab_size"].as_u64().unwrap());
     assert_eq!(tok.bos_id().map(u64::from), r["bos_id"].as_u64());
     assert_eq!(tok.eos_id().map(u64::from), r["eos_id"].as_u64());
@@ -400,8 +423,8 @@ fn smollm2_matches_llama_cpp() {
             if decoded != want_text {
                 failures.push(format!("  {text:?} (parse_special={special})\n    decode want {want_text:?}\n    decode got  {decoded:?}"));
             }
-            // No prefix space or clean-up in this vocab: streaming equals decode.
-            let streamed = stream_all(&tok, &got);
+            // No prefix space or clean-up in these vocabs: streaming equals decode.
+            let streamed = stream_all(tok, &got);
             if streamed != decoded {
                 failures.push(format!(
                     "  {text:?}: streamed {streamed:?} != decoded {decoded:?}"
@@ -411,7 +434,8 @@ fn smollm2_matches_llama_cpp() {
     }
     assert!(
         failures.is_empty(),
-        "SmolLM2 differs from llama.cpp:\n{}",
+        "{name} differs from llama.cpp ({} failures):\n{}",
+        failures.len(),
         failures.join("\n")
     );
 }

@@ -468,13 +468,15 @@ impl WebEngine {
         self.tok.encode(text, self.tok.add_bos(), false).map_err(js)
     }
 
-    /// JSON facts about the engine: model name, sizes, backend and why, context; on the
+    /// JSON facts about the engine: model name, architecture and family, sizes, backend and why, context; on the
     /// GPU the adapter, KV cache type and matvec kernel; on the CPU the threads and
     /// instruction set.
     pub fn info(&self) -> String {
         let c = self.session.config();
         let mut info = serde_json::json!({
             "name": self.name,
+            "architecture": c.arch.name(),
+            "family": c.arch.family(),
             "n_layer": c.n_layer,
             "n_embd": c.n_embd,
             "n_vocab": c.n_vocab,

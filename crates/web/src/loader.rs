@@ -5,6 +5,8 @@ use hearth_cpu::CpuLoader;
 use hearth_gguf::{Gguf, GgufError};
 use hearth_gpu::kernels::KvType;
 use hearth_gpu::{Gpu, StreamLoader};
+use hearth_model::Config;
+use hearth_model::arch::Arch;
 use hearth_model::chat_template::ChatTemplate;
 use hearth_model::tokenizer::Tokenizer;
 use wasm_bindgen::prelude::*;
@@ -107,6 +109,7 @@ pub async fn create_loader(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let gguf = &headers[0];
+    let arch = Config::from_gguf(gguf).map_err(js)?.arch;
     let tokenizer = Tokenizer::from_gguf(&gguf.metadata).map_err(js)?;
     let template = ChatTemplate::from_gguf(&gguf.metadata).map_err(js)?;
     let name = gguf
@@ -129,6 +132,7 @@ pub async fn create_loader(
             tokenizer: Some(tokenizer),
             template: Some(template),
             name,
+            arch,
             why,
         });
     }
@@ -153,6 +157,7 @@ pub async fn create_loader(
         tokenizer: Some(tokenizer),
         template: Some(template),
         name,
+        arch,
         why,
     })
 }
@@ -170,11 +175,23 @@ pub struct WebLoader {
     tokenizer: Option<Tokenizer>,
     template: Option<ChatTemplate>,
     name: String,
+    arch: Arch,
     why: String,
 }
 
 #[wasm_bindgen]
 impl WebLoader {
+    /// JSON facts the header gives, for the model manager: `name` (`general.name`, may
+    /// be empty), `architecture` (`general.architecture`) and `family` ("Gemma 3").
+    pub fn facts(&self) -> String {
+        serde_json::json!({
+            "name": self.name,
+            "architecture": self.arch.name(),
+            "family": self.arch.family(),
+        })
+        .to_string()
+    }
+
     /// How many files the model comes in (the parts of a split GGUF).
     pub fn file_count(&self) -> usize {
         match &self.loader {

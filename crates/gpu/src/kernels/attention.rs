@@ -2,6 +2,8 @@
 //! attn_prefill.wgsl (causal attention of many tokens), over one layer's KV cache: `k_cache`
 //! and `v_cache`, n_ctx × kv_dim floats each, row p = position p, kv_dim = n_head_kv ·
 //! head_dim. Query head h reads KV head h / (n_head / n_head_kv) (MHA, GQA and MQA alike).
+//! With a `window` of w positions, the token at position p sees rows p + 1 − w ..= p only
+//! (sliding-window attention; rows from 0 when p < w); without one, rows 0 ..= p.
 
 use super::{KvType, MAX_GROUPS, Op, bind, uniform};
 use crate::{Gpu, GpuError, GpuTensor, Kernel, Result};
@@ -151,7 +153,8 @@ struct DecodeParams {
     n_ctx: u32,
     n_splits: u32,
     scale: f32,
-    _pad: [u32; 2],
+    window: u32,
+    _pad: u32,
 }
 
 #[repr(C)]
@@ -160,7 +163,7 @@ struct CombineParams {
     head_vec4: u32,
     n_ctx: u32,
     n_splits: u32,
-    _pad: u32,
+    window: u32,
 }
 
 #[repr(C)]
@@ -171,7 +174,8 @@ struct PrefillParams {
     row_vec4: u32,
     n_ctx: u32,
     scale: f32,
-    _pad: [u32; 3],
+    window: u32,
+    _pad: [u32; 2],
 }
 
 /// The softmax scale, 1/√head_dim, computed as the CPU twin computes it.
@@ -179,14 +183,29 @@ fn scale(head_dim: usize) -> f32 {
     1.0 / (head_dim as f32).sqrt()
 }
 
+/// The kernels' `window` param: positions a token sees, itself included (u32::MAX: every
+/// one, which no cache reaches). A window of no positions is an error.
+fn window_param(what: &str, window: Option<usize>) -> Result<u32> {
+    match window {
+        None => Ok(u32::MAX),
+        Some(0) => Err(GpuError::Shape(format!(
+            "{what}: a sliding window of 0 positions"
+        ))),
+        Some(w) => Ok(w.min(u32::MAX as usize) as u32),
+    }
+}
+
 /// Flash-decoding, first half, for the token at position step.pos (kv_len = step.pos + 1,
 /// read when the op runs, 1 ≤ kv_len ≤ n_ctx): for each query head and each split of
-/// [`ATTN_SPLIT`] cache rows below kv_len, the split's max score, sum of weights and
-/// weighted sum of values, into `partials` (made for these heads and this cache length).
-/// `q` holds n_head · head_dim floats (after RoPE); `k_cache` and `v_cache` n_ctx rows of
-/// kv_dim values of type `kv`, this token's row already stored. Follow it with
-/// [`attn_combine`].
-/// Twin (of both): `hearth_model::ops::attention` of each head over rows 0 .. kv_len.
+/// [`ATTN_SPLIT`] cache rows, the split's max score, sum of weights and weighted sum of
+/// values over its rows the token sees (below kv_len, and with a `window` of w the last w
+/// of them), into `partials` (made for these heads and this cache length). `q` holds
+/// n_head · head_dim floats (after RoPE); `k_cache` and `v_cache` n_ctx rows of kv_dim
+/// values of type `kv`, this token's row already stored. Follow it with [`attn_combine`]
+/// of the same window.
+/// Twin (of both): `hearth_model::ops::attention` of each head over rows
+/// kv_len − min(w, kv_len) .. kv_len.
+#[allow(clippy::too_many_arguments)] // the tensors, the partials, the step and the window
 pub fn attn_decode(
     gpu: &Gpu,
     q: &GpuTensor,
@@ -195,8 +214,10 @@ pub fn attn_decode(
     kv: KvType,
     partials: &AttnPartials,
     step: &wgpu::Buffer,
+    window: Option<usize>,
 ) -> Result<Vec<Op>> {
     let h = partials.heads;
+    let window = window_param("attn_decode", window)?;
     let n_ctx = h.cache_rows(gpu, "attn_decode", k_cache, kv)?;
     if v_cache.len != k_cache.len || n_ctx != partials.n_ctx || q.len < h.q_dim() {
         return Err(GpuError::Shape(format!(
@@ -217,7 +238,8 @@ pub fn attn_decode(
         n_ctx: n_ctx as u32,
         n_splits: partials.n_splits as u32,
         scale: scale(h.head_dim),
-        _pad: [0; 2],
+        window,
+        _pad: 0,
     };
     let p = uniform(gpu, "attn_decode params", &params);
     Ok(vec![Op {
@@ -241,15 +263,18 @@ pub fn attn_decode(
 }
 
 /// Flash-decoding, second half: out[h, :] = Σ_s e^(m_s − M) · o_s / Σ_s e^(m_s − M) · l_s
-/// over the splits of head h that [`attn_decode`] filled for kv_len = step.kv_len (read
-/// when the op runs), M = max_s m_s. `out` holds n_head · head_dim floats.
+/// over the splits of head h that [`attn_decode`] (of the same `window`) filled for
+/// kv_len = step.kv_len (read when the op runs), M = max_s m_s. `out` holds n_head ·
+/// head_dim floats.
 pub fn attn_combine(
     gpu: &Gpu,
     partials: &AttnPartials,
     out: &GpuTensor,
     step: &wgpu::Buffer,
+    window: Option<usize>,
 ) -> Result<Vec<Op>> {
     let h = partials.heads;
+    let window = window_param("attn_combine", window)?;
     if out.len < h.q_dim() || out.buffer == partials.tensor.buffer {
         return Err(GpuError::Shape(format!(
             "attn_combine: out of {} for {} heads of {} (and not the partials)",
@@ -265,7 +290,7 @@ pub fn attn_combine(
         head_vec4: (h.head_dim / 4) as u32,
         n_ctx: partials.n_ctx as u32,
         n_splits: partials.n_splits as u32,
-        _pad: 0,
+        window,
     };
     let p = uniform(gpu, "attn_combine params", &params);
     Ok(vec![Op {
@@ -295,12 +320,13 @@ fn prefill_tiles(head_vec4: u32) -> (u32, u32) {
 }
 
 /// Causal attention of step.n_tokens new tokens (read when the op runs, at most
-/// `max_tokens`, with step.pos + n_tokens ≤ n_ctx): token t at position step.pos + t
-/// attends to cache rows 0 ..= step.pos + t, so a prompt (pos = 0) and a later turn that
-/// extends the cache (pos > 0) are the same op. `q` and `out` hold max_tokens × n_head ×
-/// head_dim floats (token-major); `k_cache` and `v_cache` n_ctx rows of kv_dim values of
-/// type `kv`, this call's rows already stored. Twin: `hearth_model::ops::attention` of each head of each token.
-#[allow(clippy::too_many_arguments)] // the tensors, the step, the heads and the capacity
+/// `max_tokens`, with step.pos + n_tokens ≤ n_ctx): token t at position p = step.pos + t
+/// attends to cache rows 0 ..= p (with a `window` of w, to rows p + 1 − min(w, p + 1) ..= p),
+/// so a prompt (pos = 0) and a later turn that extends the cache (pos > 0) are the same
+/// op. `q` and `out` hold max_tokens × n_head × head_dim floats (token-major); `k_cache`
+/// and `v_cache` n_ctx rows of kv_dim values of type `kv`, this call's rows already
+/// stored. Twin: `hearth_model::ops::attention` of each head of each token over its rows.
+#[allow(clippy::too_many_arguments)] // the tensors, the step, the heads, capacity and window
 pub fn attn_prefill(
     gpu: &Gpu,
     heads: AttnHeads,
@@ -311,8 +337,10 @@ pub fn attn_prefill(
     out: &GpuTensor,
     step: &wgpu::Buffer,
     max_tokens: usize,
+    window: Option<usize>,
 ) -> Result<Vec<Op>> {
     let n_ctx = heads.cache_rows(gpu, "attn_prefill", k_cache, kv)?;
+    let window = window_param("attn_prefill", window)?;
     let head_vec4 = (heads.head_dim / 4) as u32;
     let (bq, bk) = prefill_tiles(head_vec4);
     let n = max_tokens.saturating_mul(heads.q_dim());
@@ -341,7 +369,8 @@ pub fn attn_prefill(
         row_vec4: (heads.kv_dim() / 4) as u32,
         n_ctx: n_ctx as u32,
         scale: scale(heads.head_dim),
-        _pad: [0; 3],
+        window,
+        _pad: [0; 2],
     };
     let p = uniform(gpu, "attn_prefill params", &params);
     Ok(vec![Op {

@@ -1,4 +1,5 @@
-//! Wrapper of embedding.wgsl: token-embedding lookup (and whole-matrix dequantization).
+//! Wrapper of embedding.wgsl: token-embedding lookup, scaled (and whole-matrix
+//! dequantization).
 
 use super::{MAX_GROUPS, Op, WG_SIZE, bind, uniform};
 use crate::{Gpu, GpuError, GpuTensor, GpuWeights, Kernel, Result};
@@ -10,16 +11,20 @@ struct EmbeddingParams {
     row_words: u32,
     first_row: u32,
     rows: u32,
+    scale: f32,
+    _pad: [u32; 3],
 }
 
-/// out[i, :] = W[tokens[i], :] dequantized, for `n_tokens` ids in `tokens`; `out` holds
-/// n_tokens × cols floats. Twin: `hearth_gguf::dequantize` of each row.
+/// out[i, :] = W[tokens[i], :] dequantized, times `scale` (1, or Gemma's √n_embd), for
+/// `n_tokens` ids in `tokens`; `out` holds n_tokens × cols floats. Twin:
+/// `hearth_gguf::dequantize` of each row, then each value times `scale` in f32.
 pub fn embedding(
     gpu: &Gpu,
     w: &GpuWeights,
     tokens: &GpuTensor,
     n_tokens: usize,
     out: &GpuTensor,
+    scale: f32,
 ) -> Result<Vec<Op>> {
     if tokens.len < n_tokens || out.len < n_tokens * w.cols || n_tokens as u32 > MAX_GROUPS {
         return Err(GpuError::Shape(format!(
@@ -27,7 +32,9 @@ pub fn embedding(
             w.cols, out.len, tokens.len
         )));
     }
-    let pipeline = gpu.pipeline(Kernel::Embedding, Some(w.ty), &[("WG_SIZE", WG_SIZE)])?;
+    // scale 1 compiles without the multiply: the dequantized bits exactly, subnormals too
+    let overrides = [("WG_SIZE", WG_SIZE), ("SCALED", u32::from(scale != 1.0))];
+    let pipeline = gpu.pipeline(Kernel::Embedding, Some(w.ty), &overrides)?;
     let chunks = (w.cols / 8) as u32;
     w.parts
         .iter()
@@ -37,6 +44,8 @@ pub fn embedding(
                 row_words: w.row_words as u32,
                 first_row: part.first_row as u32,
                 rows: part.rows as u32,
+                scale,
+                _pad: [0; 3],
             };
             let p = uniform(gpu, "embedding params", &params);
             Ok(Op {

@@ -1,7 +1,7 @@
 //! Wrapper of matvec.wgsl and matvec_rowwise.wgsl: y = W·x for one token, several matrices
-//! in one dispatch, with the norm before it and SwiGLU after it folded in.
+//! in one dispatch, with the norm before it and SwiGLU (or GeGLU) after it folded in.
 
-use super::{Op, WG_SIZE, groups_2d, uniform};
+use super::{Glu, Op, WG_SIZE, groups_2d, uniform};
 use crate::tensor::UNIFORM_BINDING;
 use crate::{Gpu, GpuError, GpuTensor, GpuWeights, Kernel, Result};
 
@@ -40,8 +40,9 @@ pub enum MatvecOut<'a> {
         outs: &'a [(&'a GpuWeights, &'a GpuTensor)],
         accumulate: bool,
     },
-    /// y = silu(gate·x) · (up·x): SwiGLU's gate and up of one format and shape.
+    /// y = act(gate·x) · (up·x): SwiGLU's (or GeGLU's) gate and up of one format and shape.
     Glu {
+        act: Glu,
         gate: &'a GpuWeights,
         up: &'a GpuWeights,
         y: &'a GpuTensor,
@@ -103,14 +104,14 @@ struct Segment<'a> {
 /// allow. With `matvec_row_threads` 1 (CPU drivers) and rows that fit x in a uniform
 /// binding, matvec_rowwise.wgsl; otherwise matvec_subgroup.wgsl where the device has
 /// subgroups, else matvec.wgsl. Twin:
-/// `hearth_model::ops::{rms_norm, matvec, silu_mul}`.
+/// `hearth_model::ops::{rms_norm, matvec, silu_mul, gelu_mul}`.
 pub fn matvec_fused(gpu: &Gpu, input: MatvecIn, out: MatvecOut) -> Result<Vec<Op>> {
     let (first, glu, accumulate) = match out {
         MatvecOut::Rows { outs, accumulate } => match outs.first() {
-            Some((w, _)) => (*w, false, accumulate),
+            Some((w, _)) => (*w, None, accumulate),
             None => return Ok(Vec::new()),
         },
-        MatvecOut::Glu { gate, .. } => (gate, true, false),
+        MatvecOut::Glu { act, gate, .. } => (gate, Some(act), false),
     };
     let (ty, cols, row_words) = (first.ty, first.cols, first.row_words);
     let x = input.x;
@@ -147,7 +148,7 @@ pub fn matvec_fused(gpu: &Gpu, input: MatvecIn, out: MatvecOut) -> Result<Vec<Op
                 }));
             }
         }
-        MatvecOut::Glu { gate, up, y } => {
+        MatvecOut::Glu { gate, up, y, .. } => {
             let parts_match = gate.parts.len() == up.parts.len()
                 && gate
                     .parts
@@ -172,7 +173,7 @@ pub fn matvec_fused(gpu: &Gpu, input: MatvecIn, out: MatvecOut) -> Result<Vec<Op
     }
 
     // GLU dots two matrices per segment: one segment per dispatch
-    let per_dispatch = if glu { 1 } else { SEGMENTS };
+    let per_dispatch = if glu.is_some() { 1 } else { SEGMENTS };
     let batches = dispatches(&segments, per_dispatch);
     // one segment in every dispatch (most matvecs): the kernels pick the binding statically
     let segs = if batches.iter().all(|b| b.len() == 1) {
@@ -188,7 +189,8 @@ pub fn matvec_fused(gpu: &Gpu, input: MatvecIn, out: MatvecOut) -> Result<Vec<Op
     }
     // CPU drivers: whole rows per invocation, x in a uniform binding when it fits
     let rowwise = row_threads == 1 && cols as u64 * 4 <= UNIFORM_BINDING;
-    let glu_flag = glu as u32;
+    let glu_flag = glu.is_some() as u32;
+    let gelu_flag = glu.map_or(0, Glu::gelu_flag);
     let norm_flag = input.norm.is_some() as u32;
     let (pipeline, rows_per_group) = if rowwise {
         let rows = gpu.matvec_rows.clamp(1, MAX_ROWS);
@@ -196,6 +198,7 @@ pub fn matvec_fused(gpu: &Gpu, input: MatvecIn, out: MatvecOut) -> Result<Vec<Op
             ("WG_SIZE", ROWWISE_WG_SIZE),
             ("ROWS", rows),
             ("GLU", glu_flag),
+            ("GELU", gelu_flag),
             ("SEGS", segs),
             ("NORM", norm_flag),
         ];
@@ -210,6 +213,7 @@ pub fn matvec_fused(gpu: &Gpu, input: MatvecIn, out: MatvecOut) -> Result<Vec<Op
             ("WG_SIZE", SUBGROUP_WG_SIZE),
             ("ROW_THREADS", row_threads),
             ("GLU", glu_flag),
+            ("GELU", gelu_flag),
             ("SEGS", segs),
             ("NORM", norm_flag),
         ];
@@ -220,6 +224,7 @@ pub fn matvec_fused(gpu: &Gpu, input: MatvecIn, out: MatvecOut) -> Result<Vec<Op
             ("WG_SIZE", WG_SIZE),
             ("ROW_THREADS", row_threads),
             ("GLU", glu_flag),
+            ("GELU", gelu_flag),
             ("SEGS", segs),
             ("NORM", norm_flag),
         ];
@@ -251,7 +256,11 @@ pub fn matvec_fused(gpu: &Gpu, input: MatvecIn, out: MatvecOut) -> Result<Vec<Op
             let seg = |i: usize| segs.get(i).unwrap_or(&segs[0]);
             let ws = [
                 seg(0).w[0],
-                if glu { seg(0).w[1] } else { seg(1).w[0] },
+                if glu.is_some() {
+                    seg(0).w[1]
+                } else {
+                    seg(1).w[0]
+                },
                 seg(2).w[0],
             ];
             // unused outputs go to the spare buffer (read-only weights may alias)

@@ -27,11 +27,11 @@ pub use kv_store::{KvType, kv_store};
 pub(crate) use matmul::SMALL_TILE_T;
 pub use matmul::matmul;
 pub use matvec::{MatvecIn, MatvecOut, matvec, matvec_fused};
-pub use rms_norm::rms_norm;
-pub use rope::{RopeFreqs, rope};
+pub use rms_norm::{norm_add, rms_norm};
+pub use rope::{RopeFreqs, Ropes, rope};
 pub use rope_store::{RopeHeads, rope_store};
 pub use sample::{GpuSampler, SAMPLE_CAP, SAMPLE_ERROR, SAMPLE_ON_CPU};
-pub use silu_mul::silu_mul;
+pub use silu_mul::{Glu, gelu_mul, glu_mul, silu_mul};
 pub use stream_read::{stream_read, stream_read_out_len};
 
 /// Invocations per workgroup of the matvec and embedding kernels.

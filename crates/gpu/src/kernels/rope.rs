@@ -1,6 +1,7 @@
-//! Wrapper of rope.wgsl: rotary position embedding of q or k heads, in place, and the table
-//! of rotation speeds it reads.
+//! Wrapper of rope.wgsl: rotary position embedding of q or k heads, in place, and the tables
+//! of rotation speeds it reads (a model's, and its sliding-window layers').
 
+use hearth_model::Config;
 use hearth_model::ops::RopeParams;
 
 use super::{Op, bind, groups_2d, uniform};
@@ -72,6 +73,32 @@ impl RopeFreqs {
             dim: rope.dim,
             neox: rope.neox,
         })
+    }
+}
+
+/// A model's two RoPE tables: its layers' ([`Config::rope`], with the frequency factors of
+/// `rope_freqs.weight`) and its sliding-window layers' ([`Config::rope_local`]: Gemma 3's
+/// own base, no scaling, no factors), which the architecture's block picks per layer
+/// (`Backend::rope`'s `local`). rope.wgsl and rope_store.wgsl bind one or the other. Made
+/// once per model.
+pub struct Ropes {
+    pub global: RopeFreqs,
+    pub local: RopeFreqs,
+}
+
+impl Ropes {
+    /// The tables of `c`'s model, whose weights carry the frequency divisors `freq_factors`
+    /// (if any). Errors as [`RopeFreqs::new`].
+    pub fn new(gpu: &Gpu, c: &Config, freq_factors: Option<&[f32]>) -> Result<Ropes> {
+        Ok(Ropes {
+            global: RopeFreqs::new(gpu, &c.rope(freq_factors))?,
+            local: RopeFreqs::new(gpu, &c.rope_local())?,
+        })
+    }
+
+    /// The sliding-window layers' table when `local`, else the model's.
+    pub fn pick(&self, local: bool) -> &RopeFreqs {
+        if local { &self.local } else { &self.global }
     }
 }
 

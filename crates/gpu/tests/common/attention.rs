@@ -1,5 +1,6 @@
 //! attn_decode.wgsl + attn_combine.wgsl and attn_prefill.wgsl against
-//! `hearth_model::ops::attention` of each query head over the cache rows it may see.
+//! `hearth_model::ops::attention` of each query head over the cache rows it may see: all
+//! of them up to its own position, or with a sliding window the last `window` of those.
 
 use hearth_gpu::kernels::{
     self, ATTN_SPLIT, AttnHeads, AttnPartials, KvType, Op, Step, attn_combine, attn_decode,
@@ -89,17 +90,19 @@ impl Cache {
         }
     }
 
-    /// The twin: query head h of `q` (one token's n_head · head_dim) over rows 0 .. len.
-    pub fn attend(&self, q: &[f32], h: usize, len: usize) -> Vec<f32> {
+    /// The twin: query head h of `q` (one token's n_head · head_dim) over rows 0 .. len,
+    /// or with a `window` of w over the last w of them (as the reference slices its cache).
+    pub fn attend(&self, q: &[f32], h: usize, len: usize, window: Option<usize>) -> Vec<f32> {
         let (hd, kv_dim) = (self.heads.head_dim, self.heads.kv_dim());
         let kv_head = h / (self.heads.n_head / self.heads.n_head_kv);
+        let first = window.map_or(0, |w| len.saturating_sub(w));
         let mut out = vec![0.0; hd];
-        let mut att = vec![0.0; len];
+        let mut att = vec![0.0; len - first];
         ops::attention(
             &mut out,
             &q[h * hd..][..hd],
-            &self.k[..len * kv_dim],
-            &self.v[..len * kv_dim],
+            &self.k[first * kv_dim..len * kv_dim],
+            &self.v[first * kv_dim..len * kv_dim],
             kv_dim,
             kv_head * hd,
             &mut att,
@@ -136,12 +139,19 @@ pub fn prefill_step(pos: usize, n_tokens: usize) -> Step {
     }
 }
 
-/// Compares the heads of the token at position len − 1 with the twin over rows 0 .. len;
-/// `what` names the call.
-pub fn check_token(cache: &Cache, q: &[f32], got: &[f32], len: usize, tol: f32, what: &str) {
+/// Compares the heads of the token at position len − 1 with the twin over rows 0 .. len
+/// (the last `window` of them); `what` names the call.
+pub fn check_token(
+    cache: &Cache,
+    q: &[f32],
+    got: &[f32],
+    (len, window): (usize, Option<usize>),
+    tol: f32,
+    what: &str,
+) {
     let hd = cache.heads.head_dim;
     for h in 0..cache.heads.n_head {
-        let want = cache.attend(q, h, len);
+        let want = cache.attend(q, h, len, window);
         for (i, (&gv, &wv)) in got[h * hd..][..hd].iter().zip(&want).enumerate() {
             assert!(
                 (gv - wv).abs() <= tol,
@@ -159,11 +169,17 @@ pub struct Decoder {
     pub out: GpuTensor,
     pub partials: AttnPartials,
     pub step: wgpu::Buffer,
+    pub window: Option<usize>,
     pub ops: Vec<Op>,
 }
 
 impl Decoder {
     pub fn new(g: &Gpu, cache: &Cache, q: &[f32]) -> Decoder {
+        Decoder::windowed(g, cache, q, None)
+    }
+
+    /// The ops of a token that sees the last `window` positions.
+    pub fn windowed(g: &Gpu, cache: &Cache, q: &[f32], window: Option<usize>) -> Decoder {
         let q = GpuTensor::from_slice(g, q, "q");
         let out = GpuTensor::zeros(g, cache.heads.q_dim(), "out");
         let partials = AttnPartials::new(g, cache.heads, cache.n_ctx);
@@ -176,14 +192,16 @@ impl Decoder {
             cache.kv,
             &partials,
             &step,
+            window,
         )
         .unwrap();
-        ops.extend(attn_combine(g, &partials, &out, &step).unwrap());
+        ops.extend(attn_combine(g, &partials, &out, &step, window).unwrap());
         Decoder {
             _q: q,
             out,
             partials,
             step,
+            window,
             ops,
         }
     }
@@ -197,17 +215,23 @@ impl Decoder {
         self.out.read(g).await.unwrap()
     }
 
-    /// The splits at or past kv_len must say they are empty: m = −f32::MAX, l = 0.
+    /// The splits at or past kv_len, and those wholly before the window, must say they are
+    /// empty: m = −f32::MAX, l = 0 (the ones dispatched: all with `narrow` false).
     pub async fn check_empty_splits(&self, g: &Gpu, kv_len: usize) {
         let p: Vec<f32> = self.partials.tensor.read(g).await.unwrap();
         let size = 4 + self.partials.heads.head_dim;
+        let first = self.window.map_or(0, |w| kv_len.saturating_sub(w));
+        let before = (0..first / SPLIT).map(|s| (s, "before the window"));
+        let past = (kv_len.div_ceil(SPLIT)..self.partials.n_splits).map(|s| (s, "past the cache"));
+        let empty: Vec<_> = before.chain(past).collect();
         for h in 0..self.partials.heads.n_head {
-            for s in kv_len.div_ceil(SPLIT)..self.partials.n_splits {
+            for &(s, where_) in &empty {
                 let r = &p[(h * self.partials.n_splits + s) * size..][..2];
                 assert!(
                     r[0] == -f32::MAX && r[1] == 0.0,
-                    "kv_len {kv_len}: head {h} split {s} past the cache: got m {} l {}, \
+                    "kv_len {kv_len}, window {:?}: head {h} split {s} {where_}: got m {} l {}, \
                      want the empty mark",
+                    self.window,
                     r[0],
                     r[1]
                 );
@@ -232,22 +256,36 @@ pub async fn decode_lengths_of(
     seed: u64,
     kv: KvType,
 ) {
+    decode_windowed(g, heads, n_ctx, lens, None, seed, kv).await;
+}
+
+/// [`decode_lengths_of`] for a token that sees the last `window` positions (None: all).
+pub async fn decode_windowed(
+    g: &Gpu,
+    heads: AttnHeads,
+    n_ctx: usize,
+    lens: &[usize],
+    window: Option<usize>,
+    seed: u64,
+    kv: KvType,
+) {
     let mut rng = Rng::new(seed);
     let cache = Cache::random_of(g, &mut rng, heads, n_ctx, kv);
     let q = queries(&mut rng, heads.q_dim(), 4.0);
-    let dec = Decoder::new(g, &cache, &q);
+    let dec = Decoder::windowed(g, &cache, &q, window);
+    let what = format!("{heads:?}, n_ctx {n_ctx}, window {window:?}, {kv:?} cache");
     for &len in lens {
         let got = dec.attend(g, len, false).await;
-        let what = format!("attn_decode+combine {heads:?}, n_ctx {n_ctx}, {kv:?} cache");
-        check_token(&cache, &q, &got, len, TOL, &what);
+        let what = format!("attn_decode+combine {what}, kv_len {len}");
+        check_token(&cache, &q, &got, (len, window), TOL, &what);
         dec.check_empty_splits(g, len).await;
     }
     // launched over the filled splits only: the records past them are stale, from the
     // longer lengths above, and must not be read
     for &len in lens {
         let got = dec.attend(g, len, true).await;
-        let what = format!("attn_decode+combine (narrowed) {heads:?}, n_ctx {n_ctx}, {kv:?} cache");
-        check_token(&cache, &q, &got, len, TOL, &what);
+        let what = format!("attn_decode+combine (narrowed) {what}, kv_len {len}");
+        check_token(&cache, &q, &got, (len, window), TOL, &what);
     }
 }
 
@@ -271,7 +309,20 @@ pub async fn prefill_calls_of(
     calls: &[(usize, usize)],
     kv: KvType,
 ) {
-    let mut rng = Rng::new(10 + heads.head_dim as u64);
+    prefill_windowed(g, heads, n_ctx, max_tokens, calls, None, kv).await;
+}
+
+/// [`prefill_calls_of`] for tokens that see the last `window` positions (None: all).
+pub async fn prefill_windowed(
+    g: &Gpu,
+    heads: AttnHeads,
+    n_ctx: usize,
+    max_tokens: usize,
+    calls: &[(usize, usize)],
+    window: Option<usize>,
+    kv: KvType,
+) {
+    let mut rng = Rng::new(10 + heads.head_dim as u64 + window.unwrap_or(0) as u64);
     let cache = Cache::random_of(g, &mut rng, heads, n_ctx, kv);
     let q_dim = heads.q_dim();
     let q = queries(&mut rng, max_tokens * q_dim, 4.0);
@@ -288,21 +339,26 @@ pub async fn prefill_calls_of(
         &out,
         &step,
         max_tokens,
+        window,
     )
     .unwrap();
     for &(pos, n_tokens) in calls {
         run(g, &ops, &step, prefill_step(pos, n_tokens));
         let got: Vec<f32> = out.read(g).await.unwrap();
         for t in 0..n_tokens {
-            let what =
-                format!("attn_prefill {heads:?} {kv:?} pos {pos} n_tokens {n_tokens}: token {t}");
+            let what = format!(
+                "attn_prefill {heads:?} {kv:?} window {window:?} pos {pos} n_tokens {n_tokens}: \
+                 token {t}"
+            );
             let token = |x: &[f32]| x[t * q_dim..][..q_dim].to_vec();
-            check_token(&cache, &token(&q), &token(&got), pos + t + 1, TOL, &what);
+            let seen = (pos + t + 1, window);
+            check_token(&cache, &token(&q), &token(&got), seen, TOL, &what);
         }
     }
 }
 
-/// Decode of a prompt's last token against the prefill of the whole prompt (and the twin).
+/// Decode of a prompt's last token against the prefill of the whole prompt (and the twin),
+/// seeing every position and through a window shorter than the prompt (and than a split).
 pub async fn last_prompt_token_decode_matches_prefill(g: &Gpu) {
     let mut rng = Rng::new(20);
     let (n_tokens, n_ctx) = (SPLIT + 45, 2 * SPLIT);
@@ -312,40 +368,38 @@ pub async fn last_prompt_token_decode_matches_prefill(g: &Gpu) {
     let q_gpu = GpuTensor::from_slice(g, &q, "q");
     let out = GpuTensor::zeros(g, n_tokens * q_dim, "out");
     let step = Step::default().buffer(g);
-    let ops = attn_prefill(
-        g,
-        GQA,
-        &q_gpu,
-        &cache.k_gpu,
-        &cache.v_gpu,
-        cache.kv,
-        &out,
-        &step,
-        n_tokens,
-    )
-    .unwrap();
-    run(g, &ops, &step, prefill_step(0, n_tokens));
-    let prefill: Vec<f32> = out.read(g).await.unwrap();
-    let prefill_last = &prefill[(n_tokens - 1) * q_dim..];
+    for window in [None, Some(100)] {
+        let ops = attn_prefill(
+            g,
+            GQA,
+            &q_gpu,
+            &cache.k_gpu,
+            &cache.v_gpu,
+            cache.kv,
+            &out,
+            &step,
+            n_tokens,
+            window,
+        )
+        .unwrap();
+        run(g, &ops, &step, prefill_step(0, n_tokens));
+        let prefill: Vec<f32> = out.read(g).await.unwrap();
+        let prefill_last = &prefill[(n_tokens - 1) * q_dim..];
 
-    let q_last = &q[(n_tokens - 1) * q_dim..];
-    let dec = Decoder::new(g, &cache, q_last);
-    let decode = dec.attend(g, n_tokens, true).await;
-    check_token(
-        &cache,
-        q_last,
-        &decode,
-        n_tokens,
-        TOL,
-        "attn_decode of the last token",
-    );
-    for (i, (&d, &p)) in decode.iter().zip(prefill_last).enumerate() {
-        assert!(
-            (d - p).abs() <= SAME_TOKEN_TOL,
-            "attention, last token, head {} index {}: decode {d} prefill {p}",
-            i / GQA.head_dim,
-            i % GQA.head_dim
-        );
+        let q_last = &q[(n_tokens - 1) * q_dim..];
+        let dec = Decoder::windowed(g, &cache, q_last, window);
+        let decode = dec.attend(g, n_tokens, true).await;
+        let what = format!("attn_decode of the last token, window {window:?}");
+        check_token(&cache, q_last, &decode, (n_tokens, window), TOL, &what);
+        for (i, (&d, &p)) in decode.iter().zip(prefill_last).enumerate() {
+            assert!(
+                (d - p).abs() <= SAME_TOKEN_TOL,
+                "attention, last token, window {window:?}, head {} index {}: decode {d} \
+                 prefill {p}",
+                i / GQA.head_dim,
+                i % GQA.head_dim
+            );
+        }
     }
 }
 
@@ -363,7 +417,7 @@ pub async fn peaked_scores(g: &Gpu) {
         &cache,
         &q,
         &got,
-        n_ctx,
+        (n_ctx, None),
         PEAKED_TOL,
         "attn_decode, peaked scores",
     );
@@ -381,6 +435,7 @@ pub async fn peaked_scores(g: &Gpu) {
         &out,
         &step,
         3,
+        None,
     )
     .unwrap();
     let pos = n_ctx - 3;
@@ -393,7 +448,7 @@ pub async fn peaked_scores(g: &Gpu) {
             &cache,
             &token(&q),
             &token(&got),
-            pos + t + 1,
+            (pos + t + 1, None),
             PEAKED_TOL,
             &what,
         );

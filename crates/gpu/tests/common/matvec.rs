@@ -2,6 +2,7 @@
 //! weights.
 
 use hearth_gguf::{GgmlType, dequantize_vec};
+use hearth_gpu::kernels::Glu;
 use hearth_gpu::{Gpu, GpuTensor, GpuWeights, kernels};
 use hearth_model::ops;
 
@@ -126,19 +127,19 @@ pub async fn check(g: &Gpu, ty: GgmlType, rows: usize, cols: usize, seed: u64, a
     }
 }
 
-/// What a fused matvec check runs: matrices of `rows` each (two for GLU: gate and up),
-/// with the norm before them, accumulating into random y.
+/// What a fused matvec check runs: matrices of `rows` each (two for GLU: gate and up, then
+/// SwiGLU or GeGLU), with the norm before them, accumulating into random y.
 pub struct Fusion<'a> {
     pub rows: &'a [usize],
     pub cols: usize,
     pub norm: bool,
-    pub glu: bool,
+    pub glu: Option<Glu>,
     pub accumulate: bool,
 }
 
 /// `kernels::matvec_fused` on random data against the twins in turn (`ops::rms_norm`,
-/// `ops::matvec` per matrix, `ops::silu_mul`), each output within [`REL_TOL`] of the
-/// magnitudes that went into it.
+/// `ops::matvec` per matrix, `ops::silu_mul` or `ops::gelu_mul`), each output within
+/// [`REL_TOL`] of the magnitudes that went into it.
 pub async fn check_fused(g: &Gpu, ty: GgmlType, f: &Fusion<'_>, seed: u64) {
     let mut rng = Rng::new(seed);
     let cols = f.cols;
@@ -187,7 +188,7 @@ pub async fn check_fused(g: &Gpu, ty: GgmlType, f: &Fusion<'_>, seed: u64) {
         norm: f.norm.then_some((&ng, eps)),
     };
     let what = format!(
-        "fused matvec {ty:?} rows {:?} × {cols}, norm {}, glu {}, accumulate {}, \
+        "fused matvec {ty:?} rows {:?} × {cols}, norm {}, glu {:?}, accumulate {}, \
          {:?}",
         f.rows,
         f.norm,
@@ -195,10 +196,11 @@ pub async fn check_fused(g: &Gpu, ty: GgmlType, f: &Fusion<'_>, seed: u64) {
         f.accumulate,
         path_of(g)
     );
-    if f.glu {
+    if let Some(act) = f.glu {
         let (gate, up) = (&products[0], &products[1]);
         let yg = GpuTensor::zeros(g, f.rows[0], "y");
         let out = kernels::MatvecOut::Glu {
+            act,
             gate: &ws[0],
             up: &ws[1],
             y: &yg,
@@ -206,14 +208,22 @@ pub async fn check_fused(g: &Gpu, ty: GgmlType, f: &Fusion<'_>, seed: u64) {
         kernels::submit(g, &kernels::matvec_fused(g, input, out).unwrap());
         let got: Vec<f32> = yg.read(g).await.unwrap();
         let mut want = vec![0.0; f.rows[0]];
-        ops::silu_mul(&mut want, &gate.0, &up.0);
+        match act {
+            Glu::Silu => ops::silu_mul(&mut want, &gate.0, &up.0),
+            Glu::Gelu => ops::gelu_mul(&mut want, &gate.0, &up.0),
+        }
         for r in 0..f.rows[0] {
-            // silu' is within [−0.1, 1.1]: the gate's error moves the output by at most
-            // 1.1 × its size × |up|
+            // silu' is within [−0.1, 1.1] and gelu' within [−0.13, 1.13]: the gate's error
+            // moves the output by at most 1.2 × its size × |up|; the twin's
+            // 1 + tanh(u) loses up to 2⁻²⁴ of 1 (|gate · up| · 6e-8) where tanh(u) ≈ −1
             let (gv, uv) = (gate.0[r], up.0[r]);
-            let silu = gv / (1.0 + (-gv).exp());
-            let tol = REL_TOL * (1.1 * gate.1[r] * uv.abs() + silu.abs() * up.1[r])
+            let a = match act {
+                Glu::Silu => gv / (1.0 + (-gv).exp()),
+                Glu::Gelu => ops::gelu(gv),
+            };
+            let tol = REL_TOL * (1.2 * gate.1[r] * uv.abs() + a.abs() * up.1[r])
                 + 1e-6 * want[r].abs()
+                + 1e-6 * (gv * uv).abs()
                 + 1e-6;
             let err = (got[r] - want[r]).abs();
             assert!(
@@ -255,8 +265,19 @@ pub async fn check_fused(g: &Gpu, ty: GgmlType, f: &Fusion<'_>, seed: u64) {
 
 /// The fusions each check runs: q/k/v-like rows with the norm, gate and up with the norm
 /// and SwiGLU, two accumulating matrices without it.
-pub const FUSIONS: &[(&[usize], bool, bool, bool)] = &[
-    (&[37, 5, 100], true, false, false),
-    (&[70, 70], true, true, false),
-    (&[19, 300], false, false, true),
+pub const FUSIONS: &[(&[usize], bool, Option<Glu>, bool)] = &[
+    (&[37, 5, 100], true, None, false),
+    (&[70, 70], true, Some(Glu::Silu), false),
+    (&[19, 300], false, None, true),
 ];
+
+/// GeGLU's fusions (Gemma's gate and up): with the norm and without. The activation does
+/// not depend on the weight format, so a few formats run them (each is a pipeline per path).
+pub const GEGLU_FUSIONS: &[(&[usize], bool, Option<Glu>, bool)] = &[
+    (&[70, 70], true, Some(Glu::Gelu), false),
+    (&[33, 33], false, Some(Glu::Gelu), false),
+];
+
+/// The formats the GeGLU fusions run in: a plain float, a block format with a min, and
+/// Q8_0 (what Gemma's published GGUFs mostly hold).
+pub const GEGLU_FORMATS: &[GgmlType] = &[GgmlType::F16, GgmlType::Q4_1, GgmlType::Q8_0];

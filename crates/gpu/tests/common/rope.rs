@@ -1,7 +1,11 @@
-//! rope.wgsl against `hearth_model::ops::rope` (angles in f64), token by token.
+//! rope.wgsl against `hearth_model::ops::rope` (angles in f64), token by token; and a
+//! model's two tables (`kernels::Ropes`: its layers' and its sliding-window layers') against
+//! `Config::rope` and `Config::rope_local`.
 
-use hearth_gpu::kernels::{self, RopeFreqs, Step};
+use hearth_gguf::{Gguf, GgufWriter, Value};
+use hearth_gpu::kernels::{self, RopeFreqs, Ropes, Step};
 use hearth_gpu::{Gpu, GpuTensor};
+use hearth_model::Config;
 use hearth_model::ops::{self, RopeParams};
 
 use super::Rng;
@@ -86,6 +90,12 @@ pub fn compare(c: &Case, x: &[f32], got: &[f32], want: &[f32]) {
 
 /// Rotates random heads of case `c` on the GPU (a Step at `c.pos`) and compares.
 pub async fn check(g: &Gpu, c: &Case, seed: u64) {
+    let freqs = RopeFreqs::new(g, &c.rope).unwrap();
+    check_table(g, c, &freqs, seed).await;
+}
+
+/// [`check`] with the table `freqs` made elsewhere (for `c.rope`'s settings).
+pub async fn check_table(g: &Gpu, c: &Case, freqs: &RopeFreqs, seed: u64) {
     let mut rng = Rng::new(seed);
     let x = rng.vec(c.n_tokens * c.n_heads * c.head_dim);
     let step = Step {
@@ -95,9 +105,8 @@ pub async fn check(g: &Gpu, c: &Case, seed: u64) {
         sample: 0,
     };
     let sb = step.buffer(g);
-    let freqs = RopeFreqs::new(g, &c.rope).unwrap();
     let xg = GpuTensor::from_slice(g, &x, "x");
-    let ops = kernels::rope(g, &xg, &freqs, &sb, c.n_tokens, c.n_heads, c.head_dim).unwrap();
+    let ops = kernels::rope(g, &xg, freqs, &sb, c.n_tokens, c.n_heads, c.head_dim).unwrap();
     kernels::submit(g, &ops);
     compare(c, &x, &xg.read(g).await.unwrap(), &want(c, &x));
 }
@@ -184,4 +193,60 @@ pub fn cases(rng: &mut Rng) -> Vec<Case> {
             },
         },
     ]
+}
+
+/// The config of a Gemma 3 4B-like model (metadata only): heads of 128, global RoPE base
+/// 1e6 with linear scaling 8, the sliding-window layers' base 10000 unscaled.
+pub fn gemma3_config() -> Config {
+    let mut w = GgufWriter::new();
+    let md: [(&str, Value); 14] = [
+        ("general.architecture", "gemma3".into()),
+        ("gemma3.context_length", Value::U32(131072)),
+        ("gemma3.embedding_length", Value::U32(2560)),
+        ("gemma3.block_count", Value::U32(34)),
+        ("gemma3.feed_forward_length", Value::U32(10240)),
+        ("gemma3.attention.head_count", Value::U32(8)),
+        ("gemma3.attention.head_count_kv", Value::U32(4)),
+        ("gemma3.attention.key_length", Value::U32(256)),
+        ("gemma3.attention.layer_norm_rms_epsilon", Value::F32(1e-6)),
+        ("gemma3.attention.sliding_window", Value::U32(1024)),
+        ("gemma3.rope.freq_base", Value::F32(1_000_000.0)),
+        ("gemma3.rope.scaling.type", "linear".into()),
+        ("gemma3.rope.scaling.factor", Value::F32(8.0)),
+        ("gemma3.vocab_size", Value::U32(262144)),
+    ];
+    for (k, v) in md {
+        w.add_metadata(k, v).unwrap();
+    }
+    let bytes = w.finish();
+    Config::from_gguf(&Gguf::read(&bytes).unwrap()).unwrap()
+}
+
+/// A model's two tables, as the engine makes them (`Ropes::new`), each against the twin
+/// with its own settings: the layers' `Config::rope` (base 1e6, scale 1/8, and here
+/// frequency factors too) and the sliding-window layers' `Config::rope_local` (base 10000,
+/// neither), decode and prefill, at long positions (the two differ there by whole turns).
+pub async fn local_and_global_tables(g: &Gpu) {
+    let cfg = gemma3_config();
+    let mut rng = Rng::new(12);
+    let factors = random_factors(&mut rng, cfg.rope_dim / 2);
+    let ropes = Ropes::new(g, &cfg, Some(&factors)).unwrap();
+    let local = cfg.rope_local();
+    assert!(local.neox && local.freq_factors.is_none() && local.freq_scale == 1.0);
+    assert_eq!((local.base, cfg.rope_base), (10000.0, 1_000_000.0));
+    for (i, (n_tokens, pos)) in [(1, 7000), (13, 30_000), (2, 0)].into_iter().enumerate() {
+        for is_local in [false, true] {
+            let c = Case {
+                n_tokens,
+                n_heads: cfg.n_head,
+                head_dim: cfg.head_dim,
+                pos,
+                rope: match is_local {
+                    true => local.clone(),
+                    false => cfg.rope(Some(&factors)),
+                },
+            };
+            check_table(g, &c, ropes.pick(is_local), 20 + i as u64).await;
+        }
+    }
 }

@@ -10,6 +10,8 @@ use crate::{Config, ModelError, Result};
 
 /// The GGUF's `general.architecture`.
 pub const NAME: &str = "llama";
+/// The family people know it by (the model manager shows it): Llama 1–3, SmolLM, TinyLlama, Mistral.
+pub const FAMILY: &str = "Llama";
 /// Llama rotates adjacent pairs.
 pub const ROPE_NEOX: bool = false;
 
@@ -189,7 +191,7 @@ impl<M, V> Architecture<M, V> for LlamaWeights<M, V> {
 /// rows whose logits are wanted (into [`Act::Logits`]).
 fn forward<B: Backend>(b: &mut B, c: &Config, w: &LlamaWeights<B::Matrix, B::Vector>) {
     // token embedding
-    b.embedding(Act::X, &w.token_embd);
+    b.embedding(Act::X, &w.token_embd, 1.0);
 
     for (l, lw) in w.layers.iter().enumerate() {
         // attention: norm, q/k/v projections, RoPE on q and k, k and v into the cache
@@ -212,11 +214,11 @@ fn forward<B: Backend>(b: &mut B, c: &Config, w: &LlamaWeights<B::Matrix, B::Vec
             b.head_norm(Act::Q, c.n_head, nq, c.rms_eps);
             b.head_norm(Act::K, c.n_head_kv, nk, c.rms_eps);
         }
-        b.rope(Act::Q, c.n_head);
-        b.rope(Act::K, c.n_head_kv);
+        b.rope(Act::Q, c.n_head, false);
+        b.rope(Act::K, c.n_head_kv, false);
         b.kv_store(l, Act::K, Act::V);
         // each query head attends to its KV head over the positions up to its own
-        b.attention(l, Act::AttOut, Act::Q);
+        b.attention(l, Act::AttOut, Act::Q, None);
         // output projection and residual: x += W_o · att_out
         b.linear(Act::AttOut, &[(Act::X, &lw.attn_output)], true);
 

@@ -7,6 +7,8 @@ use super::llama::{ATTN_K_BIAS, ATTN_Q_BIAS, ATTN_V_BIAS, GLOBAL, LAYER, LlamaWe
 
 /// The GGUF's `general.architecture`.
 pub const NAME: &str = "qwen2";
+/// The family people know it by (the model manager shows it): Qwen2, Qwen2.5, DeepSeek-R1-Distill-Qwen.
+pub const FAMILY: &str = "Qwen2";
 /// Qwen rotates dims i and i + d/2.
 pub const ROPE_NEOX: bool = true;
 

@@ -8,6 +8,8 @@ use super::llama::{ATTN_K_NORM, ATTN_Q_NORM, GLOBAL, LAYER, LlamaWeights};
 
 /// The GGUF's `general.architecture`.
 pub const NAME: &str = "qwen3";
+/// The family people know it by (the model manager shows it): Qwen3.
+pub const FAMILY: &str = "Qwen3";
 /// Qwen rotates dims i and i + d/2.
 pub const ROPE_NEOX: bool = true;
 

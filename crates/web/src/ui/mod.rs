@@ -189,7 +189,10 @@ impl ChatUi {
     /// model's `url`.
     pub fn ready(&self, info: &str) {
         let info: Value = serde_json::from_str(info).unwrap_or(Value::Null);
-        let name = info["name"].as_str().unwrap_or("the model");
+        let name = info["name"]
+            .as_str()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or("the model");
         {
             let mut s = self.ui.state.borrow_mut();
             s.ready = true;

@@ -1,4 +1,4 @@
-//! The model manager: the models stored in this browser with their sizes, the storage
+//! The model manager: the models stored in this browser with their families and sizes, the storage
 //! used and available, Use and Delete for each, and a model added by URL. The host does
 //! the work (IndexedDB, the engine); this draws what it reports, as text.
 
@@ -28,8 +28,17 @@ struct Report {
 #[derive(Deserialize)]
 struct Stored {
     url: String,
+    /// The file name.
     #[serde(default)]
     name: String,
+    /// `general.name`, once the header was read.
+    #[serde(default)]
+    title: String,
+    /// `general.architecture` and its family ("gemma3", "Gemma 3"), likewise.
+    #[serde(default)]
+    architecture: String,
+    #[serde(default)]
+    family: String,
     #[serde(default)]
     size: f64,
     #[serde(default)]
@@ -105,15 +114,21 @@ fn draw(ui: &Ui, r: &Report) -> Result<(), JsValue> {
 
 fn item(list: &Element, m: &Stored, current: bool) -> Result<(), JsValue> {
     let li = add(list, el("li", &[("data-url", &m.url)], "")?)?;
-    let name = if m.name.is_empty() {
-        file_name(&m.url)
-    } else {
-        &m.name
-    };
+    let name = [&m.title, &m.name]
+        .into_iter()
+        .find(|n| !n.trim().is_empty())
+        .map_or(file_name(&m.url), |n| n.as_str());
     add(
         &li,
         el("span", &[("class", "name"), ("title", &m.url)], name)?,
     )?;
+    if !m.family.is_empty() {
+        let arch = format!("architecture {}", m.architecture);
+        add(
+            &li,
+            el("span", &[("class", "family"), ("title", &arch)], &m.family)?,
+        )?;
+    }
     let state = if m.complete {
         megabytes(m.size)
     } else {
