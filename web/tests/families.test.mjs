@@ -3,7 +3,8 @@
 // and asked a question through the element's composer. Its greedy answer, in the UI and
 // through the same element's engine (hearth.js's API), equals `hearth generate`'s
 // natively (whose agreement with llama.cpp crates/cpu/tests/gemma3.rs checks); the
-// Models panel names its family.
+// Models panel names its family. (The base 270M was not trained on chat turns: its answer
+// is a poor one, but it is what the native engine, checked against llama.cpp, gives.)
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -63,7 +64,7 @@ test("Gemma 3 270M answers in the app from ?model=, as natively", async () => {
       null,
       { timeout: 600_000, polling: 250 },
     );
-    const shown = await root(page).locator(".message.assistant").last().innerText();
+    const shown = await root(page).locator(".message.assistant .body").last().innerText();
     const words = (s) => s.replace(/[*_`#>]/g, "").replace(/\s+/g, " ").trim();
     assert.equal(words(shown), words(want.text), "the answer the app shows");
 
