@@ -11,7 +11,7 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlElement;
 
 use super::dom::{add, el, render_into};
-use super::{Message, Ui, conversations, settings, update_controls};
+use super::{Message, Ui, conversations, follow, settings, update_controls};
 
 /// Appends a message's element; the user's text is shown as typed, the model's as
 /// Markdown. Returns the element that holds the text.
@@ -63,6 +63,7 @@ pub fn clear(ui: &Ui) {
     ui.view.messages.set_text_content(None);
     ui.view.stats.set_text_content(None);
     notice(ui, "");
+    follow::pin(ui);
 }
 
 /// Starts a new conversation, stopping an answer still streaming.
@@ -95,6 +96,8 @@ pub fn send(ui: &Rc<Ui>) {
         content: text.to_string(),
         body: user_body,
     });
+    // the reader sent it: they want to see it, and the answer
+    follow::pin(ui);
     conversations::save(ui);
     ui.host.emit(
         "message",
@@ -132,6 +135,7 @@ fn answer(ui: &Rc<Ui>) {
     };
     update_controls(ui);
     turn_actions(ui);
+    follow::changed(ui);
     let ui = ui.clone();
     wasm_bindgen_futures::spawn_local(async move {
         let first = Rc::new(RefCell::new(None::<f64>));
@@ -140,11 +144,11 @@ fn answer(ui: &Rc<Ui>) {
         let on_delta = Closure::<dyn FnMut(String)>::new(move |piece: String| {
             seen.borrow_mut().get_or_insert_with(js_sys::Date::now);
             if let Some(ui) = weak.upgrade() {
-                let mut s = ui.state.borrow_mut();
-                if let Some(m) = s.messages.last_mut() {
+                if let Some(m) = ui.state.borrow_mut().messages.last_mut() {
                     m.content.push_str(&piece);
                     show(m.role, &m.body, &m.content);
                 }
+                follow::changed(&ui);
             }
         });
         let result = match ui.host.chat(&request, on_delta.as_ref().unchecked_ref()) {
@@ -217,6 +221,7 @@ fn finish(ui: &Rc<Ui>, result: Result<JsValue, JsValue>, streamed_s: Option<f64>
     }
     conversations::save(ui);
     turn_actions(ui);
+    follow::changed(ui);
 }
 
 /// Puts Edit on the last user message and Regenerate on the answer after it (and takes

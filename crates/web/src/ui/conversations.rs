@@ -207,6 +207,8 @@ pub fn open(ui: &Rc<Ui>, id: &str) {
     ui.state.borrow_mut().current = Some(record);
     render(ui);
     chat::turn_actions(ui);
+    // an opened conversation shows its end
+    super::follow::pin(ui);
 }
 
 /// Redraws the sidebar's list.

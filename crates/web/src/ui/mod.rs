@@ -6,11 +6,12 @@
 mod chat;
 mod conversations;
 mod dom;
+mod follow;
 mod models;
 pub mod settings;
 mod view;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::{Rc, Weak};
 
 use serde_json::Value;
@@ -104,6 +105,8 @@ type Listener = Closure<dyn FnMut(Event)>;
 struct Ui {
     host: Host,
     view: View,
+    /// The message list follows the conversation's end (`follow`).
+    pinned: Cell<bool>,
     state: RefCell<State>,
     listeners: RefCell<Vec<Listener>>,
 }
@@ -126,6 +129,7 @@ impl ChatUi {
         let ui = Rc::new(Ui {
             host,
             view,
+            pinned: Cell::new(true),
             state: RefCell::new(State {
                 messages: Vec::new(),
                 ready: false,
@@ -300,6 +304,8 @@ fn wire(ui: &Rc<Ui>) -> Result<(), JsValue> {
         }
     })?;
     listen(ui, &v.stop, "click", |ui, _| ui.host.stop())?;
+    listen(ui, &v.messages, "scroll", |ui, _| follow::scrolled(ui))?;
+    listen(ui, &v.jump, "click", |ui, _| follow::pin(ui))?;
     listen(ui, &v.settings_button, "click", |ui, _| {
         let s = &ui.view.settings;
         let open = s.hidden();

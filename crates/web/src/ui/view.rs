@@ -6,6 +6,7 @@
 //! nav (Conversations) | models panel (hidden until asked): storage, models, add by URL
 //!                     | settings form (hidden until asked)
 //!                     | main role=log (the messages)
+//!                     | [Jump to latest] (while the reader is scrolled up)
 //!                     | notice (context policy, errors)
 //!                     | form: textarea "Message" [Send] [Stop]
 //!                     | footer: tokens · tokens/s · context
@@ -38,6 +39,7 @@ pub struct View {
     pub system: HtmlTextAreaElement,
     pub fields: Vec<HtmlInputElement>,
     pub messages: HtmlElement,
+    pub jump: HtmlElement,
     pub notice: HtmlElement,
     pub composer: HtmlElement,
     pub input: HtmlTextAreaElement,
@@ -213,6 +215,8 @@ pub fn build(root: &Element, css_url: &str) -> Result<View, JsValue> {
             "",
         )?,
     )?;
+    let jump = button(&column, "jump", "Jump to latest", "↓ Jump to latest")?;
+    jump.set_hidden(true);
     let notice = add(
         &column,
         el("p", &[("class", "notice"), ("role", "note")], "")?,
@@ -269,6 +273,7 @@ pub fn build(root: &Element, css_url: &str) -> Result<View, JsValue> {
         system,
         fields,
         messages,
+        jump,
         notice,
         composer,
         input,

@@ -1,0 +1,108 @@
+// The message list follows the conversation (issue 13), at 360 px wide where answers
+// outgrow the list at once: after each question the end of the answer and its Regenerate
+// button are in view; a reader who scrolls up mid-answer stays where they scrolled while
+// the answer streams on, and "Jump to latest" brings them back to the end. Saves
+// jump-360.png (the list scrolled up, the button shown).
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, serve, browser, newProfile, dropProfile } from "./harness.mjs";
+
+const SHOTS = process.env.HEARTH_SCREENSHOTS || join(ROOT, "target/screenshots");
+
+const SLACK = 24;
+
+/** The message list's scroll facts. */
+const list = (page) =>
+  page.evaluate(() => {
+    const m = document.querySelector("hearth-chat").shadowRoot.querySelector(".messages");
+    return { top: m.scrollTop, height: m.scrollHeight, client: m.clientHeight };
+  });
+
+const atBottom = (l) => l.height - l.top - l.client <= SLACK;
+
+async function idle(page, answers) {
+  await page.waitForFunction(
+    (n) => {
+      const r = document.querySelector("hearth-chat").shadowRoot;
+      return r.querySelectorAll(".message.assistant").length === n && r.querySelector(".app").getAttribute("aria-busy") === "false" && r.querySelector(".stats").textContent !== "";
+    },
+    answers,
+    { timeout: 300_000, polling: 100 },
+  );
+}
+
+async function ask(page, text) {
+  const box = page.getByLabel("Message");
+  await box.fill(text);
+  await box.press("Enter");
+}
+
+/** Whether `locator`'s box lies within the message list's visible box. */
+async function inView(page, locator) {
+  const box = await locator.boundingBox();
+  const view = await page.locator("hearth-chat .messages").boundingBox();
+  return box !== null && box.y >= view.y - 1 && box.y + box.height <= view.y + view.height + 1;
+}
+
+test("the message list follows the answer unless the reader scrolled up", async () => {
+  const server = await serve();
+  const profile = newProfile();
+  const { context, page } = await browser(profile);
+  try {
+    await page.setViewportSize({ width: 360, height: 600 });
+    await page.goto(server.url);
+    await page.waitForFunction(
+      () => ["ready", "error"].includes(document.querySelector("hearth-chat")?.shadowRoot?.querySelector(".app")?.dataset.state),
+      null,
+      { timeout: 600_000, polling: 500 },
+    );
+    await page.getByRole("button", { name: "Settings" }).click();
+    await page.getByLabel("Temperature").fill("0");
+    await page.getByLabel("Max tokens").fill("120");
+    await page.getByRole("button", { name: "Settings" }).click();
+
+    const jump = page.getByRole("button", { name: "Jump to latest" });
+    for (const [n, q] of [[1, "Write a short story about a lighthouse keeper."], [2, "Now tell it again from the sea's side."]]) {
+      await ask(page, q);
+      await idle(page, n);
+      const l = await list(page);
+      assert.ok(l.height > l.client + 100 * (n - 1), `the answers outgrow the list: ${JSON.stringify(l)}`);
+      assert.ok(atBottom(l), `after answer ${n} the list is at its end: ${JSON.stringify(l)}`);
+      assert.ok(await inView(page, page.getByRole("button", { name: "Regenerate" })), "Regenerate is in view");
+      assert.ok(await jump.isHidden());
+    }
+
+    // a third answer; the reader scrolls to the top while it streams
+    await ask(page, "And a third time, as a poem.");
+    const text = () => page.locator("hearth-chat .message.assistant .body").last().textContent();
+    await page.waitForFunction(
+      () => (document.querySelector("hearth-chat").shadowRoot.querySelectorAll(".message.assistant")[2]?.textContent || "").length > 10,
+      null,
+      { timeout: 120_000, polling: 50 },
+    );
+    await page.locator("hearth-chat .messages").evaluate((m) => (m.scrollTop = 0));
+    const before = (await text()).length;
+    await page.waitForFunction(
+      (n) => (document.querySelector("hearth-chat").shadowRoot.querySelectorAll(".message.assistant")[2]?.textContent || "").length > n + 20,
+      before,
+      { timeout: 120_000, polling: 50 },
+    );
+    assert.equal((await list(page)).top, 0, "the list stays where the reader put it while the answer streams");
+    await jump.waitFor({ state: "visible", timeout: 5_000 });
+    await idle(page, 3);
+    assert.equal((await list(page)).top, 0, "and after it ends");
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: join(SHOTS, "jump-360.png") });
+
+    await jump.click();
+    assert.ok(atBottom(await list(page)), "Jump to latest shows the end");
+    assert.ok(await jump.isHidden());
+    assert.ok(await inView(page, page.getByRole("button", { name: "Regenerate" })));
+  } finally {
+    await context.close();
+    await server.stop();
+    dropProfile(profile);
+  }
+});
