@@ -12,6 +12,7 @@ pub mod ui;
 pub use engine::WebEngine;
 pub use loader::{WebLoader, choose_backend, create_loader, header_needed};
 pub use ui::ChatUi;
+pub use ui::stream_render::stream_render;
 /// The threaded build's `initThreadPool(n)`: starts n Web Workers for the CPU engine's
 /// pool (call it once, in the engine's Worker, before loading a model).
 #[cfg(feature = "threads")]

@@ -10,7 +10,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::HtmlElement;
 
-use super::dom::{add, el, render_into};
+use super::dom::{add, el, patch_into, render_into};
 use super::{Message, Ui, conversations, follow, settings, update_controls};
 
 /// Appends a message's element; the user's text is shown as typed, the model's as
@@ -95,6 +95,7 @@ pub fn send(ui: &Rc<Ui>) {
         role: "user",
         content: text.to_string(),
         body: user_body,
+        shown: Vec::new(),
     });
     // the reader sent it: they want to see it, and the answer
     follow::pin(ui);
@@ -127,6 +128,7 @@ fn answer(ui: &Rc<Ui>) {
             role: "assistant",
             content: String::new(),
             body: answer_body,
+            shown: Vec::new(),
         });
         let values: Vec<String> = ui.view.fields.iter().map(|f| f.value()).collect();
         let mut req = settings::sampling(&values);
@@ -146,7 +148,11 @@ fn answer(ui: &Rc<Ui>) {
             if let Some(ui) = weak.upgrade() {
                 if let Some(m) = ui.state.borrow_mut().messages.last_mut() {
                     m.content.push_str(&piece);
-                    show(m.role, &m.body, &m.content);
+                    // the answer re-parsed whole (a piece may close or reopen any block),
+                    // its DOM patched where it changed
+                    let new = crate::markdown::render(&m.content);
+                    let _ = patch_into(&m.body, &m.shown, &new);
+                    m.shown = new;
                 }
                 follow::changed(&ui);
             }

@@ -192,6 +192,7 @@ pub fn open(ui: &Rc<Ui>, id: &str) {
                 role,
                 content: t.content.clone(),
                 body,
+                shown: Vec::new(),
             });
         }
     }

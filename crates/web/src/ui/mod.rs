@@ -9,6 +9,7 @@ mod dom;
 mod follow;
 mod models;
 pub mod settings;
+pub mod stream_render;
 mod view;
 
 use std::cell::{Cell, RefCell};
@@ -84,6 +85,8 @@ struct Message {
     role: &'static str,
     content: String,
     body: HtmlElement,
+    /// What `body` shows of a streaming answer, for `dom::patch_into` (empty otherwise).
+    shown: Vec<crate::markdown::Node>,
 }
 
 struct State {
