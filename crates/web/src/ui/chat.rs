@@ -230,8 +230,8 @@ fn finish(ui: &Rc<Ui>, result: Result<JsValue, JsValue>, streamed_s: Option<f64>
     follow::changed(ui);
 }
 
-/// Puts Edit on the last user message and Regenerate on the answer after it (and takes
-/// them off every other message).
+/// Puts Copy on every message, Edit on the last user message and Regenerate on the
+/// answer after it (none while an answer streams).
 pub fn turn_actions(ui: &Ui) {
     if let Ok(old) = ui.view.messages.query_selector_all(".actions") {
         for i in 0..old.length() {
@@ -246,32 +246,53 @@ pub fn turn_actions(ui: &Ui) {
     }
     let n = s.messages.len();
     let last_user = s.messages.iter().rposition(|m| m.role == "user");
-    let put = |i: usize, action: &str, label: &str| {
+    let put = |i: usize, actions: &[(&str, &str, &str)]| {
         let article = s.messages[i].body.parent_element();
         if let Some(article) = article
             && let Ok(bar) = add(&article, el("div", &[("class", "actions")], "")?)
         {
-            add(
-                &bar,
-                el(
-                    "button",
-                    &[
-                        ("type", "button"),
-                        ("data-action", action),
-                        ("aria-label", label),
-                    ],
-                    label,
-                )?,
-            )?;
+            for (action, label, text) in actions {
+                add(
+                    &bar,
+                    el(
+                        "button",
+                        &[
+                            ("type", "button"),
+                            ("data-action", action),
+                            ("aria-label", label),
+                        ],
+                        text,
+                    )?,
+                )?;
+            }
         }
         Ok::<(), JsValue>(())
     };
-    if let Some(u) = last_user {
-        let _ = put(u, "edit", "Edit");
-        if u + 1 < n {
-            let _ = put(n - 1, "regenerate", "Regenerate");
-        }
+    const COPY: (&str, &str, &str) = ("copy", "Copy to clipboard", "Copy");
+    for i in 0..n {
+        let last_answer = last_user.is_some_and(|u| u + 1 < n) && i == n - 1;
+        let _ = if Some(i) == last_user {
+            put(i, &[COPY, ("edit", "Edit", "Edit")])
+        } else if last_answer {
+            put(i, &[COPY, ("regenerate", "Regenerate", "Regenerate")])
+        } else {
+            put(i, &[COPY])
+        };
     }
+}
+
+/// Copy on a message: its text (an answer's Markdown source) to the clipboard.
+pub fn copy(ui: &Ui, button: &web_sys::Element) {
+    let article = button.closest("article").ok().flatten();
+    let s = ui.state.borrow();
+    let Some(m) = s.messages.iter().find(|m| {
+        let a = m.body.parent_element();
+        a.is_some() && a == article
+    }) else {
+        return;
+    };
+    super::copy_text(&m.content);
+    button.set_text_content(Some("Copied"));
 }
 
 /// Regenerate: a new answer to the last user message, in place of the last answer.

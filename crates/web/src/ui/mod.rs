@@ -412,6 +412,7 @@ fn wire(ui: &Rc<Ui>) -> Result<(), JsValue> {
             match b.get_attribute("data-action").as_deref() {
                 Some("regenerate") => chat::regenerate(ui),
                 Some("edit") => chat::edit(ui),
+                Some("copy") => chat::copy(ui, &b),
                 _ => {}
             }
             return;

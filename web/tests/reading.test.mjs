@@ -1,13 +1,17 @@
-// The message list follows the conversation (issue 13), at 360 px wide where answers
-// outgrow the list at once: after each question the end of the answer and its Regenerate
-// button are in view; a reader who scrolls up mid-answer stays where they scrolled while
-// the answer streams on, and "Jump to latest" brings them back to the end. Saves
-// jump-360.png (the list scrolled up, the button shown).
+// Reading answers (issue 13), at 360 px wide where answers outgrow the list at once: the
+// message list follows the conversation: after each question the end of the answer and
+// its Regenerate button are in view; a reader who scrolls up mid-answer stays where they
+// scrolled while the answer streams on, and "Jump to latest" brings them back to the end.
+// Every message has Copy, which copies its text (an answer as `hearth generate` gives it
+// natively). Saves jump-360.png (the list scrolled up, the button shown).
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, serve, browser, newProfile, dropProfile } from "./harness.mjs";
+import { ROOT, MODEL_FILE, serve, browser, newProfile, dropProfile } from "./harness.mjs";
+
+const HEARTH = process.env.HEARTH_BIN || join(ROOT, "target/release/hearth");
 
 const SHOTS = process.env.HEARTH_SCREENSHOTS || join(ROOT, "target/screenshots");
 
@@ -64,7 +68,8 @@ test("the message list follows the answer unless the reader scrolled up", async 
     await page.getByRole("button", { name: "Settings" }).click();
 
     const jump = page.getByRole("button", { name: "Jump to latest" });
-    for (const [n, q] of [[1, "Write a short story about a lighthouse keeper."], [2, "Now tell it again from the sea's side."]]) {
+    const FIRST = "Write a short story about a lighthouse keeper.";
+    for (const [n, q] of [[1, FIRST], [2, "Now tell it again from the sea's side."]]) {
       await ask(page, q);
       await idle(page, n);
       const l = await list(page);
@@ -100,6 +105,25 @@ test("the message list follows the answer unless the reader scrolled up", async 
     assert.ok(atBottom(await list(page)), "Jump to latest shows the end");
     assert.ok(await jump.isHidden());
     assert.ok(await inView(page, page.getByRole("button", { name: "Regenerate" })));
+
+    // Copy on the first answer and on the first question
+    const native = JSON.parse(
+      execFileSync(HEARTH, ["generate", "--model", join(ROOT, "models", MODEL_FILE), "--backend", "cpu", "--json", "--max-tokens", "120", "--chat", FIRST], {
+        encoding: "utf8",
+        maxBuffer: 1 << 24,
+      })
+        .trim()
+        .split("\n")
+        .pop(),
+    );
+    await context.grantPermissions(["clipboard-read", "clipboard-write"]);
+    const copies = page.getByRole("button", { name: "Copy to clipboard" });
+    assert.equal(await copies.count(), 6, "every message has Copy");
+    await copies.nth(1).click();
+    assert.equal(await copies.nth(1).textContent(), "Copied");
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), native.text);
+    await copies.nth(0).click();
+    assert.equal(await page.evaluate(() => navigator.clipboard.readText()), FIRST);
   } finally {
     await context.close();
     await server.stop();
