@@ -69,7 +69,49 @@ pub fn title_of(text: &str) -> String {
     }
 }
 
-fn new_id() -> String {
+/// A record as the UI takes it from outside (an import): turns of other roles than
+/// user and assistant are left out, a record without turns is refused, an empty title
+/// comes from the first message.
+pub fn checked(mut r: Record) -> Option<Record> {
+    r.messages
+        .retain(|t| t.role == "user" || t.role == "assistant");
+    if r.messages.is_empty() {
+        return None;
+    }
+    if r.title.trim().is_empty() {
+        r.title = title_of(&r.messages[0].content);
+    }
+    Some(r)
+}
+
+/// Adds a saved conversation from elsewhere (an import) to the list, and stores it.
+pub fn add_saved(ui: &Rc<Ui>, record: Record) {
+    {
+        let mut s = ui.state.borrow_mut();
+        s.list.retain(|r| r.id != record.id);
+        s.list.push(record.clone());
+        s.list.sort_by(|a, b| b.updated_at.total_cmp(&a.updated_at));
+    }
+    store(ui, &record);
+}
+
+/// Whether `r` matches the sidebar's search: every word of `query` is in its title or
+/// one of its messages, letter case aside (an empty query matches every conversation).
+pub fn matches(r: &Record, query: &str) -> bool {
+    let words: Vec<String> = query.split_whitespace().map(str::to_lowercase).collect();
+    if words.is_empty() {
+        return true;
+    }
+    let text = std::iter::once(r.title.as_str())
+        .chain(r.messages.iter().map(|t| t.content.as_str()))
+        .collect::<Vec<_>>()
+        .join("\n")
+        .to_lowercase();
+    words.iter().all(|w| text.contains(w.as_str()))
+}
+
+/// A new conversation id: the time and a random part.
+pub fn new_id() -> String {
     format!(
         "{:x}-{:08x}",
         js_sys::Date::now() as u64,
@@ -223,8 +265,17 @@ pub fn render(ui: &Rc<Ui>) {
     {
         list.append_child(&empty).ok();
     }
-    for r in &s.list {
+    let query = ui.view.search.value();
+    let mut shown = 0;
+    for r in s.list.iter().filter(|r| matches(r, &query)) {
         let _ = item(list, r, current == Some(r.id.as_str()));
+        shown += 1;
+    }
+    if shown == 0
+        && !s.list.is_empty()
+        && let Ok(none) = el("li", &[("class", "empty")], "No conversation matches.")
+    {
+        list.append_child(&none).ok();
     }
 }
 

@@ -6,6 +6,7 @@
 mod chat;
 mod conversations;
 mod dom;
+mod exchange;
 mod follow;
 mod models;
 pub mod settings;
@@ -397,6 +398,17 @@ fn wire(ui: &Rc<Ui>) -> Result<(), JsValue> {
         {
             chat::new_chat(ui);
         }
+    })?;
+    listen(ui, &v.search, "input", |ui, _| conversations::render(ui))?;
+    listen(ui, &v.export_json, "click", |ui, _| {
+        exchange::export_json(ui)
+    })?;
+    listen(ui, &v.export_markdown, "click", |ui, _| {
+        exchange::export_markdown(ui)
+    })?;
+    listen(ui, &v.import, "change", |ui, _| {
+        let input = ui.view.import.clone();
+        exchange::import(ui, &input);
     })?;
     listen(ui, &v.conversations, "click", |ui, e| {
         if let Some(t) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) {

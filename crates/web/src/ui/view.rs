@@ -33,7 +33,11 @@ pub struct View {
     pub add_model: HtmlElement,
     pub model_url: HtmlInputElement,
     pub sidebar_button: HtmlElement,
+    pub search: HtmlInputElement,
     pub conversations: HtmlElement,
+    pub export_json: HtmlElement,
+    pub export_markdown: HtmlElement,
+    pub import: HtmlInputElement,
     pub settings: HtmlElement,
     pub settings_button: HtmlElement,
     pub system: HtmlTextAreaElement,
@@ -118,7 +122,49 @@ pub fn build(root: &Element, css_url: &str) -> Result<View, JsValue> {
             "",
         )?,
     )?;
+    let search: HtmlInputElement = add(
+        &nav,
+        el(
+            "input",
+            &[
+                ("type", "search"),
+                ("class", "search"),
+                ("aria-label", "Search conversations"),
+                ("placeholder", "Search"),
+            ],
+            "",
+        )?,
+    )?
+    .unchecked_into();
     let conversations = add(&nav, el("ul", &[("class", "conversations")], "")?)?;
+    let transfer = add(&nav, el("div", &[("class", "transfer")], "")?)?;
+    let export_json = button(
+        &transfer,
+        "export-json",
+        "Export all as JSON",
+        "Export JSON",
+    )?;
+    let export_markdown = button(
+        &transfer,
+        "export-md",
+        "Export this conversation as Markdown",
+        "Export Markdown",
+    )?;
+    // a label styled as a button opens the file picker
+    let pick = add(&transfer, el("label", &[("class", "import")], "Import")?)?;
+    let import: HtmlInputElement = add(
+        &pick,
+        el(
+            "input",
+            &[
+                ("type", "file"),
+                ("accept", ".json,application/json"),
+                ("aria-label", "Import conversations"),
+            ],
+            "",
+        )?,
+    )?
+    .unchecked_into();
     let column = add(&row, el("div", &[("class", "column")], "")?)?;
 
     let models = add(
@@ -267,7 +313,11 @@ pub fn build(root: &Element, css_url: &str) -> Result<View, JsValue> {
         add_model,
         model_url,
         sidebar_button,
+        search,
         conversations,
+        export_json,
+        export_markdown,
+        import,
         settings,
         settings_button,
         system,
