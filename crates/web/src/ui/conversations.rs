@@ -241,6 +241,7 @@ pub fn open(ui: &Rc<Ui>, id: &str) {
     let v = &ui.view;
     if let Some(system) = record.settings.get("system") {
         v.system.set_value(system);
+        v.preset.set_value(settings::preset_of(system));
     }
     for (f, input) in settings::FIELDS.iter().zip(&v.fields) {
         if let Some(value) = record.settings.get(f.key) {

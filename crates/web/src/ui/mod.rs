@@ -10,6 +10,7 @@ mod exchange;
 mod follow;
 mod models;
 pub mod settings;
+mod shortcuts;
 pub mod stream_render;
 mod view;
 
@@ -252,6 +253,7 @@ impl ChatUi {
     /// Sets the system prompt (the element's `system-prompt` attribute).
     pub fn set_system_prompt(&self, text: &str) {
         self.ui.view.system.set_value(text);
+        self.ui.view.preset.set_value(settings::preset_of(text));
     }
 
     /// Sets the theme: "light", "dark" or "auto" (anything else is "auto").
@@ -320,28 +322,23 @@ fn wire(ui: &Rc<Ui>) -> Result<(), JsValue> {
             .ok();
     })?;
     listen(ui, &v.settings, "submit", |_, e| e.prevent_default())?;
-    // Escape closes the open panels and the drawer
+    // the keyboard shortcuts (Escape closes the open panels and the drawer, …)
     listen(ui, &v.app, "keydown", |ui, e| {
-        if e.dyn_ref::<KeyboardEvent>().map(|k| k.key()).as_deref() != Some("Escape") {
-            return;
+        if let Some(k) = e.dyn_ref::<KeyboardEvent>() {
+            shortcuts::handle(ui, k);
         }
+    })?;
+    // a preset writes its prompt; editing the prompt shows which preset it is
+    listen(ui, &v.preset, "change", |ui, _| {
+        let name = ui.view.preset.value();
+        if let Some((_, prompt)) = settings::PRESETS.iter().find(|(n, _)| *n == name) {
+            ui.view.system.set_value(prompt);
+            conversations::save(ui);
+        }
+    })?;
+    listen(ui, &v.system, "input", |ui, _| {
         let v = &ui.view;
-        for (panel, button) in [
-            (&v.settings, &v.settings_button),
-            (&v.models, &v.models_button),
-        ] {
-            if !panel.hidden() {
-                panel.set_hidden(true);
-                button.set_attribute("aria-expanded", "false").ok();
-                button.focus().ok();
-            }
-        }
-        if v.app.get_attribute("data-sidebar").as_deref() == Some("open") {
-            v.app.set_attribute("data-sidebar", "closed").ok();
-            v.sidebar_button
-                .set_attribute("aria-expanded", "false")
-                .ok();
-        }
+        v.preset.set_value(settings::preset_of(&v.system.value()));
     })?;
     listen(ui, &v.models_button, "click", |ui, _| {
         let panel = &ui.view.models;

@@ -86,6 +86,37 @@ pub const FIELDS: [Field; 7] = [
     },
 ];
 
+/// System-prompt presets the Settings panel offers: a name and the prompt it writes into
+/// the system prompt ("None" empties it). Any other text is shown as "Custom".
+pub const PRESETS: [(&str, &str); 5] = [
+    ("None", ""),
+    (
+        "Helpful assistant",
+        "You are a helpful assistant. Answer clearly and accurately.",
+    ),
+    (
+        "Concise",
+        "Answer in as few words as the question allows. No preamble.",
+    ),
+    (
+        "Explain simply",
+        "Explain things simply, as to someone new to the subject, with a short example.",
+    ),
+    (
+        "Code helper",
+        "You are an expert programmer. Answer with working code in fenced blocks and a \
+         brief explanation.",
+    ),
+];
+
+/// The preset whose prompt `system` is, or "Custom".
+pub fn preset_of(system: &str) -> &'static str {
+    PRESETS
+        .iter()
+        .find(|(_, p)| *p == system.trim())
+        .map_or("Custom", |(name, _)| name)
+}
+
 /// The request fields of the form's `values` (one string per [`FIELDS`] entry): a value
 /// that is empty or not a number is left out (the engine's default applies), others are
 /// clamped to their field's range.
@@ -112,6 +143,15 @@ pub fn sampling(values: &[String]) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn presets_are_found_by_their_prompt() {
+        for (name, prompt) in PRESETS {
+            assert_eq!(preset_of(prompt), name);
+        }
+        assert_eq!(preset_of("Talk like a pirate."), "Custom");
+        assert_eq!(preset_of("  "), "None");
+    }
 
     #[test]
     fn defaults_parse_and_bad_values_are_dropped_or_clamped() {

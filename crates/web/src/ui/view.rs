@@ -41,6 +41,7 @@ pub struct View {
     pub settings: HtmlElement,
     pub settings_button: HtmlElement,
     pub system: HtmlTextAreaElement,
+    pub preset: web_sys::HtmlSelectElement,
     pub fields: Vec<HtmlInputElement>,
     pub messages: HtmlElement,
     pub jump: HtmlElement,
@@ -219,7 +220,16 @@ pub fn build(root: &Element, css_url: &str) -> Result<View, JsValue> {
         )?,
     )?;
     settings.set_hidden(true);
-    let label = add(&settings, el("label", &[], "System prompt")?)?;
+    let label = add(&settings, el("label", &[("class", "preset")], "Preset")?)?;
+    let preset: web_sys::HtmlSelectElement =
+        add(&label, el("select", &[("name", "preset")], "")?)?.unchecked_into();
+    for (name, _) in settings::PRESETS.iter().chain(&[("Custom", "")]) {
+        add(&preset, el("option", &[("value", name)], name)?)?;
+    }
+    let label = add(
+        &settings,
+        el("label", &[("class", "system")], "System prompt")?,
+    )?;
     let system: HtmlTextAreaElement = add(
         &label,
         el("textarea", &[("name", "system"), ("rows", "2")], "")?,
@@ -248,12 +258,30 @@ pub fn build(root: &Element, css_url: &str) -> Result<View, JsValue> {
         fields.push(input);
     }
 
+    let keys = add(
+        &settings,
+        el(
+            "section",
+            &[("class", "shortcuts"), ("aria-label", "Keyboard shortcuts")],
+            "",
+        )?,
+    )?;
+    add(&keys, el("h3", &[], "Keyboard shortcuts")?)?;
+    let list = add(&keys, el("dl", &[], "")?)?;
+    for s in &super::shortcuts::SHORTCUTS {
+        let dt = add(&list, el("dt", &[], "")?)?;
+        add(&dt, el("kbd", &[], s.keys)?)?;
+        add(&list, el("dd", &[], s.what)?)?;
+    }
+
     let messages = add(
         &column,
         el(
             "main",
             &[
                 ("class", "messages"),
+                // focusable: keys scroll it, and the chat's shortcuts reach the element
+                ("tabindex", "0"),
                 ("role", "log"),
                 ("aria-live", "polite"),
                 ("aria-label", "Conversation"),
@@ -321,6 +349,7 @@ pub fn build(root: &Element, css_url: &str) -> Result<View, JsValue> {
         settings,
         settings_button,
         system,
+        preset,
         fields,
         messages,
         jump,
