@@ -9,44 +9,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, serve, browser, newProfile, dropProfile } from "./harness.mjs";
+import { ROOT, serve, browser, newProfile, dropProfile, ready, send, answered } from "./harness.mjs";
 
 const SHOTS = process.env.HEARTH_SCREENSHOTS || join(ROOT, "target/screenshots");
-
-/** Waits until the element says it is ready (or fails with what it says). */
-async function ready(page) {
-  const app = page.locator("hearth-chat .app");
-  await page.waitForFunction(
-    () => {
-      const s = document.querySelector("hearth-chat")?.shadowRoot?.querySelector(".app")?.dataset.state;
-      return s === "ready" || s === "error";
-    },
-    null,
-    { timeout: 600_000, polling: 500 },
-  );
-  const state = await app.getAttribute("data-state");
-  if (state !== "ready") throw new Error(await page.locator("hearth-chat .status").textContent());
-}
-
-/** Sends `text` from the composer with Enter. */
-async function send(page, text) {
-  const box = page.getByLabel("Message");
-  await box.fill(text);
-  await box.press("Enter");
-}
-
-/** The stats line once the answer is done (it is written at the end of each answer). */
-async function answered(page, count) {
-  await page.waitForFunction(
-    (n) => {
-      const root = document.querySelector("hearth-chat").shadowRoot;
-      return root.querySelectorAll(".message.assistant").length === n && root.querySelector(".app").getAttribute("aria-busy") === "false" && root.querySelector(".stats").textContent !== "";
-    },
-    count,
-    { timeout: 300_000, polling: 250 },
-  );
-  return page.locator("hearth-chat .stats").textContent();
-}
 
 test("the chat app answers, streams, stops, and shows HTML as text", async () => {
   mkdirSync(SHOTS, { recursive: true });

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, serve, browser, newProfile, dropProfile } from "./harness.mjs";
+import { ROOT, serve, browser, newProfile, dropProfile, ready, answered } from "./harness.mjs";
 
 const HEARTH = process.env.HEARTH_BIN || join(ROOT, "target/release/hearth");
 const GEMMA = "gemma-3-270m-q4_k_m.gguf";
@@ -35,13 +35,7 @@ test("Gemma 3 270M answers in the app from ?model=, as natively", async () => {
   const { context, page } = await browser(profile);
   try {
     await page.goto(`${server.url}?model=models/${GEMMA}`);
-    await page.waitForFunction(
-      () => ["ready", "error"].includes(document.querySelector("hearth-chat")?.shadowRoot?.querySelector(".app")?.dataset.state),
-      null,
-      { timeout: 900_000, polling: 500 },
-    );
-    const status = await root(page).locator(".status").textContent();
-    assert.equal(await root(page).locator(".app").getAttribute("data-state"), "ready", status);
+    await ready(page);
 
     const info = await page.evaluate(() => document.querySelector("hearth-chat").engine.info);
     assert.equal(info.architecture, "gemma3");
@@ -56,14 +50,7 @@ test("Gemma 3 270M answers in the app from ?model=, as natively", async () => {
     const box = page.getByLabel("Message");
     await box.fill(QUESTION);
     await box.press("Enter");
-    await page.waitForFunction(
-      () => {
-        const r = document.querySelector("hearth-chat").shadowRoot;
-        return r.querySelectorAll(".message.assistant").length === 1 && r.querySelector(".app").getAttribute("aria-busy") === "false" && r.querySelector(".stats").textContent !== "";
-      },
-      null,
-      { timeout: 600_000, polling: 250 },
-    );
+    await answered(page, 1);
     const shown = await root(page).locator(".message.assistant .body").last().innerText();
     const words = (s) => s.replace(/[*_`#>]/g, "").replace(/\s+/g, " ").trim();
     assert.equal(words(shown), words(want.text), "the answer the app shows");

@@ -147,3 +147,38 @@ export function storedRecord(page) {
       }),
   );
 }
+
+/** Waits until the chat element says it is ready (or fails with what it says). */
+export async function ready(page) {
+  const app = page.locator("hearth-chat .app");
+  await page.waitForFunction(
+    () => {
+      const s = document.querySelector("hearth-chat")?.shadowRoot?.querySelector(".app")?.dataset.state;
+      return s === "ready" || s === "error";
+    },
+    null,
+    { timeout: 600_000, polling: 500 },
+  );
+  const state = await app.getAttribute("data-state");
+  if (state !== "ready") throw new Error(await page.locator("hearth-chat .status").textContent());
+}
+
+/** Sends `text` from the composer with Enter. */
+export async function send(page, text) {
+  const box = page.getByLabel("Message");
+  await box.fill(text);
+  await box.press("Enter");
+}
+
+/** The stats line once `count` answers are done (it is written at the end of each). */
+export async function answered(page, count) {
+  await page.waitForFunction(
+    (n) => {
+      const root = document.querySelector("hearth-chat").shadowRoot;
+      return root.querySelectorAll(".message.assistant").length === n && root.querySelector(".app").getAttribute("aria-busy") === "false" && root.querySelector(".stats").textContent !== "";
+    },
+    count,
+    { timeout: 300_000, polling: 250 },
+  );
+  return page.locator("hearth-chat .stats").textContent();
+}

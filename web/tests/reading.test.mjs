@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, MODEL_FILE, serve, browser, newProfile, dropProfile } from "./harness.mjs";
+import { ROOT, MODEL_FILE, serve, browser, newProfile, dropProfile, ready, send, answered } from "./harness.mjs";
 
 const HEARTH = process.env.HEARTH_BIN || join(ROOT, "target/release/hearth");
 
@@ -26,23 +26,6 @@ const list = (page) =>
 
 const atBottom = (l) => l.height - l.top - l.client <= SLACK;
 
-async function idle(page, answers) {
-  await page.waitForFunction(
-    (n) => {
-      const r = document.querySelector("hearth-chat").shadowRoot;
-      return r.querySelectorAll(".message.assistant").length === n && r.querySelector(".app").getAttribute("aria-busy") === "false" && r.querySelector(".stats").textContent !== "";
-    },
-    answers,
-    { timeout: 300_000, polling: 100 },
-  );
-}
-
-async function ask(page, text) {
-  const box = page.getByLabel("Message");
-  await box.fill(text);
-  await box.press("Enter");
-}
-
 /** Whether `locator`'s box lies within the message list's visible box. */
 async function inView(page, locator) {
   const box = await locator.boundingBox();
@@ -57,11 +40,7 @@ test("the message list follows the answer unless the reader scrolled up", async 
   try {
     await page.setViewportSize({ width: 360, height: 600 });
     await page.goto(server.url);
-    await page.waitForFunction(
-      () => ["ready", "error"].includes(document.querySelector("hearth-chat")?.shadowRoot?.querySelector(".app")?.dataset.state),
-      null,
-      { timeout: 600_000, polling: 500 },
-    );
+    await ready(page);
     await page.getByRole("button", { name: "Settings" }).click();
     await page.getByLabel("Temperature").fill("0");
     await page.getByLabel("Max tokens").fill("120");
@@ -70,8 +49,8 @@ test("the message list follows the answer unless the reader scrolled up", async 
     const jump = page.getByRole("button", { name: "Jump to latest" });
     const FIRST = "Write a short story about a lighthouse keeper.";
     for (const [n, q] of [[1, FIRST], [2, "Now tell it again from the sea's side."]]) {
-      await ask(page, q);
-      await idle(page, n);
+      await send(page, q);
+      await answered(page, n);
       const l = await list(page);
       assert.ok(l.height > l.client + 100 * (n - 1), `the answers outgrow the list: ${JSON.stringify(l)}`);
       assert.ok(atBottom(l), `after answer ${n} the list is at its end: ${JSON.stringify(l)}`);
@@ -80,7 +59,7 @@ test("the message list follows the answer unless the reader scrolled up", async 
     }
 
     // a third answer; the reader scrolls to the top while it streams
-    await ask(page, "And a third time, as a poem.");
+    await send(page, "And a third time, as a poem.");
     const text = () => page.locator("hearth-chat .message.assistant .body").last().textContent();
     await page.waitForFunction(
       () => (document.querySelector("hearth-chat").shadowRoot.querySelectorAll(".message.assistant")[2]?.textContent || "").length > 10,
@@ -96,7 +75,7 @@ test("the message list follows the answer unless the reader scrolled up", async 
     );
     assert.equal((await list(page)).top, 0, "the list stays where the reader put it while the answer streams");
     await jump.waitFor({ state: "visible", timeout: 5_000 });
-    await idle(page, 3);
+    await answered(page, 3);
     assert.equal((await list(page)).top, 0, "and after it ends");
     mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: join(SHOTS, "jump-360.png") });

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { join } from "node:path";
-import { ROOT, MODEL_FILE, serve, browser, newProfile, dropProfile } from "./harness.mjs";
+import { ROOT, MODEL_FILE, serve, browser, newProfile, dropProfile, ready, answered } from "./harness.mjs";
 
 const HEARTH = process.env.HEARTH_BIN || join(ROOT, "target/release/hearth");
 const QUESTION = "What is the capital of France?";
@@ -15,28 +15,13 @@ const QUESTION = "What is the capital of France?";
 /** The label of the focused element inside the chat element. */
 const focused = (page) => page.evaluate(() => document.querySelector("hearth-chat").shadowRoot.activeElement?.getAttribute("aria-label") ?? null);
 
-async function idle(page, answers) {
-  await page.waitForFunction(
-    (n) => {
-      const r = document.querySelector("hearth-chat").shadowRoot;
-      return r.querySelectorAll(".message.assistant").length === n && r.querySelector(".app").getAttribute("aria-busy") === "false" && r.querySelector(".stats").textContent !== "";
-    },
-    answers,
-    { timeout: 300_000, polling: 100 },
-  );
-}
-
 test("presets reach the model, and the listed shortcuts work", async () => {
   const server = await serve();
   const profile = newProfile();
   const { context, page } = await browser(profile);
   try {
     await page.goto(server.url);
-    await page.waitForFunction(
-      () => ["ready", "error"].includes(document.querySelector("hearth-chat")?.shadowRoot?.querySelector(".app")?.dataset.state),
-      null,
-      { timeout: 600_000, polling: 500 },
-    );
+    await ready(page);
     await page.getByRole("button", { name: "Settings" }).click();
     const keys = await page.locator("hearth-chat .shortcuts dt").allTextContents();
     assert.deepEqual(keys, ["Enter", "Shift + Enter", "Esc", "Ctrl + Shift + O", "Ctrl + K", "/"]);
@@ -61,7 +46,7 @@ test("presets reach the model, and the listed shortcuts work", async () => {
     );
     await page.getByLabel("Message").fill(QUESTION);
     await page.getByLabel("Message").press("Enter");
-    await idle(page, 1);
+    await answered(page, 1);
     assert.equal(await page.locator("hearth-chat .message.assistant .body").last().innerText(), native.text.trim());
     await system.fill(prompt + " Be kind.");
     assert.equal(await preset.inputValue(), "Custom");
@@ -86,7 +71,7 @@ test("presets reach the model, and the listed shortcuts work", async () => {
       polling: 50,
     });
     await page.keyboard.press("Escape");
-    await idle(page, 2);
+    await answered(page, 2);
     assert.match(await page.locator("hearth-chat .stats").textContent(), /stopped/);
 
     // Ctrl+Shift+O: a new chat
