@@ -26,8 +26,8 @@ try {
   await page.goto(`${server.url}manifest.webmanifest`);
   const runs = await page.evaluate(
     async ({ text, step }) => {
-      const m = await import("/pkg/hearth_web.js");
-      await m.default({ module_or_path: "/pkg/hearth_web_bg.wasm" });
+      const m = await import("/pkg-ui/hearth_ui.js");
+      await m.default({ module_or_path: "/pkg-ui/hearth_ui_bg.wasm" });
       const out = { full: [], patch: [] };
       for (let r = 0; r < 3; r++) {
         for (const mode of ["full", "patch"]) {

@@ -3,12 +3,12 @@
 //   <hearth-chat model="URL of a GGUF"></hearth-chat>
 // Attributes: model, system-prompt, theme (light | dark | auto). Events (bubbling,
 // composed): ready {info}, progress {phase, loaded, total, rate}, message {role, content},
-// error {message}. The UI is rendered by hearth-web's ChatUi (Rust, wasm) into the
+// error {message}. The UI is rendered by hearth-ui's ChatUi (Rust, a small wasm module) into the
 // element's shadow root, so page styles and the chat's styles stay apart; the engine runs
 // in a Worker through hearth.js. Types: hearth.d.ts.
 import { createEngine } from "./hearth.js";
 import * as store from "./store.js";
-import init, { ChatUi } from "./pkg/hearth_web.js";
+import init, { ChatUi } from "./pkg-ui/hearth_ui.js";
 
 let wasm = null;
 
@@ -63,7 +63,7 @@ class HearthChat extends HTMLElement {
   }
 
   async #start(root) {
-    await (wasm ??= init({ module_or_path: new URL("./pkg/hearth_web_bg.wasm", import.meta.url) }));
+    await (wasm ??= init({ module_or_path: new URL("./pkg-ui/hearth_ui_bg.wasm", import.meta.url) }));
     const host = {
       chat: (request, onDelta) => this.#chat(request, onDelta),
       stop: () => this.#abort?.abort(),

@@ -1,6 +1,8 @@
 // hearth.js: the JavaScript API, shaped like the OpenAI client. The engine runs in a
 // dedicated Worker (worker.js); this module only posts messages, so the page's thread is
-// never blocked.
+// never blocked. What crosses is hearth-protocol's (protocol.d.ts, generated from Rust):
+// a request goes to the engine as the caller wrote it (the engine reads the fields it
+// knows) and comes back already in OpenAI's shape, as JSON text parsed once here.
 //
 //   import { createEngine } from "/hearth.js";
 //   const engine = await createEngine({ model: URL, onProgress: p => {} });
@@ -31,6 +33,7 @@ class Channel {
     worker.onerror = (e) => this.failAll(new HearthError(e.message || "the engine's worker failed"));
   }
 
+  /** @param {import("./protocol").FromWorker} msg */
   receive(msg) {
     if (msg.type === "progress") {
       this.onProgress?.({ phase: msg.phase, loaded: msg.loaded, total: msg.total, rate: msg.rate });
@@ -38,11 +41,11 @@ class Channel {
     }
     const p = this.pending.get(msg.id);
     if (!p) return;
-    if (msg.type === "token") {
-      p.onToken?.(msg.piece, msg.token);
-    } else if (msg.type === "result") {
+    if (msg.type === "chunk") {
+      p.onChunk?.(JSON.parse(msg.json));
+    } else if (msg.type === "answer" || msg.type === "result") {
       this.pending.delete(msg.id);
-      p.resolve(msg.value);
+      p.resolve(msg.type === "answer" ? JSON.parse(msg.json) : msg.value);
     } else if (msg.type === "error") {
       this.pending.delete(msg.id);
       p.reject(new HearthError(msg.message, msg.name));
@@ -54,47 +57,24 @@ class Channel {
     this.pending.clear();
   }
 
-  call(message, onToken) {
+  /** Posts `message` (a ToWorker less its id); `onChunk` gets a stream's chunks. */
+  call(message, onChunk) {
     const id = nextId++;
     const promise = new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onToken });
+      this.pending.set(id, { resolve, reject, onChunk });
     });
     this.worker.postMessage({ ...message, id });
     return { id, promise };
   }
 }
 
-/** Request fields the engine takes (the OpenAI client's names). */
-function samplingOf(o) {
-  const r = {};
-  for (const k of ["temperature", "top_p", "top_k", "min_p", "repetition_penalty", "max_tokens", "seed", "response_format", "stop", "logprobs", "top_logprobs"]) {
-    if (o[k] !== undefined && o[k] !== null) r[k] = o[k];
-  }
-  return r;
+/** A request for the Worker: the caller's body less what cannot cross (`signal`). */
+function requestOf(body) {
+  const { signal: _, ...request } = body;
+  return request;
 }
 
-/** A chat request's tool fields (OpenAI's names), checked by the engine. */
-function toolsOf(o) {
-  const r = {};
-  for (const k of ["tools", "tool_choice", "parallel_tool_calls"]) {
-    if (o[k] !== undefined && o[k] !== null) r[k] = o[k];
-  }
-  return r;
-}
-
-/** The assistant message of an answer: OpenAI writes `content: null` beside calls only. */
-function messageOf(a) {
-  if (!a.tool_calls?.length) return { role: "assistant", content: a.text };
-  return { role: "assistant", content: a.text === "" ? null : a.text, tool_calls: a.tool_calls };
-}
-
-/** The last chunk's delta: the answer's calls, whole, each with its `index`. */
-function callsDelta(a) {
-  if (!a.tool_calls?.length) return {};
-  return { tool_calls: a.tool_calls.map((c, index) => ({ index, ...c })) };
-}
-
-/** A queue of tokens read as an async iterator of chunks. */
+/** Chunks pushed as they come, read as an async iterator (the last: the answer's). */
 function tokenStream(make) {
   const queue = [];
   let wake = null;
@@ -129,14 +109,6 @@ function tokenStream(make) {
         wake = null;
       }
     },
-  };
-}
-
-function usage(a) {
-  return {
-    prompt_tokens: a.prompt_tokens,
-    completion_tokens: a.completion_tokens,
-    total_tokens: a.prompt_tokens + a.completion_tokens,
   };
 }
 
@@ -184,32 +156,25 @@ export async function createEngine(options) {
   } finally {
     opts.signal?.removeEventListener("abort", stop);
   }
-  const created = () => Math.floor(Date.now() / 1000);
-
-  /**
-   * Runs a chat or completion `req`; `shapeFinal(answer)` builds the OpenAI-like result,
-   * `shapeChunk(token, final)` each streamed chunk (with `body.stream`).
-   */
-  function run(kind, body, req, shapeFinal, shapeChunk) {
+  /** Runs a chat or completion: the engine's answer, or with `body.stream` an async
+   * iterator of its chunks. */
+  function run(kind, body) {
     const signal = body.signal;
+    const abort = (call) => signal?.addEventListener("abort", () => worker.postMessage({ type: "abort", id: nextId++, target: call.id }));
     if (!body.stream) {
-      const call = channel.call({ type: kind, request: req });
-      signal?.addEventListener("abort", () => worker.postMessage({ type: "abort", target: call.id }));
-      return call.promise.then(shapeFinal);
+      const call = channel.call({ type: kind, request: requestOf(body) });
+      abort(call);
+      return call.promise;
     }
     return Promise.resolve(
       tokenStream((push) => {
-        const call = channel.call({ type: kind, request: req }, (piece, token) =>
-          push({ piece, token }),
-        );
-        signal?.addEventListener("abort", () => worker.postMessage({ type: "abort", target: call.id }));
+        const call = channel.call({ type: kind, request: requestOf(body) }, push);
+        abort(call);
         return call.promise;
       }),
     ).then((stream) => ({
       async *[Symbol.asyncIterator]() {
-        for await (const item of stream) {
-          yield item.final ? shapeChunk(null, item.final) : shapeChunk(item, null);
-        }
+        for await (const item of stream) yield item.final ?? item;
       },
     }));
   }
@@ -220,65 +185,12 @@ export async function createEngine(options) {
     chat: {
       completions: {
         /** OpenAI-style chat completion; with `stream: true`, an async iterator of chunks. */
-        create(body) {
-          const id = `chatcmpl-${nextId}`;
-          const request = { messages: body.messages, ...samplingOf(body), ...toolsOf(body) };
-          return run("chat", body, request, (a) => ({
-            id,
-            object: "chat.completion",
-            created: created(),
-            model,
-            choices: [
-              {
-                index: 0,
-                message: messageOf(a),
-                finish_reason: a.finish_reason,
-                token_ids: a.token_ids,
-                logprobs: a.logprobs ?? null,
-              },
-            ],
-            usage: usage(a),
-            dropped_messages: a.dropped_messages,
-          }), (item, final) => ({
-            id,
-            object: "chat.completion.chunk",
-            created: created(),
-            model,
-            choices: [
-              final
-                ? { index: 0, delta: callsDelta(final), finish_reason: final.finish_reason }
-                : { index: 0, delta: { content: item.piece }, finish_reason: null, token_id: item.token },
-            ],
-            ...(final ? { usage: usage(final), dropped_messages: final.dropped_messages } : {}),
-          }));
-        },
+        create: (body) => run("chat", body),
       },
     },
     completions: {
       /** OpenAI-style text completion of `prompt` (text or token ids). */
-      create(body) {
-        const id = `cmpl-${nextId}`;
-        const request = { prompt: body.prompt, ...samplingOf(body) };
-        return run("complete", body, request, (a) => ({
-          id,
-          object: "text_completion",
-          created: created(),
-          model,
-          choices: [{ index: 0, text: a.text, token_ids: a.token_ids, finish_reason: a.finish_reason, logprobs: a.logprobs ?? null }],
-          usage: usage(a),
-        }), (item, final) => ({
-          id,
-          object: "text_completion",
-          created: created(),
-          model,
-          choices: [
-            final
-              ? { index: 0, text: "", finish_reason: final.finish_reason }
-              : { index: 0, text: item.piece, token_ids: item.token == null ? [] : [item.token], finish_reason: null },
-          ],
-          ...(final ? { usage: usage(final) } : {}),
-        }));
-      },
+      create: (body) => run("complete", body),
     },
     /** hearth's extension: the logits after `ids` in a fresh context (for checks). */
     logits(ids) {

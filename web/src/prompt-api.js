@@ -11,6 +11,7 @@
 // messages and sends them whole each time (the engine reuses the context's common
 // prefix). Text only: other input or output types are "unavailable".
 import { createEngine } from "./hearth.js";
+import { SAMPLING } from "./sampling.js";
 import { listStoredModels } from "./store.js";
 
 let modelUrl = null;
@@ -26,10 +27,11 @@ export function useModel(url, options = {}) {
   engine = null;
 }
 
-const DEFAULT_TEMPERATURE = 0.7;
-const DEFAULT_TOP_K = 40;
-const MAX_TEMPERATURE = 2;
-const MAX_TOP_K = 1000;
+// the chat's starting values and limits (hearth-protocol's one table of them)
+const DEFAULT_TEMPERATURE = SAMPLING.temperature.chat;
+const DEFAULT_TOP_K = SAMPLING.top_k.chat;
+const MAX_TEMPERATURE = SAMPLING.temperature.max;
+const MAX_TOP_K = SAMPLING.top_k.max;
 
 function notSupported(message) {
   return new DOMException(message, "NotSupportedError");
@@ -160,7 +162,9 @@ export class LanguageModel extends EventTarget {
     const asked = messagesOf(input);
     if (asked.some((m) => m.role === "system")) throw notSupported("a system prompt goes in initialPrompts");
     const signal = AbortSignal.any([this.#controller.signal, ...(options.signal ? [options.signal] : [])]);
-    const body = { messages: [...this.#messages, ...asked], ...this.#sampling, signal, stream };
+    // a fresh seed per prompt: sampled answers differ, as the built-in model's do
+    const seed = Math.floor(Math.random() * 2 ** 32);
+    const body = { messages: [...this.#messages, ...asked], ...this.#sampling, seed, signal, stream };
     if (options.responseConstraint) {
       const c = options.responseConstraint;
       body.response_format = c instanceof RegExp ? { type: "regex", regex: c.source } : { type: "json_schema", json_schema: { schema: c } };

@@ -1,15 +1,11 @@
 // worker.js: the engine's thread. Loads a model (download.js into IndexedDB, then the
 // stored chunks streamed through the wasm loader, one chunk in memory at a time, to the
-// GPU or into the CPU engine) and runs requests, posting progress and tokens back to
+// GPU or into the CPU engine) and runs requests, posting progress and answers back to
 // hearth.js.
 //
-// Messages in:  {type: "load", id, url, options} · {type: "chat" | "complete", id, request}
-//               · {type: "abort", id, target} · {type: "tokenize", id, text}
-//               · {type: "logits", id, ids} · {type: "list", id} · {type: "delete", id, url}
-//               · {type: "unload", id} · {type: "lose-device", id} (tests)
-// Messages out: {type: "progress", phase, loaded, total, rate} · {type: "token", id,
-//               piece, token} · {type: "result", id, value} · {type: "error", id, message,
-//               name}
+// Messages: ToWorker in, FromWorker out (protocol.d.ts, generated from hearth-protocol).
+// A chat or completion answers with `chunk`s (streaming) and an `answer`, both JSON text
+// the engine (Rust) shaped as OpenAI's objects; the page parses each once.
 
 // A cross-origin-isolated page (COOP/COEP: `hearth serve` sends them) has SharedArrayBuffer,
 // so the CPU engine gets wasm threads from the threaded build; elsewhere the plain build
@@ -188,6 +184,7 @@ async function load(url, options) {
     }
     const tWeights = performance.now();
     engine = loader.finish(nCtx);
+    engine.set_url(url);
     engineUrl = url;
     engineOptions = options;
     // wasm memory only grows: its size now is the load's peak
@@ -225,18 +222,19 @@ function recover() {
   reloading.catch(() => {});
 }
 
+/** Runs a chat or completion; its chunks are posted as they come. Resolves to the JSON
+ * text of the answer (or of a stream's last chunk). */
 async function run(kind, id, request) {
   if (reloading) await reloading;
   if (!engine) throw new Error("no model is loaded");
-  const onToken = (piece, token) => {
+  const onChunk = (json) => {
     if (aborted.has(id)) return false;
-    post({ type: "token", id, piece, token });
+    if (json !== undefined) post({ type: "chunk", id, json });
     return true;
   };
   try {
     const json = JSON.stringify(request);
-    const answer = kind === "chat" ? await engine.chat(json, onToken) : await engine.complete(json, onToken);
-    return JSON.parse(answer);
+    return kind === "chat" ? await engine.chat(json, onChunk) : await engine.complete(json, onChunk);
   } catch (e) {
     if (/device was lost/.test(String(e?.message))) {
       recover();
@@ -251,6 +249,7 @@ async function run(kind, id, request) {
 }
 
 self.onmessage = async (event) => {
+  /** @type {import("./protocol").ToWorker} */
   const msg = event.data;
   const reply = (value) => post({ type: "result", id: msg.id, value });
   try {
@@ -260,7 +259,7 @@ self.onmessage = async (event) => {
         break;
       case "chat":
       case "complete":
-        reply(await run(msg.type, msg.id, msg.request));
+        post({ type: "answer", id: msg.id, json: await run(msg.type, msg.id, msg.request) });
         break;
       case "abort":
         aborted.add(msg.target);

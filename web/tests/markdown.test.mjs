@@ -24,8 +24,8 @@ test("patching a streamed answer's DOM gives the rebuilt DOM after every piece",
     // any page of the app's origin: the module is imported, no model is loaded
     await page.goto(`${server.url}manifest.webmanifest`);
     const results = await page.evaluate(async (texts) => {
-      const m = await import("/pkg/hearth_web.js");
-      await m.default({ module_or_path: "/pkg/hearth_web_bg.wasm" });
+      const m = await import("/pkg-ui/hearth_ui.js");
+      await m.default({ module_or_path: "/pkg-ui/hearth_ui_bg.wasm" });
       const out = [];
       for (const text of texts) {
         for (const step of [1, 2, 3, 5, 8, 13]) {

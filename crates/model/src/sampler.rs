@@ -67,16 +67,21 @@ pub struct SamplerConfig {
 }
 
 impl Default for SamplerConfig {
-    /// Greedy (temperature 0); the other settings are what applies when a temperature is set.
+    /// Greedy (temperature 0); the other settings are what applies when a temperature is
+    /// set. The values are hearth_protocol::sampling's, the one table of them.
     fn default() -> Self {
+        use hearth_protocol::sampling::{
+            MIN_P, REPETITION_PENALTY, SEED, TEMPERATURE, TOP_K, TOP_P,
+        };
+        let d = |f: hearth_protocol::sampling::Field| f.default.unwrap_or_default();
         SamplerConfig {
-            temperature: 0.0,
-            top_k: 40,
-            top_p: 0.95,
-            min_p: 0.05,
-            repeat_penalty: 1.0,
+            temperature: d(TEMPERATURE) as f32,
+            top_k: d(TOP_K) as usize,
+            top_p: d(TOP_P) as f32,
+            min_p: d(MIN_P) as f32,
+            repeat_penalty: d(REPETITION_PENALTY) as f32,
             repeat_last_n: 64,
-            seed: 0,
+            seed: d(SEED) as u64,
         }
     }
 }

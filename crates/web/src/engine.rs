@@ -8,7 +8,7 @@ use hearth_cpu::{CpuModel, CpuSession};
 use hearth_gpu::{GpuModel, Session};
 use hearth_model::Guide;
 use hearth_model::StopRule;
-use hearth_model::chat_template::{ChatTemplate, Message};
+use hearth_model::chat_template::ChatTemplate;
 use hearth_model::constraint::{Format, Grammars};
 use hearth_model::conversation::{Context, Conversation, Finish, chat_prompt};
 use hearth_model::logprobs::Logprobs;
@@ -16,7 +16,9 @@ use hearth_model::sampler::{Sampler, SamplerConfig};
 use hearth_model::stop::StopText;
 use hearth_model::tokenizer::{StreamDecoder, Tokenizer};
 use hearth_model::tools::{ToolChoice, Tools};
-use serde::{Deserialize, Serialize};
+use hearth_protocol::openai::{self, Answer, Meta};
+use hearth_protocol::worker::EngineInfo;
+use hearth_protocol::{Prompt, Request};
 use wasm_bindgen::prelude::*;
 
 use crate::loader::js;
@@ -139,85 +141,10 @@ pub struct WebEngine {
     conv: Conversation,
     /// The tokenizer's bridge to llguidance, made at the first constrained request.
     grammars: Option<Grammars>,
-}
-
-/// A chat or completion request (the OpenAI client's names).
-#[derive(Deserialize)]
-struct Request {
-    /// OpenAI's messages: roles, text content, `tool_calls`, `tool_call_id`, `name`.
-    #[serde(default)]
-    messages: Vec<Message>,
-    /// Text, or token ids, for a completion.
-    #[serde(default)]
-    prompt: Option<Prompt>,
-    #[serde(default)]
-    temperature: Option<f32>,
-    #[serde(default)]
-    top_p: Option<f32>,
-    #[serde(default)]
-    top_k: Option<usize>,
-    #[serde(default)]
-    min_p: Option<f32>,
-    #[serde(default)]
-    repetition_penalty: Option<f32>,
-    #[serde(default)]
-    max_tokens: Option<usize>,
-    #[serde(default)]
-    seed: Option<u64>,
-    /// OpenAI's `response_format` (hearth_model::constraint::Format::from_response_format).
-    #[serde(default)]
-    response_format: Option<serde_json::Value>,
-    /// OpenAI's `stop`: a string or up to 4 (hearth_model::stop).
-    #[serde(default)]
-    stop: Option<Stops>,
-    /// OpenAI's `logprobs` and `top_logprobs` (0..=20; hearth_model::logprobs).
-    #[serde(default)]
-    logprobs: Option<bool>,
-    #[serde(default)]
-    top_logprobs: Option<usize>,
-    /// OpenAI's `tools`, `tool_choice` and `parallel_tool_calls` (hearth_model::tools).
-    #[serde(default)]
-    tools: Vec<serde_json::Value>,
-    #[serde(default)]
-    tool_choice: Option<serde_json::Value>,
-    #[serde(default)]
-    parallel_tool_calls: Option<bool>,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Stops {
-    One(String),
-    Many(Vec<String>),
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Prompt {
-    Text(String),
-    Ids(Vec<u32>),
-}
-
-/// What a request produced.
-#[derive(Serialize)]
-struct Answer {
-    text: String,
-    token_ids: Vec<u32>,
-    prompt_tokens: usize,
-    completion_tokens: usize,
-    /// "stop" (end of generation, or a constrained answer complete), "length" (max_tokens
-    /// or the context's end), "abort", "no_legal_token" (its format left no token), or
-    /// "tool_calls" (the answer called tools).
-    finish_reason: &'static str,
-    /// With `tools`: the calls the answer made (OpenAI's `{id, type, function: {name,
-    /// arguments}}`); `text` is then the content around them.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tool_calls: Option<Vec<serde_json::Value>>,
-    /// Chat messages left out, oldest first, for the prompt to fit the context.
-    dropped_messages: usize,
-    /// With `logprobs`: OpenAI's `{content: [{token, logprob, bytes, top_logprobs}]}`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    logprobs: Option<serde_json::Value>,
+    /// The model's URL, which answers name.
+    url: String,
+    /// Answers so far, for their ids.
+    answers: u64,
 }
 
 /// OpenAI's `logprobs` object of an answer.
@@ -261,18 +188,30 @@ impl WebEngine {
             name,
             conv: Conversation::new(),
             grammars: None,
+            url: String::new(),
+            answers: 0,
+        }
+    }
+
+    /// What the objects of the next answer share: `chatcmpl-N` or `cmpl-N`, now, the URL.
+    fn meta(&mut self, prefix: &str) -> Meta {
+        self.answers += 1;
+        Meta {
+            id: format!("{prefix}-{}", self.answers),
+            created: (js_sys::Date::now() / 1000.0) as u64,
+            model: self.url.clone(),
         }
     }
 
     /// Runs `prompt` (whole: earlier turns included) through the conversation layer and
-    /// streams the new tokens to `on_token(piece, id)`; the callback returning `false`
-    /// stops generation.
+    /// streams the new text to `on_piece(piece, id)` (id None: text held back until the
+    /// end); the callback returning `false` stops generation.
     async fn run(
         &mut self,
         prompt: Vec<u32>,
         r: &Request,
         tools: Option<&Tools>,
-        on_token: &js_sys::Function,
+        mut on_piece: impl FnMut(&str, Option<u32>) -> bool,
     ) -> Result<Answer, JsError> {
         let defaults = SamplerConfig::default();
         let mut sampler = Sampler::new(SamplerConfig {
@@ -306,11 +245,7 @@ impl WebEngine {
             }
             None => None,
         };
-        let stops = match &r.stop {
-            None => Vec::new(),
-            Some(Stops::One(s)) => vec![s.clone()],
-            Some(Stops::Many(v)) => v.clone(),
-        };
+        let stops = r.stop.as_ref().map(|s| s.list()).unwrap_or_default();
         let mut stop_text = StopText::new(&stops).map_err(js)?;
         let mut logprobs = match (r.logprobs, r.top_logprobs) {
             (Some(true), top) => Some(Logprobs::new(top.unwrap_or(0)).map_err(js)?),
@@ -337,14 +272,7 @@ impl WebEngine {
                     if let Some(c) = calls.as_mut() {
                         piece = c.push(&piece);
                     }
-                    let go = on_token
-                        .call2(
-                            &JsValue::NULL,
-                            &JsValue::from_str(&piece),
-                            &JsValue::from(id),
-                        )
-                        .map(|v| v.as_bool() != Some(false))
-                        .unwrap_or(false);
+                    let go = on_piece(&piece, Some(id));
                     Ok(go && !stop_text.stopped())
                 },
             )
@@ -360,7 +288,7 @@ impl WebEngine {
             tail = piece + &t.finish(c).0;
         }
         if !tail.is_empty() {
-            let _ = on_token.call2(&JsValue::NULL, &JsValue::from_str(&tail), &JsValue::NULL);
+            on_piece(&tail, None);
         }
         let text = self.tok.decode(&done.ids).map_err(js)?;
         let finish = if stop_text.stopped() {
@@ -393,31 +321,46 @@ impl WebEngine {
 }
 
 fn request(json: &str) -> Result<Request, JsError> {
-    serde_json::from_str(json).map_err(|e| JsError::new(&format!("bad request: {e}")))
+    Request::parse(json).map_err(|e| JsError::new(&e))
 }
 
-fn answer(a: &Answer) -> Result<String, JsError> {
-    serde_json::to_string(a).map_err(js)
+fn to_json<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_string(v).unwrap_or_default()
+}
+
+/// Calls `on_chunk(json)`: false (or a throw) stops the answer.
+fn send(on_chunk: &js_sys::Function, json: Option<String>) -> bool {
+    let arg = json.map_or(JsValue::UNDEFINED, |j| JsValue::from_str(&j));
+    on_chunk
+        .call1(&JsValue::NULL, &arg)
+        .map(|v| v.as_bool() != Some(false))
+        .unwrap_or(false)
 }
 
 #[wasm_bindgen]
 impl WebEngine {
-    /// A chat turn: `request` is JSON with `messages` [{role, content, tool_calls,
-    /// tool_call_id, name}], the sampling options and `tools`; the answer is JSON {text,
-    /// token_ids, prompt_tokens, completion_tokens, finish_reason, dropped_messages,
-    /// tool_calls}. A conversation too long for the context loses
-    /// its oldest turns (never the system messages or the last turn): dropped_messages
-    /// says how many messages.
+    /// Names `url` as the model in answers.
+    pub fn set_url(&mut self, url: String) {
+        self.url = url;
+    }
+
+    /// A chat turn: `request_json` is a hearth_protocol::Request (`messages`, sampling,
+    /// `tools`, `stream`). Each token calls `on_chunk(json)`: the JSON text of a
+    /// `chat.completion.chunk` when streaming, else nothing (undefined); it returning false
+    /// stops the answer. Returns the JSON text of the `chat.completion`, or the stream's
+    /// last chunk. A conversation too long for the context loses its oldest turns (never
+    /// the system messages or the last turn): `dropped_messages` says how many messages.
     pub async fn chat(
         &mut self,
         request_json: String,
-        on_token: js_sys::Function,
+        on_chunk: js_sys::Function,
     ) -> Result<String, JsError> {
         let r = request(&request_json)?;
         // tools are checked against the template's call format before any token
         let choice = ToolChoice::from_value(r.tool_choice.as_ref()).map_err(js)?;
         let parallel = r.parallel_tool_calls.unwrap_or(true);
-        let tools = Tools::new(&r.tools, &choice, parallel, self.template.source()).map_err(js)?;
+        let offered = r.tools.as_deref().unwrap_or(&[]);
+        let tools = Tools::new(offered, &choice, parallel, self.template.source()).map_err(js)?;
         // a conversation longer than the context drops its oldest turns, keeping the
         // system prompt and room for the answer
         let capacity = self.session.capacity();
@@ -430,20 +373,33 @@ impl WebEngine {
             r.max_tokens,
         )
         .map_err(js)?;
-        let mut a = self.run(prompt, &r, tools.as_ref(), &on_token).await?;
+        let meta = self.meta("chatcmpl");
+        let stream = r.stream == Some(true);
+        let on_piece = |piece: &str, id: Option<u32>| {
+            send(
+                &on_chunk,
+                stream.then(|| to_json(&openai::chat_chunk(&meta, piece, id))),
+            )
+        };
+        let mut a = self.run(prompt, &r, tools.as_ref(), on_piece).await?;
         a.dropped_messages = dropped;
-        answer(&a)
+        Ok(if stream {
+            to_json(&openai::chat_last_chunk(&meta, &a))
+        } else {
+            to_json(&openai::chat_completion(&meta, &a))
+        })
     }
 
     /// A plain completion of `prompt` (text, tokenized as written with special tokens
-    /// parsed and a BOS where the model wants one, or token ids).
+    /// parsed and a BOS where the model wants one, or token ids), answered as `chat` is
+    /// with `text_completion` objects.
     pub async fn complete(
         &mut self,
         request_json: String,
-        on_token: js_sys::Function,
+        on_chunk: js_sys::Function,
     ) -> Result<String, JsError> {
         let r = request(&request_json)?;
-        if !r.tools.is_empty() || r.tool_choice.is_some() {
+        if r.tools.as_ref().is_some_and(|t| !t.is_empty()) || r.tool_choice.is_some() {
             return Err(JsError::new(
                 "tools need a chat: a completion has no template",
             ));
@@ -459,7 +415,20 @@ impl WebEngine {
             }
             None => return Err(JsError::new("a completion needs a prompt")),
         };
-        answer(&self.run(prompt, &r, None, &on_token).await?)
+        let meta = self.meta("cmpl");
+        let stream = r.stream == Some(true);
+        let on_piece = |piece: &str, id: Option<u32>| {
+            send(
+                &on_chunk,
+                stream.then(|| to_json(&openai::text_chunk(&meta, piece, id))),
+            )
+        };
+        let a = self.run(prompt, &r, None, on_piece).await?;
+        Ok(if stream {
+            to_json(&openai::text_last_chunk(&meta, &a))
+        } else {
+            to_json(&openai::text_completion(&meta, &a))
+        })
     }
 
     /// The ids of `text` as `hearth tokenize` gives them (a BOS where the model wants
@@ -473,49 +442,47 @@ impl WebEngine {
     /// instruction set.
     pub fn info(&self) -> String {
         let c = self.session.config();
-        let mut info = serde_json::json!({
-            "name": self.name,
-            "architecture": c.arch.name(),
-            "family": c.arch.family(),
-            "n_layer": c.n_layer,
-            "n_embd": c.n_embd,
-            "n_vocab": c.n_vocab,
-            "n_ctx": self.session.capacity(),
-            "backend_reason": self.why,
-        });
-        let more = match &self.session {
-            Runner::Gpu { model, .. } => serde_json::json!({
-                "backend": "gpu",
-                "adapter": model.gpu.adapter_name(),
-                "kv_cache": format!("{:?}", model.gpu.kv_type),
+        let mut info = EngineInfo {
+            name: self.name.clone(),
+            architecture: c.arch.name().to_string(),
+            family: c.arch.family().to_string(),
+            n_layer: c.n_layer,
+            n_embd: c.n_embd,
+            n_vocab: c.n_vocab,
+            n_ctx: self.session.capacity(),
+            backend_reason: self.why.clone(),
+            ..EngineInfo::default()
+        };
+        match &self.session {
+            Runner::Gpu { model, .. } => {
+                info.backend = "gpu";
+                info.adapter = Some(model.gpu.adapter_name());
+                info.kv_cache = format!("{:?}", model.gpu.kv_type);
                 // the decode matvec's kernel
-                "matvec": match model.gpu.matvec_kernel() {
+                info.matvec = Some(match model.gpu.matvec_kernel() {
                     hearth_gpu::Kernel::MatvecRowwise => "rowwise",
                     hearth_gpu::Kernel::MatvecSubgroup => "subgroup",
                     _ => "shared",
-                },
-                "weight_bytes": model.weight_bytes_per_token(),
+                });
+                info.weight_bytes = model.weight_bytes_per_token();
                 // pipelines created: the load creates every one a chat uses, and the GPU
                 // process compiles them from then on (hearth_gpu::warm_pipelines)
-                "pipelines": model.gpu.pipeline_stats().count,
-            }),
-            Runner::Cpu(s) => serde_json::json!({
-                "backend": "cpu",
-                "threads": s.model().threads(),
-                "threads_note": if cfg!(feature = "threads") {
+                info.pipelines = Some(model.gpu.pipeline_stats().count);
+            }
+            Runner::Cpu(s) => {
+                info.backend = "cpu";
+                info.threads = Some(s.model().threads());
+                info.threads_note = Some(if cfg!(feature = "threads") {
                     "wasm threads (the page is cross-origin isolated)"
                 } else {
                     "one thread: the page is not cross-origin isolated (no SharedArrayBuffer)"
-                },
-                "isa": hearth_cpu::kernel::isa(),
-                "kv_cache": "F32",
-                "weight_bytes": s.model().weight_bytes_per_token(),
-            }),
-        };
-        if let (Some(a), serde_json::Value::Object(b)) = (info.as_object_mut(), more) {
-            a.extend(b);
+                });
+                info.isa = Some(hearth_cpu::kernel::isa());
+                info.kv_cache = "F32".into();
+                info.weight_bytes = s.model().weight_bytes_per_token();
+            }
         }
-        info.to_string()
+        to_json(&info)
     }
 
     /// The logits after `ids` (a fresh context: the conversation is forgotten), for

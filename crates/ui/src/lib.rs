@@ -1,13 +1,16 @@
-//! The chat UI of `<hearth-chat>`, rendered by this module into the element's shadow root
-//! (`web/src/hearth-chat.js` defines the element and hands over a [`Host`]: the engine in
-//! its Worker, and the element's events). Messages stream in as Markdown rendered through
-//! [`crate::markdown`] into DOM nodes; nothing is ever parsed as HTML.
+//! hearth-ui: the chat UI of `<hearth-chat>`, the wasm module of the page's thread,
+//! rendered into the element's shadow root (`web/src/hearth-chat.js` defines the element
+//! and hands over a [`Host`]: the engine in its Worker, and the element's events). Messages
+//! stream in as Markdown rendered through [`markdown`] into DOM nodes; nothing is ever
+//! parsed as HTML. No engine here (wgpu, the tokenizer, templates): that is hearth-web, in
+//! the Worker; what crosses is hearth_protocol's.
 
 mod chat;
 mod conversations;
 mod dom;
 mod exchange;
 mod follow;
+pub mod markdown;
 mod models;
 pub mod settings;
 mod shortcuts;

@@ -253,7 +253,7 @@ pub fn import(ui: &Rc<Ui>, input: &HtmlInputElement) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ui::conversations::Turn;
+    use crate::conversations::Turn;
 
     fn record(id: &str, title: &str) -> Record {
         Record {

@@ -254,7 +254,7 @@ pub fn build(root: &Element, css_url: &str) -> Result<View, JsValue> {
             )?,
         )?
         .unchecked_into();
-        input.set_value(f.default);
+        input.set_value(&f.chat_text());
         fields.push(input);
     }
 

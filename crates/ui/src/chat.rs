@@ -131,7 +131,12 @@ fn answer(ui: &Rc<Ui>) {
             shown: Vec::new(),
         });
         let values: Vec<String> = ui.view.fields.iter().map(|f| f.value()).collect();
-        let mut req = settings::sampling(&values);
+        let mut req = settings::from_form(&values);
+        // no seed given: a fresh one per answer, so that Regenerate gives another
+        if !req.contains_key("seed") {
+            let seed = (js_sys::Math::random() * 4294967296.0) as u64;
+            req.insert("seed".into(), Value::from(seed));
+        }
         req.insert("messages".into(), Value::Array(messages));
         Value::Object(req).to_string()
     };
