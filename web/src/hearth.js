@@ -113,16 +113,23 @@ function tokenStream(make) {
 }
 
 /**
- * A module Worker running `url`. A page on another origin than hearth's files (one that
- * embeds <hearth-chat>) may not start a worker from them directly: it starts one of its
- * own that imports them (hearth's server allows any origin to read them).
+ * The engine's module Worker: worker.js next to this module, or `url`. Written as
+ * `new Worker(new URL("./worker.js", import.meta.url), …)` so that bundlers (Vite, webpack,
+ * Parcel) find the worker and bundle it with its imports and the wasm. A page on another
+ * origin than hearth's files (one that embeds <hearth-chat> from a CDN) may not start a
+ * worker from them directly: it starts one of its own that imports them (hearth's server
+ * allows any origin to read them).
  */
 function startWorker(url) {
-  const href = new URL(url, location.href);
-  if (href.origin === location.origin) return new Worker(href, { type: "module" });
-  const source = `import ${JSON.stringify(href.href)};`;
-  const blob = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
-  return new Worker(blob, { type: "module" });
+  // (the string form of worker.js's URL, which bundlers leave alone)
+  const href = new URL(url ?? import.meta.url.replace(/[^/]*$/, "worker.js"), location.href);
+  if (href.origin !== location.origin) {
+    const source = `import ${JSON.stringify(href.href)};`;
+    const blob = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+    return new Worker(blob, { type: "module" });
+  }
+  if (url) return new Worker(href, { type: "module" });
+  return new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
 }
 
 /**
@@ -133,7 +140,7 @@ export async function createEngine(options) {
   if (!options || !options.model) throw new HearthError("createEngine needs { model: URL }");
   const opts = { ...DEFAULTS, ...options };
   const model = new URL(opts.model, location.href).href;
-  const worker = startWorker(opts.workerUrl || new URL("./worker.js", import.meta.url));
+  const worker = startWorker(opts.workerUrl);
   const channel = new Channel(worker, opts.onProgress);
   const loadOptions = {
     contextLength: opts.contextLength,

@@ -10,8 +10,13 @@
 // A cross-origin-isolated page (COOP/COEP: `hearth serve` sends them) has SharedArrayBuffer,
 // so the CPU engine gets wasm threads from the threaded build; elsewhere the plain build
 // runs it on this one thread. (A page of another origin that embeds hearth starts this
-// Worker from a blob, and a Worker cannot start Workers of hearth's origin: one thread.)
+// Worker from a blob, and a Worker cannot start Workers of hearth's origin: one thread.
+// A bundler's build of this file, renamed and merged with the engine's glue, has one
+// thread too: the thread pool's helper starts its Workers from the glue's own module file,
+// which a bundle no longer has.)
+const UNBUNDLED = new URL(import.meta.url).pathname.endsWith("/worker.js");
 const THREADED =
+  UNBUNDLED &&
   self.crossOriginIsolated === true &&
   typeof SharedArrayBuffer === "function" &&
   new URL(import.meta.url).origin === new URL(self.location.href).origin;
@@ -21,12 +26,16 @@ let hw = null; // the wasm module's exports
 /** Loads the wasm module (and starts the thread pool) once; resolves to its instance. */
 function initWasm() {
   return (async () => {
-    hw = await import(THREADED ? "./pkg-threads/hearth_web.js" : "./pkg/hearth_web.js");
+    hw = THREADED ? threadedBuild : plainBuild;
     const instance = await hw.default();
     if (THREADED && THREADS > 1) await hw.initThreadPool(THREADS - 1);
     return instance;
   })();
 }
+// both builds imported statically (their glue is small; only the wasm of the one used is
+// fetched), so that bundlers find them and their wasm without splitting the worker
+import * as plainBuild from "./pkg/hearth_web.js";
+import * as threadedBuild from "./pkg-threads/hearth_web.js";
 import * as download from "./download.js";
 import * as store from "./store.js";
 

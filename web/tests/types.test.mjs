@@ -1,4 +1,5 @@
-// hearth's TypeScript declarations (hearth.d.ts, and protocol.d.ts generated from Rust)
+// hearth's TypeScript declarations (hearth.d.ts, hearth-chat.d.ts, prompt-api.d.ts, and
+// protocol.d.ts generated from Rust)
 // compile under tsc --strict, and a program written against them (types/uses-api.ts)
 // type-checks; a broken program is rejected (the check can fail).
 import { test } from "node:test";
@@ -18,7 +19,8 @@ function tsc(files) {
 }
 
 test("the declarations and a program using them type-check", () => {
-  const r = tsc([join(ROOT, "web/src/hearth.d.ts"), join(ROOT, "web/src/protocol.d.ts"), join(ROOT, "web/tests/types/uses-api.ts")]);
+  const decls = ["hearth.d.ts", "protocol.d.ts", "hearth-chat.d.ts", "prompt-api.d.ts"].map((f) => join(ROOT, "web/src", f));
+  const r = tsc([...decls, join(ROOT, "web/tests/types/uses-api.ts")]);
   assert.equal(r.code, 0, r.out);
 });
 
