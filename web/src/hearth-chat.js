@@ -1,16 +1,44 @@
 // hearth-chat.js: the <hearth-chat> custom element. An embedding page needs only
 //   <script type="module" src=".../hearth-chat.js"></script>
 //   <hearth-chat model="URL of a GGUF"></hearth-chat>
-// Attributes: model, system-prompt, theme (light | dark | auto). Events (bubbling,
+// Attributes: model, system-prompt, theme (light | dark | auto), catalog (the URL of a
+// JSON list of recommended models, shown in Models: docs/web.md), backend. Events (bubbling,
 // composed): ready {info}, progress {phase, loaded, total, rate}, message {role, content},
 // error {message}. The UI is rendered by hearth-ui's ChatUi (Rust, a small wasm module) into the
 // element's shadow root, so page styles and the chat's styles stay apart; the engine runs
 // in a Worker through hearth.js. Types: hearth.d.ts.
+import { adapterFacts } from "./adapter.js";
 import { createEngine } from "./hearth.js";
 import * as store from "./store.js";
 import init, { ChatUi } from "./pkg-ui/hearth_ui.js";
 
 let wasm = null;
+
+/** The most of a catalog file read (hearth-ui's catalog::MAX_BYTES, which says it is too
+ * long beyond). */
+const CATALOG_BYTES = 256 * 1024;
+
+/** A response's text, read up to `limit` bytes. */
+async function boundedText(response, limit) {
+  const reader = response.body.getReader();
+  const parts = [];
+  let n = 0;
+  while (n < limit) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    parts.push(value.subarray(0, limit - n));
+    n += value.length;
+  }
+  reader.cancel().catch(() => {});
+  return new TextDecoder().decode(await new Blob(parts).arrayBuffer());
+}
+
+/** What the browser says of this device, for the catalog's fit marks (hearth-ui decides):
+ * the WebGPU adapter and the device's memory. */
+async function deviceFacts() {
+  const a = await adapterFacts();
+  return { adapter: a.found, adapter_names: a.names, fallback: a.fallback, memory_gib: navigator.deviceMemory ?? null };
+}
 
 class HearthChat extends HTMLElement {
   static observedAttributes = ["model", "system-prompt", "theme"];
@@ -21,6 +49,7 @@ class HearthChat extends HTMLElement {
   #loading = null;
   #loadAbort = null;
   #unloaded = false;
+  #catalogRead = null;
 
   connectedCallback() {
     if (!this.shadowRoot) {
@@ -72,11 +101,13 @@ class HearthChat extends HTMLElement {
       save_conversation: (json) => store.putConversation(JSON.parse(json)),
       delete_conversation: (id) => store.deleteConversation(id),
       models: async () => {
-        const [models, estimate] = await Promise.all([
+        const [models, estimate, catalog, device] = await Promise.all([
           store.listStoredModels(),
           navigator.storage?.estimate?.().catch(() => ({})) ?? {},
+          this.#catalog(),
+          deviceFacts(),
         ]);
-        return JSON.stringify({ models, usage: estimate.usage ?? null, quota: estimate.quota ?? null, current: this.#modelUrl() });
+        return JSON.stringify({ models, usage: estimate.usage ?? null, quota: estimate.quota ?? null, current: this.#modelUrl(), ...catalog, device });
       },
       use_model: (url) => (this.getAttribute("model") === url ? this.#load() : this.setAttribute("model", url)),
       delete_model: async (url) => {
@@ -96,6 +127,25 @@ class HearthChat extends HTMLElement {
     this.#ui.set_theme(this.getAttribute("theme") || "auto");
     this.#ui.set_system_prompt(this.getAttribute("system-prompt") || "");
     await this.#load();
+  }
+
+  /** The catalog attribute's file, as text for the UI to parse (hearth-ui's catalog.rs),
+   * read once and at most CATALOG_BYTES + 1 bytes of it. */
+  #catalog() {
+    const attr = this.getAttribute("catalog");
+    if (!attr) return Promise.resolve({});
+    const base = new URL(attr, document.baseURI).href;
+    this.#catalogRead ??= (async () => {
+      try {
+        const response = await fetch(base);
+        if (!response.ok) return { catalog_error: `HTTP ${response.status} from ${base}` };
+        return { catalog: await boundedText(response, CATALOG_BYTES + 1), catalog_base: base };
+      } catch (e) {
+        this.#catalogRead = null;
+        return { catalog_error: `${base}: ${e.message}` };
+      }
+    })();
+    return this.#catalogRead;
   }
 
   /** The absolute URL of the model attribute ("" without one). */

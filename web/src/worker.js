@@ -36,6 +36,7 @@ function initWasm() {
 // fetched), so that bundlers find them and their wasm without splitting the worker
 import * as plainBuild from "./pkg/hearth_web.js";
 import * as threadedBuild from "./pkg-threads/hearth_web.js";
+import { adapterFacts } from "./adapter.js";
 import * as download from "./download.js";
 import * as store from "./store.js";
 
@@ -79,21 +80,6 @@ function concat(parts) {
     at += p.length;
   }
   return out;
-}
-
-/** The browser's WebGPU adapter, as choose_backend (Rust) wants it: whether there is one,
- * its info strings, and whether it calls itself a fallback adapter. */
-async function adapterFacts() {
-  let adapter = null;
-  try {
-    adapter = await navigator.gpu?.requestAdapter({ powerPreference: "high-performance" });
-  } catch {
-    // as no adapter
-  }
-  if (!adapter) return { found: false, names: "", fallback: false };
-  const info = adapter.info || {};
-  const names = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(" ");
-  return { found: true, names, fallback: Boolean(info.isFallbackAdapter) };
 }
 
 /** Stored chunks read ahead of the one being pushed into the engine. */

@@ -1,6 +1,7 @@
 //! The GPU context: adapter, device and queue with the adapter's own limits, and the cache
 //! of compiled kernel pipelines.
 
+use hearth_protocol::adapter::is_software_adapter;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -307,22 +308,4 @@ async fn request_adapter() -> Result<wgpu::Adapter> {
         })
         .await
         .map_err(|e| GpuError::NoAdapter(e.to_string()))
-}
-
-/// True for adapters that run on the CPU: a device type of CPU, or the name of a known
-/// software rasteriser (llvmpipe/lavapipe, SwiftShader, WARP). `backend auto` runs the CPU
-/// engine on these, natively and in the browser (which reports the name only).
-pub fn is_software_adapter(name: &str, cpu_type: bool) -> bool {
-    let name = name.to_ascii_lowercase();
-    cpu_type
-        || [
-            "llvmpipe",
-            "lavapipe",
-            "swiftshader",
-            "softpipe",
-            "warp",
-            "basic render",
-        ]
-        .iter()
-        .any(|s| name.contains(s))
 }

@@ -19,8 +19,9 @@ mod warm;
 mod web_subgroups;
 mod weights;
 
-pub use context::{Gpu, PipelineStats, is_software_adapter};
+pub use context::{Gpu, PipelineStats};
 pub use error::{GpuError, Result};
+pub use hearth_protocol::adapter::is_software_adapter;
 pub use model::{GpuModel, Session};
 pub use shader::{FORMATS, Kernel};
 pub use stream::StreamLoader;

@@ -6,6 +6,7 @@
 //! `web/src/protocol.d.ts` and `web/src/sampling.js` are generated from it (see
 //! [`generated`]); a test fails when they are out of date.
 
+pub mod adapter;
 pub mod generated;
 mod message;
 pub mod openai;

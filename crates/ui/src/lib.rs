@@ -5,6 +5,7 @@
 //! parsed as HTML. No engine here (wgpu, the tokenizer, templates): that is hearth-web, in
 //! the Worker; what crosses is hearth_protocol's.
 
+mod catalog;
 mod chat;
 mod conversations;
 mod dom;
@@ -356,6 +357,11 @@ fn wire(ui: &Rc<Ui>) -> Result<(), JsValue> {
         }
     })?;
     listen(ui, &v.model_list, "click", |ui, e| {
+        if let Some(t) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) {
+            models::clicked(ui, &t);
+        }
+    })?;
+    listen(ui, &v.catalog_list, "click", |ui, e| {
         if let Some(t) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) {
             models::clicked(ui, &t);
         }

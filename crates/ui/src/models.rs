@@ -1,6 +1,8 @@
 //! The model manager: the models stored in this browser with their families and sizes, the storage
-//! used and available, Use and Delete for each, and a model added by URL. The host does
-//! the work (IndexedDB, the engine); this draws what it reports, as text.
+//! used and available, Use and Delete for each, the catalog's recommended models marked
+//! whether they fit this device (crate::catalog), and a model added by URL. The host does
+//! the work (IndexedDB, the engine, fetching the catalog); this draws what it reports, as
+//! text.
 
 use std::rc::Rc;
 
@@ -9,9 +11,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::Element;
 
-use super::Ui;
 use super::chat::{message_of, notice};
 use super::dom::{add, el};
+use super::{Ui, catalog};
 
 /// What the host reports (see hearth-chat.js).
 #[derive(Deserialize, Default)]
@@ -23,6 +25,18 @@ struct Report {
     /// The model the element is set to.
     #[serde(default)]
     current: String,
+    /// The catalog file's text, with each entry's URL resolved by the host in `urls`
+    /// (same order), or why it could not be read; none without a catalog.
+    #[serde(default)]
+    catalog: Option<String>,
+    #[serde(default)]
+    catalog_error: Option<String>,
+    /// The catalog's base URL, to resolve relative entries.
+    #[serde(default)]
+    catalog_base: String,
+    /// What the host knows of this device.
+    #[serde(default)]
+    device: catalog::Device,
 }
 
 #[derive(Deserialize)]
@@ -108,6 +122,137 @@ fn draw(ui: &Ui, r: &Report) -> Result<(), JsValue> {
     }
     for m in &r.models {
         item(list, m, m.url == r.current)?;
+    }
+    draw_catalog(ui, r)
+}
+
+/// Resolves a catalog entry's URL against the catalog's own (the same as `new URL(url,
+/// base)` for the relative paths a catalog holds).
+fn resolve(url: &str, base: &str) -> String {
+    web_sys::Url::new_with_base(url, base)
+        .map(|u| u.href())
+        .unwrap_or_else(|_| url.to_string())
+}
+
+fn draw_catalog(ui: &Ui, r: &Report) -> Result<(), JsValue> {
+    let v = &ui.view;
+    let list = &v.catalog_list;
+    list.set_text_content(None);
+    let Some(text) = r.catalog.as_deref() else {
+        v.catalog_title.set_hidden(r.catalog_error.is_none());
+        if let Some(e) = &r.catalog_error {
+            add(
+                list,
+                el(
+                    "li",
+                    &[("class", "empty")],
+                    &format!("The catalog cannot be read: {e}"),
+                )?,
+            )?;
+        }
+        return Ok(());
+    };
+    v.catalog_title.set_hidden(false);
+    let read = match catalog::parse(text) {
+        Ok(c) => c,
+        Err(e) => {
+            add(
+                list,
+                el(
+                    "li",
+                    &[("class", "empty")],
+                    &format!("The catalog cannot be read: {e}"),
+                )?,
+            )?;
+            return Ok(());
+        }
+    };
+    let free = match (r.usage, r.quota) {
+        (Some(used), Some(quota)) if quota > 0.0 => Some((quota - used).max(0.0)),
+        _ => None,
+    };
+    let device = catalog::Device {
+        storage_free: free,
+        ..r.device.clone()
+    };
+    for e in &read.entries {
+        let url = resolve(&e.url, &r.catalog_base);
+        let stored = r.models.iter().find(|m| m.url == url);
+        let have = stored.map_or(0.0, |m| m.stored);
+        let fit = catalog::fit(e, &device, have);
+        let li = add(
+            list,
+            el(
+                "li",
+                &[
+                    ("data-url", &url),
+                    ("data-fits", if fit.fits { "yes" } else { "no" }),
+                ],
+                "",
+            )?,
+        )?;
+        add(
+            &li,
+            el("span", &[("class", "name"), ("title", &url)], &e.name)?,
+        )?;
+        if !e.family.is_empty() {
+            add(&li, el("span", &[("class", "family")], &e.family)?)?;
+        }
+        let mut facts = vec![megabytes(e.size)];
+        if e.context > 0 {
+            facts.push(format!("{} tokens of context", e.context));
+        }
+        if !e.licence.is_empty() {
+            facts.push(e.licence.clone());
+        }
+        add(&li, el("span", &[("class", "size")], &facts.join(" · "))?)?;
+        let mark = if fit.fits {
+            "Fits this device"
+        } else {
+            "Does not fit this device"
+        };
+        add(
+            &li,
+            el(
+                "span",
+                &[("class", if fit.fits { "fit yes" } else { "fit no" })],
+                &format!("{mark}: {}", fit.notes.join("; ")),
+            )?,
+        )?;
+        let current = url == r.current;
+        if !current {
+            let complete = stored.is_some_and(|m| m.complete);
+            let (text, verb) = if complete {
+                ("Use", "Use")
+            } else if have > 0.0 {
+                ("Resume", "Resume downloading")
+            } else {
+                ("Download", "Download")
+            };
+            let label = format!("{verb} {}", e.name);
+            add(
+                &li,
+                el(
+                    "button",
+                    &[
+                        ("type", "button"),
+                        ("data-action", "use"),
+                        ("aria-label", &label),
+                    ],
+                    text,
+                )?,
+            )?;
+        }
+    }
+    if read.skipped > 0 {
+        add(
+            list,
+            el(
+                "li",
+                &[("class", "empty")],
+                &format!("{} catalog entries could not be read.", read.skipped),
+            )?,
+        )?;
     }
     Ok(())
 }

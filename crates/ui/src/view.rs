@@ -30,6 +30,9 @@ pub struct View {
     pub models: HtmlElement,
     pub storage: HtmlElement,
     pub model_list: HtmlElement,
+    /// The catalog's heading and list (hidden without a catalog).
+    pub catalog_title: HtmlElement,
+    pub catalog_list: HtmlElement,
     pub add_model: HtmlElement,
     pub model_url: HtmlInputElement,
     pub sidebar_button: HtmlElement,
@@ -183,6 +186,22 @@ pub fn build(root: &Element, css_url: &str) -> Result<View, JsValue> {
     models.set_hidden(true);
     let storage = add(&models, el("p", &[("class", "storage")], "")?)?;
     let model_list = add(&models, el("ul", &[("class", "model-list")], "")?)?;
+    let catalog_title = add(
+        &models,
+        el("h2", &[("class", "catalog-title")], "Recommended")?,
+    )?;
+    catalog_title.set_hidden(true);
+    let catalog_list = add(
+        &models,
+        el(
+            "ul",
+            &[
+                ("class", "model-list catalog"),
+                ("aria-label", "Recommended models"),
+            ],
+            "",
+        )?,
+    )?;
     let add_model = add(&models, el("form", &[("class", "add-model")], "")?)?;
     let model_url: HtmlInputElement = add(
         &add_model,
@@ -338,6 +357,8 @@ pub fn build(root: &Element, css_url: &str) -> Result<View, JsValue> {
         models,
         storage,
         model_list,
+        catalog_title,
+        catalog_list,
         add_model,
         model_url,
         sidebar_button,
