@@ -4,17 +4,19 @@
 // storage to spare, SwiftShader a software adapter, so the CPU engine). Picking Gemma 3
 // from it downloads with bytes, rate and time left shown; a reload mid-way brings the
 // same model back and the download resumes from the stored chunks (no stored byte is
-// fetched again); the model then answers as `hearth generate` does natively.
+// fetched again); the model then answers as `hearth generate` does natively. Saves
+// models-catalog.png (the Models panel with the catalog's marks).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync, statSync } from "node:fs";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, serve, browser, newProfile, dropProfile, ready } from "./harness.mjs";
 
 const HEARTH = process.env.HEARTH_BIN || join(ROOT, "target/release/hearth");
 const GEMMA = "gemma-3-270m-q4_k_m.gguf";
 const QUESTION = "What is the capital of France?";
+const SHOTS = process.env.HEARTH_SCREENSHOTS || join(ROOT, "target/screenshots");
 
 /** Bytes a Range header asks for (a whole-file request: the file's size). */
 function rangeBytes(range, size) {
@@ -57,6 +59,9 @@ test("the catalog marks what fits; a download from it survives a reload", async 
       for (const fact of [m.name, m.family, m.licence, `${m.context} tokens of context`]) assert.ok(it.text.includes(fact), `${fact} in ${it.text}`);
       assert.match(it.text, /Fits this device: .*runs on the CPU engine/, "SwiftShader is a software adapter: the CPU engine");
     }
+
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: join(SHOTS, "models-catalog.png") });
 
     // pick Gemma 3 from the catalog: it downloads, showing bytes, rate and time left
     const gemmaUrl = new URL(`models/${GEMMA}`, server.url).href;
