@@ -3,7 +3,8 @@ import type { Engine, EngineInfo, Progress } from "./hearth";
 
 /** The <hearth-chat> element: a whole chat (conversations, settings, models) in a shadow
  * root. Attributes: `model` (a GGUF URL), `system-prompt`, `theme` ("light" | "dark" |
- * "auto"), `backend` ("auto" | "gpu" | "cpu"). */
+ * "auto"), `backend` ("auto" | "gpu" | "cpu"), `catalog` (the URL of a JSON list of
+ * recommended models shown in Models, each marked whether it fits the device). */
 export declare class HearthChat extends HTMLElement {
   /** The loaded engine (hearth.js's API), for pages that want it too; null until ready. */
   readonly engine: Engine | null;

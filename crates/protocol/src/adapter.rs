@@ -18,3 +18,23 @@ pub fn is_software_adapter(name: &str, cpu_type: bool) -> bool {
         .iter()
         .any(|s| name.contains(s))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Names as the adapters give them: lavapipe natively, SwiftShader in headless
+    /// Chromium (its info strings joined as the page joins them), a real GPU.
+    #[test]
+    fn software_rasterisers_are_known_by_name() {
+        assert!(is_software_adapter(
+            "llvmpipe (LLVM 19.1.7, 256 bits)",
+            false
+        ));
+        assert!(is_software_adapter("google swiftshader subzero", false));
+        assert!(is_software_adapter("Microsoft Basic Render Driver", false));
+        assert!(is_software_adapter("anything", true));
+        assert!(!is_software_adapter("nvidia hopper NVIDIA H200", false));
+        assert!(!is_software_adapter("", false));
+    }
+}
