@@ -138,32 +138,21 @@ fn draw_catalog(ui: &Ui, r: &Report) -> Result<(), JsValue> {
     let v = &ui.view;
     let list = &v.catalog_list;
     list.set_text_content(None);
-    let Some(text) = r.catalog.as_deref() else {
-        v.catalog_title.set_hidden(r.catalog_error.is_none());
-        if let Some(e) = &r.catalog_error {
-            add(
-                list,
-                el(
-                    "li",
-                    &[("class", "empty")],
-                    &format!("The catalog cannot be read: {e}"),
-                )?,
-            )?;
+    // the file, or why there is none to show
+    let read = match (r.catalog.as_deref(), &r.catalog_error) {
+        (Some(text), _) => catalog::parse(text),
+        (None, Some(e)) => Err(e.clone()),
+        (None, None) => {
+            v.catalog_title.set_hidden(true);
+            return Ok(());
         }
-        return Ok(());
     };
     v.catalog_title.set_hidden(false);
-    let read = match catalog::parse(text) {
+    let read = match read {
         Ok(c) => c,
         Err(e) => {
-            add(
-                list,
-                el(
-                    "li",
-                    &[("class", "empty")],
-                    &format!("The catalog cannot be read: {e}"),
-                )?,
-            )?;
+            let text = format!("The catalog cannot be read: {e}");
+            add(list, el("li", &[("class", "empty")], &text)?)?;
             return Ok(());
         }
     };
