@@ -356,16 +356,14 @@ fn wire(ui: &Rc<Ui>) -> Result<(), JsValue> {
             models::refresh(ui);
         }
     })?;
-    listen(ui, &v.model_list, "click", |ui, e| {
-        if let Some(t) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) {
-            models::clicked(ui, &t);
-        }
-    })?;
-    listen(ui, &v.catalog_list, "click", |ui, e| {
-        if let Some(t) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) {
-            models::clicked(ui, &t);
-        }
-    })?;
+    // the stored models' and the catalog's buttons
+    for list in [&v.model_list, &v.catalog_list] {
+        listen(ui, list, "click", |ui, e| {
+            if let Some(t) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) {
+                models::clicked(ui, &t);
+            }
+        })?;
+    }
     listen(ui, &v.add_model, "submit", |ui, e| {
         e.prevent_default();
         models::add_by_url(ui);

@@ -76,6 +76,18 @@ fn file_name(url: &str) -> &str {
     path.rsplit('/').find(|s| !s.is_empty()).unwrap_or(url)
 }
 
+/// A button of a model's row: `action` ("use" or "delete", read by [`clicked`]), its
+/// accessible `label` and its `text`.
+fn action_button(li: &Element, action: &str, label: &str, text: &str) -> Result<(), JsValue> {
+    let attrs = [
+        ("type", "button"),
+        ("data-action", action),
+        ("aria-label", label),
+    ];
+    add(li, el("button", &attrs, text)?)?;
+    Ok(())
+}
+
 /// Asks the host for the stored models and redraws the panel.
 pub fn refresh(ui: &Rc<Ui>) {
     let ui = ui.clone();
@@ -219,18 +231,7 @@ fn draw_catalog(ui: &Ui, r: &Report) -> Result<(), JsValue> {
                 ("Download", "Download")
             };
             let label = format!("{verb} {}", e.name);
-            add(
-                &li,
-                el(
-                    "button",
-                    &[
-                        ("type", "button"),
-                        ("data-action", "use"),
-                        ("aria-label", &label),
-                    ],
-                    text,
-                )?,
-            )?;
+            action_button(&li, "use", &label, text)?;
         }
     }
     if read.skipped > 0 {
@@ -276,32 +277,10 @@ fn item(list: &Element, m: &Stored, current: bool) -> Result<(), JsValue> {
     add(&li, el("span", &[("class", "size")], &state)?)?;
     if !current {
         let label = format!("Use {name}");
-        add(
-            &li,
-            el(
-                "button",
-                &[
-                    ("type", "button"),
-                    ("data-action", "use"),
-                    ("aria-label", &label),
-                ],
-                "Use",
-            )?,
-        )?;
+        action_button(&li, "use", &label, "Use")?;
     }
     let label = format!("Delete {name}");
-    add(
-        &li,
-        el(
-            "button",
-            &[
-                ("type", "button"),
-                ("data-action", "delete"),
-                ("aria-label", &label),
-            ],
-            "Delete",
-        )?,
-    )?;
+    action_button(&li, "delete", &label, "Delete")?;
     Ok(())
 }
 
