@@ -2,8 +2,9 @@
 // 2,000-token Markdown answer (≈ 8,000 characters: prose, lists, code, a table) streamed
 // in pieces of 4 characters (about a token each) into a detached element in headless
 // chromium, rebuilt whole after each piece (how the chat drew before issue 13) and
-// patched (how it draws now). Prints per piece: the whole time (parse and DOM) and the
-// DOM part alone, over 3 runs each, alternating.
+// patched (how it draws now), then patched with the code highlighted (Prism, as the chat
+// does once syntax.js has loaded). Prints per piece: the whole time (parse, highlighting
+// and DOM) and the DOM part alone, over 3 runs each.
 //   node web/bench/render.mjs [--chars 8000] [--step 4]
 import { serve, browser, newProfile, dropProfile } from "../tests/harness.mjs";
 
@@ -28,23 +29,28 @@ try {
     async ({ text, step }) => {
       const m = await import("/pkg-ui/hearth_ui.js");
       await m.default({ module_or_path: "/pkg-ui/hearth_ui_bg.wasm" });
-      const out = { full: [], patch: [] };
+      const out = { full: [], patch: [], highlighted: [] };
+      const run = (mode, as) => {
+        const { ms, render_ms, pieces } = JSON.parse(m.stream_render(text, step, mode));
+        out[as].push({ ms, render_ms, pieces });
+      };
       for (let r = 0; r < 3; r++) {
-        for (const mode of ["full", "patch"]) {
-          const { ms, render_ms, pieces } = JSON.parse(m.stream_render(text, step, mode));
-          out[mode].push({ ms, render_ms, pieces });
-        }
+        run("full", "full");
+        run("patch", "patch");
       }
+      const syntax = await import("/syntax.js");
+      m.set_highlighter(syntax.tokenize, syntax.languages());
+      for (let r = 0; r < 3; r++) run("patch", "highlighted");
       return out;
     },
     { text, step },
   );
   const median = (xs) => xs.slice().sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-  for (const mode of ["full", "patch"]) {
+  for (const mode of ["full", "patch", "highlighted"]) {
     const rs = runs[mode];
     const per = median(rs.map((r) => r.ms / r.pieces));
     const dom = median(rs.map((r) => r.render_ms / r.pieces));
-    console.log(`${mode.padEnd(5)} ${rs[0].pieces} pieces of ${step} chars (${text.length} chars): ${per.toFixed(3)} ms per piece, of which DOM ${dom.toFixed(3)} ms; whole answer ${median(rs.map((r) => r.ms)).toFixed(0)} ms`);
+    console.log(`${mode.padEnd(11)} ${rs[0].pieces} pieces of ${step} chars (${text.length} chars): ${per.toFixed(3)} ms per piece, of which DOM ${dom.toFixed(3)} ms; whole answer ${median(rs.map((r) => r.ms)).toFixed(0)} ms`);
   }
 } finally {
   await context.close();

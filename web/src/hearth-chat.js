@@ -10,9 +10,19 @@
 import { adapterFacts } from "./adapter.js";
 import { createEngine } from "./hearth.js";
 import * as store from "./store.js";
-import init, { ChatUi } from "./pkg-ui/hearth_ui.js";
+import init, { ChatUi, set_highlighter } from "./pkg-ui/hearth_ui.js";
 
 let wasm = null;
+let highlighter = null;
+
+/** Loads the code blocks' syntax highlighter (syntax.js, Prism) once, after the first
+ * paint: the chat is drawn without it, and code shows plain until it is there. */
+function loadHighlighter() {
+  highlighter ??= new Promise((painted) => requestAnimationFrame(() => setTimeout(painted)))
+    .then(() => import("./syntax.js"))
+    .then((m) => set_highlighter(m.tokenize, m.languages()));
+  return highlighter;
+}
 
 /** The most of a catalog file read (hearth-ui's catalog::MAX_BYTES, which says it is too
  * long beyond). */
@@ -126,6 +136,10 @@ class HearthChat extends HTMLElement {
     this.#ui = ChatUi.mount(root, host, new URL("./hearth-chat.css", import.meta.url).href);
     this.#ui.set_theme(this.getAttribute("theme") || "auto");
     this.#ui.set_system_prompt(this.getAttribute("system-prompt") || "");
+    loadHighlighter().then(
+      () => this.#ui?.redraw_code(),
+      (e) => console.warn("hearth: code stays plain, the highlighter did not load:", e),
+    );
     await this.#load();
   }
 

@@ -1,6 +1,7 @@
 // Text contrast of the chat in its light and dark themes (issue 13), measured: for every
 // visible text node of the element (a stored conversation with Markdown, code and a table,
-// the Settings and Models panels open, the sidebar), the WCAG 2 contrast ratio of its
+// the Settings and Models panels open, the sidebar; the code highlighted, so every token
+// colour is measured), the WCAG 2 contrast ratio of its
 // colour against the background it is drawn on (the nearest ancestors' backgrounds,
 // translucent ones composed) is at least 4.5:1, or 3:1 for large text (24 px, or 18.66 px
 // bold). Disabled controls are exempt, as WCAG exempts inactive components. Saves
@@ -18,6 +19,9 @@ const ANSWER = [
   "> a quote",
   "| a | b |\n|---|---|\n| 1 | 2 |",
   "```js\nconst x = 1;\n```",
+  '```python\n@cache\ndef area(r: float) -> float:\n    """A circle\'s."""\n    return 3.14 * r ** 2  # approx\n```',
+  "```html\n<a href=\"/x\">link</a>\n```",
+  "```diff\n- old\n+ new\n```",
 ].join("\n\n");
 
 /** Every visible text run in the element with its colours and ratio (in the page). */
@@ -99,6 +103,7 @@ for (const theme of ["light", "dark"]) {
       }, ANSWER);
       await page.reload();
       await page.locator("hearth-chat .message.assistant table").waitFor();
+      await page.locator("hearth-chat .message.assistant code .token.comment").waitFor();
       await page.waitForFunction(() => ["ready", "error"].includes(document.querySelector("hearth-chat").shadowRoot.querySelector(".app").dataset.state), null, {
         timeout: 600_000,
         polling: 500,

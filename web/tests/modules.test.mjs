@@ -69,6 +69,9 @@ test("the page loads the UI module only; first-paint bytes within the budget", a
     }
     console.log(`first paint: ${before.length} files, ${(raw / 1024).toFixed(1)} KiB, ${(gz / 1024).toFixed(1)} KiB gzipped, drawn at ${seen.drawn.toFixed(0)} ms\n  ${rows.join("\n  ")}`);
     assert.ok(gz <= BUDGET, `first-paint bytes ${gz} gzipped exceed the budget of ${BUDGET}`);
+    // the code highlighter (Prism) comes after the first paint
+    assert.deepEqual(before.filter((e) => /\/(syntax|prism)\.js$/.test(e.name)).map((e) => e.name), [], "no highlighter before the chat is drawn");
+    await page.waitForFunction(() => performance.getEntriesByType("resource").some((e) => e.name.endsWith("/prism.js")));
   } finally {
     await context.close();
     dropProfile(profile);

@@ -11,6 +11,7 @@ mod conversations;
 mod dom;
 mod exchange;
 mod follow;
+pub mod highlight;
 pub mod markdown;
 mod models;
 pub mod settings;
@@ -268,6 +269,32 @@ impl ChatUi {
         };
         self.ui.view.app.set_attribute("data-theme", t).ok();
     }
+
+    /// Draws again the answers on screen that hold code, once [`set_highlighter`] has
+    /// installed the highlighter (a streaming one is patched, as its pieces are).
+    pub fn redraw_code(&self) {
+        let mut s = self.ui.state.borrow_mut();
+        for m in s.messages.iter_mut().filter(|m| m.role == "assistant") {
+            if !matches!(m.body.query_selector("pre"), Ok(Some(_))) {
+                continue;
+            }
+            let new = markdown::render(&m.content);
+            if m.shown.is_empty() {
+                let _ = dom::render_into(&m.body, &new);
+            } else {
+                let _ = dom::patch_into(&m.body, &m.shown, &new);
+                m.shown = new;
+            }
+        }
+    }
+}
+
+/// Installs the syntax highlighter of code blocks for every chat on the page:
+/// `tokenize(language, code)` gives Prism's tokens as JSON, `languages` the names it
+/// knows, separated by spaces (web/src/syntax.js; see [`highlight`]).
+#[wasm_bindgen]
+pub fn set_highlighter(tokenize: js_sys::Function, languages: &str) {
+    highlight::install(tokenize, languages);
 }
 
 /// "1 min 5 s", "12 s".

@@ -184,8 +184,22 @@ fn link(link_type: LinkType, dest: &str) -> Node {
     }
 }
 
-/// A fenced or indented block: `<div class="code"><button>Copy</button><pre><code>`.
-fn code_block(code: Node) -> Node {
+/// A fenced or indented block: `<div class="code"><button>Copy</button><pre><code>`, its
+/// text highlighted when [`crate::highlight`] knows its language.
+fn code_block(mut code: Node) -> Node {
+    if let Node::Element {
+        attrs, children, ..
+    } = &mut code
+    {
+        let lang = attrs
+            .iter()
+            .find(|(k, _)| *k == "data-lang")
+            .map_or("", |(_, v)| v.as_str());
+        let text: String = children.iter().map(Node::text).collect();
+        if let Some(spans) = crate::highlight::spans(lang, &text) {
+            *children = spans;
+        }
+    }
     let copy = Node::Element {
         tag: "button",
         attrs: vec![
