@@ -214,7 +214,9 @@ class HearthChat extends HTMLElement {
   async #chat(request, onDelta) {
     if (!this.#engine) throw new Error("no model is loaded");
     const abort = (this.#abort = new AbortController());
-    const stream = await this.#engine.chat.completions.create({ ...JSON.parse(request), stream: true, signal: abort.signal });
+    // (the engine may be another tab's, answering that tab first: the UI says so)
+    const onWait = (w) => this.#ui.waiting(w.waiting && w.otherTab);
+    const stream = await this.#engine.chat.completions.create({ ...JSON.parse(request), stream: true, signal: abort.signal, onWait });
     let final = {};
     for await (const chunk of stream) {
       const c = chunk.choices[0];

@@ -48,6 +48,11 @@ export interface EngineOptions {
   backend?: "auto" | "gpu" | "cpu";
   /** Where worker.js is, if not next to hearth.js. */
   workerUrl?: string | URL;
+  /** Share the engine with this origin's other instances (tabs, windows, elements) that
+   * run the same model with the same backend, KV type and context (default true, where
+   * the browser has Web Locks and BroadcastChannel): one of them runs it, the others
+   * send it their requests, and when it goes another takes over (docs/web.md). */
+  share?: boolean;
   /** Aborting it stops the download or load (createEngine rejects with an AbortError);
    * the chunks stored so far stay, and the next createEngine resumes from them. */
   signal?: AbortSignal;
@@ -110,13 +115,24 @@ export interface StoredModel {
   parts: number;
 }
 
-/** A chat request: protocol.d.ts's Request with `messages`, and a `signal` that stops it
- * (finish_reason "abort"). Fields the engine does not know (`model`, …) are ignored. */
-export type ChatBody = Omit<Request, "prompt" | "stream"> & { messages: Message[]; signal?: AbortSignal };
-/** A completion request: a `prompt` (text or token ids), sampling, `signal`. */
+/** Whether a request waits its turn: the engine answers one request at a time, taking
+ * them in turn from each tab; `otherTab`: the one answering now is another tab's (or
+ * another instance's). Then `{ waiting: false }` when it starts. */
+export type Wait = { waiting: true; otherTab: boolean } | { waiting: false };
+
+/** A chat request: protocol.d.ts's Request with `messages`, a `signal` that stops it
+ * (finish_reason "abort") and `onWait` (hearth's). Fields the engine does not know
+ * (`model`, …) are ignored. */
+export type ChatBody = Omit<Request, "prompt" | "stream"> & {
+  messages: Message[];
+  signal?: AbortSignal;
+  onWait?: (w: Wait) => void;
+};
+/** A completion request: a `prompt` (text or token ids), sampling, `signal`, `onWait`. */
 export type CompletionBody = Omit<Request, "messages" | "tools" | "tool_choice" | "parallel_tool_calls" | "stream"> & {
   prompt: string | number[];
   signal?: AbortSignal;
+  onWait?: (w: Wait) => void;
 };
 
 export interface Engine {
@@ -138,6 +154,8 @@ export interface Engine {
     list(): Promise<StoredModel[]>;
     delete(url: string): Promise<true>;
   };
+  /** Leaves the engine: this instance's Worker stops (freeing the GPU), or, when it is
+   * shared, the next instance takes it over. */
   unload(): Promise<void>;
 }
 

@@ -2,7 +2,9 @@
 // dedicated Worker (worker.js); this module only posts messages, so the page's thread is
 // never blocked. What crosses is hearth-protocol's (protocol.d.ts, generated from Rust):
 // a request goes to the engine as the caller wrote it (the engine reads the fields it
-// knows) and comes back already in OpenAI's shape, as JSON text parsed once here.
+// knows) and comes back already in OpenAI's shape, as JSON text parsed once here. The
+// instances of one origin that load the same model with the same options share one
+// engine (tabs.js): the first runs the Worker, the others reach it over a BroadcastChannel.
 //
 //   import { createEngine } from "/hearth.js";
 //   const engine = await createEngine({ model: URL, onProgress: p => {} });
@@ -10,8 +12,10 @@
 //
 // Types: hearth.d.ts.
 
+import * as tabs from "./tabs.js";
+
 /** Defaults of createEngine's options. */
-const DEFAULTS = { contextLength: 2048, chunkSize: 4 << 20, parallel: 4, kv: "auto", backend: "auto" };
+const DEFAULTS = { contextLength: 2048, chunkSize: 4 << 20, parallel: 4, kv: "auto", backend: "auto", share: true };
 
 let nextId = 1;
 
@@ -23,7 +27,8 @@ class HearthError extends Error {
   }
 }
 
-/** Talks to one worker: requests by id, with their token streams. */
+/** Talks to one worker (or tabs.js's port to a shared one): requests by id, with their
+ * token streams. */
 class Channel {
   constructor(worker, onProgress) {
     this.worker = worker;
@@ -41,7 +46,9 @@ class Channel {
     }
     const p = this.pending.get(msg.id);
     if (!p) return;
-    if (msg.type === "chunk") {
+    if (msg.type === "waiting" || msg.type === "started") {
+      p.onWait?.(msg.type === "waiting" ? { waiting: true, otherTab: msg.other_tab } : { waiting: false });
+    } else if (msg.type === "chunk") {
       p.onChunk?.(JSON.parse(msg.json));
     } else if (msg.type === "answer" || msg.type === "result") {
       this.pending.delete(msg.id);
@@ -57,20 +64,22 @@ class Channel {
     this.pending.clear();
   }
 
-  /** Posts `message` (a ToWorker less its id); `onChunk` gets a stream's chunks. */
-  call(message, onChunk) {
+  /** Posts `message` (a ToWorker less its id); `onChunk` gets a stream's chunks,
+   * `onWait` whether it waits its turn behind another request. */
+  call(message, onChunk, onWait) {
     const id = nextId++;
     const promise = new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, onChunk });
+      this.pending.set(id, { resolve, reject, onChunk, onWait });
     });
     this.worker.postMessage({ ...message, id });
     return { id, promise };
   }
 }
 
-/** A request for the Worker: the caller's body less what cannot cross (`signal`). */
+/** A request for the Worker: the caller's body less what cannot cross (`signal`,
+ * `onWait`). */
 function requestOf(body) {
-  const { signal: _, ...request } = body;
+  const { signal: _, onWait: __, ...request } = body;
   return request;
 }
 
@@ -132,16 +141,22 @@ function startWorker(url) {
   return new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
 }
 
+/** The name of the Web Lock and BroadcastChannel of the instances that can share an
+ * engine: the same model, backend, KV cache type and context. */
+function shareName(model, o) {
+  return `hearth-engine ${JSON.stringify([model, o.backend, o.kv, o.contextLength])}`;
+}
+
 /**
  * Starts the engine in a Worker and loads `options.model` (a GGUF URL): from IndexedDB
- * when stored, else downloaded in chunks (resumable) and stored.
+ * when stored, else downloaded in chunks (resumable) and stored. Another instance of
+ * this origin (a tab, an element) that runs the same model with the same options is
+ * joined instead (`share: false` starts a Worker of this instance's own).
  */
 export async function createEngine(options) {
   if (!options || !options.model) throw new HearthError("createEngine needs { model: URL }");
   const opts = { ...DEFAULTS, ...options };
   const model = new URL(opts.model, location.href).href;
-  const worker = startWorker(opts.workerUrl);
-  const channel = new Channel(worker, opts.onProgress);
   const loadOptions = {
     contextLength: opts.contextLength,
     chunkSize: opts.chunkSize,
@@ -149,6 +164,9 @@ export async function createEngine(options) {
     kv: opts.kv,
     backend: opts.backend,
   };
+  const own = () => startWorker(opts.workerUrl);
+  const worker = opts.share && tabs.available() ? tabs.join(shareName(model, loadOptions), own) : own();
+  const channel = new Channel(worker, opts.onProgress);
   const loading = channel.call({ type: "load", url: model, options: loadOptions }).promise;
   // aborting the load stops the worker: what it stored stays, and a later load resumes
   const stop = () => {
@@ -160,6 +178,9 @@ export async function createEngine(options) {
   let info;
   try {
     info = await loading;
+  } catch (e) {
+    worker.terminate();
+    throw e;
   } finally {
     opts.signal?.removeEventListener("abort", stop);
   }
@@ -169,13 +190,13 @@ export async function createEngine(options) {
     const signal = body.signal;
     const abort = (call) => signal?.addEventListener("abort", () => worker.postMessage({ type: "abort", id: nextId++, target: call.id }));
     if (!body.stream) {
-      const call = channel.call({ type: kind, request: requestOf(body) });
+      const call = channel.call({ type: kind, request: requestOf(body) }, null, body.onWait);
       abort(call);
       return call.promise;
     }
     return Promise.resolve(
       tokenStream((push) => {
-        const call = channel.call({ type: kind, request: requestOf(body) }, push);
+        const call = channel.call({ type: kind, request: requestOf(body) }, push, body.onWait);
         abort(call);
         return call.promise;
       }),

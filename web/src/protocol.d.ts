@@ -1,5 +1,5 @@
 // protocol.d.ts: GENERATED from crates/protocol (Rust, ts-rs): the requests, answers
-// and Worker messages of hearth. `cargo test -p hearth-protocol` checks it;
+// Worker messages and tab messages of hearth. `cargo test -p hearth-protocol` checks it;
 // HEARTH_BLESS=1 cargo test -p hearth-protocol rewrites it. Do not edit.
 
 import type { ResponseFormat, Tool, ToolChoice, ToolCall, TokenLogprob } from "./hearth";
@@ -286,11 +286,18 @@ wasm_memory_bytes?: number,
 load_ms?: { wasm: number; headers: number; weights: number; push: number; finish: number }, };
 
 /**
- * A message to the Worker. Each has an `id`; its answer carries the same one.
+ * A message to the Worker. Each has an `id`; its answer carries the same one. The
+ * Worker runs the ones that use the engine one at a time, in turn by `tab` (see
+ * [`FromWorker::Waiting`]).
  */
-export type ToWorker = { "type": "load", id: number, url: string, options: LoadOptions, } | { "type": "chat", id: number, request: Request, } | { "type": "complete", id: number, request: Request, } | { "type": "abort", id: number, target: number, } | { "type": "tokenize", id: number, text: string, } | { "type": "logits", id: number, ids: Array<number>, } | { "type": "list", id: number, } | { "type": "delete", id: number, url: string, } | { "type": "unload", id: number, } | { "type": "lose-device", id: number, };
+export type ToWorker = { "type": "load", id: number, url: string, options: LoadOptions, } | { "type": "chat", id: number, request: Request, tab?: string, } | { "type": "complete", id: number, request: Request, tab?: string, } | { "type": "abort", id: number, target: number, } | { "type": "tokenize", id: number, text: string, } | { "type": "logits", id: number, ids: Array<number>, } | { "type": "list", id: number, } | { "type": "delete", id: number, url: string, } | { "type": "unload", id: number, } | { "type": "lose-device", id: number, };
 
 /**
  * A message from the Worker.
  */
-export type FromWorker = { "type": "progress" } & Progress | { "type": "chunk", id: number, json: string, } | { "type": "answer", id: number, json: string, } | { "type": "result", id: number, value: unknown, } | { "type": "error", id: number, message: string, name?: string, };
+export type FromWorker = { "type": "progress" } & Progress | { "type": "chunk", id: number, json: string, } | { "type": "answer", id: number, json: string, } | { "type": "waiting", id: number, other_tab: boolean, } | { "type": "started", id: number, } | { "type": "result", id: number, value: unknown, } | { "type": "error", id: number, message: string, name?: string, };
+
+/**
+ * A message on the shared channel.
+ */
+export type TabMessage = { "type": "hello", from: string, } | { "type": "ready", from: string, info: EngineInfo, } | { "type": "progress", from: string, progress: Progress, } | { "type": "failed", from: string, message: string, name?: string, } | { "type": "call", from: string, to: string, call: ToWorker, } | { "type": "reply", to: string, reply: FromWorker, };

@@ -4,6 +4,7 @@
 // hearth.js.
 //
 // Messages: ToWorker in, FromWorker out (protocol.d.ts, generated from hearth-protocol).
+// The requests that use the engine are queued and run one at a time, in turn by tab.
 // A chat or completion answers with `chunk`s (streaming) and an `answer`, both JSON text
 // the engine (Rust) shaped as OpenAI's objects; the page parses each once.
 
@@ -243,9 +244,57 @@ async function run(kind, id, request) {
   }
 }
 
-self.onmessage = async (event) => {
+/**
+ * The requests that use the engine run one at a time (it answers one at a time): each
+ * tab's (engine instance's, tabs.js) in the order sent, the tabs in turn, so that a tab
+ * that sent many waits behind the others' next one. A request that cannot start at once
+ * is told so (`waiting`, and whether another tab's runs) and then `started`.
+ */
+const queues = new Map(); // tab → [{ msg, waited }], the tabs in turn order
+let running = null; // the tab whose request runs
+let runningJobs = null; // its other requests, out of the turn while it runs
+
+function enqueue(msg) {
+  const tab = msg.tab ?? "";
+  const job = { msg, waited: running !== null };
+  if (tab === running) runningJobs.push(job);
+  else if (queues.has(tab)) queues.get(tab).push(job);
+  else queues.set(tab, [job]);
+  if (job.waited) post({ type: "waiting", id: msg.id, other_tab: running !== tab });
+  else drain();
+}
+
+async function drain() {
+  while (queues.size) {
+    const [tab, jobs] = queues.entries().next().value;
+    queues.delete(tab);
+    const job = jobs.shift();
+    running = tab;
+    runningJobs = jobs;
+    if (job.waited) post({ type: "started", id: job.msg.id });
+    await handle(job.msg);
+    // this tab's next request goes behind the tabs waiting now
+    if (jobs.length) queues.set(tab, jobs);
+  }
+  running = runningJobs = null;
+}
+
+self.onmessage = (event) => {
   /** @type {import("./protocol").ToWorker} */
   const msg = event.data;
+  if (msg.type === "abort") {
+    // a running request stops at its next token; a waiting one when its turn comes
+    aborted.add(msg.target);
+    post({ type: "result", id: msg.id, value: true });
+  } else if (msg.type === "list") {
+    handle(msg);
+  } else {
+    enqueue(msg);
+  }
+};
+
+/** Runs one request and posts its answer or error. */
+async function handle(msg) {
   const reply = (value) => post({ type: "result", id: msg.id, value });
   try {
     switch (msg.type) {
@@ -255,10 +304,6 @@ self.onmessage = async (event) => {
       case "chat":
       case "complete":
         post({ type: "answer", id: msg.id, json: await run(msg.type, msg.id, msg.request) });
-        break;
-      case "abort":
-        aborted.add(msg.target);
-        reply(true);
         break;
       case "logits":
         if (!engine) throw new Error("no model is loaded");
@@ -298,4 +343,4 @@ self.onmessage = async (event) => {
   } catch (e) {
     post({ type: "error", id: msg.id, message: String(e && e.message ? e.message : e), name: e?.name });
   }
-};
+}

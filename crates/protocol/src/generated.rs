@@ -17,6 +17,7 @@ mod tests {
 
     use super::{PROTOCOL_DTS, SAMPLING_JS};
     use crate::openai::*;
+    use crate::tabs::*;
     use crate::worker::*;
     use crate::*;
 
@@ -35,7 +36,7 @@ mod tests {
         let cfg = Config::new().with_large_int("number");
         let mut s = String::from(
             "// protocol.d.ts: GENERATED from crates/protocol (Rust, ts-rs): the requests, answers\n\
-             // and Worker messages of hearth. `cargo test -p hearth-protocol` checks it;\n\
+             // Worker messages and tab messages of hearth. `cargo test -p hearth-protocol` checks it;\n\
              // HEARTH_BLESS=1 cargo test -p hearth-protocol rewrites it. Do not edit.\n\n\
              import type { ResponseFormat, Tool, ToolChoice, ToolCall, TokenLogprob } from \"./hearth\";\n\n",
         );
@@ -60,6 +61,7 @@ mod tests {
         s += &decl::<EngineInfo>(&cfg);
         s += &decl::<ToWorker>(&cfg);
         s += &decl::<FromWorker>(&cfg);
+        s += &decl::<TabMessage>(&cfg);
         s.truncate(s.trim_end().len());
         s.push('\n');
         s

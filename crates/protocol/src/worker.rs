@@ -27,7 +27,9 @@ pub struct LoadOptions {
     pub backend: String,
 }
 
-/// A message to the Worker. Each has an `id`; its answer carries the same one.
+/// A message to the Worker. Each has an `id`; its answer carries the same one. The
+/// Worker runs the ones that use the engine one at a time, in turn by `tab` (see
+/// [`FromWorker::Waiting`]).
 #[derive(Clone, Debug, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "kebab-case")]
@@ -39,10 +41,23 @@ pub enum ToWorker {
         url: String,
         options: LoadOptions,
     },
-    /// A chat turn: `chunk` messages when `request.stream`, then its `answer`.
-    Chat { id: u32, request: Request },
+    /// A chat turn: `chunk` messages when `request.stream`, then its `answer`. `tab`:
+    /// the engine instance it comes from, when several share this Worker (tabs.js).
+    Chat {
+        id: u32,
+        request: Request,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(test, ts(optional))]
+        tab: Option<String>,
+    },
     /// A text completion, streamed as a chat is.
-    Complete { id: u32, request: Request },
+    Complete {
+        id: u32,
+        request: Request,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(test, ts(optional))]
+        tab: Option<String>,
+    },
     /// Stops request `target` (it answers with finish_reason "abort").
     Abort { id: u32, target: u32 },
     /// The token ids of `text`.
@@ -60,7 +75,7 @@ pub enum ToWorker {
 }
 
 /// A message from the Worker.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "kebab-case")]
 pub enum FromWorker {
@@ -72,6 +87,12 @@ pub enum FromWorker {
     /// The end of a chat or completion: the JSON text of its `ChatCompletion` or
     /// `TextCompletion` (a stream's last chunk when it streamed).
     Answer { id: u32, json: String },
+    /// Request `id` waits its turn behind another (the engine answers one at a time,
+    /// taking the waiting requests in turn from each tab); `other_tab`: the one running
+    /// now is another tab's (or another engine instance's).
+    Waiting { id: u32, other_tab: bool },
+    /// Request `id` has its turn (after `waiting`).
+    Started { id: u32 },
     /// The result of any other request.
     Result {
         id: u32,

@@ -270,6 +270,19 @@ impl ChatUi {
         self.ui.view.app.set_attribute("data-theme", t).ok();
     }
 
+    /// The answer asked for waits while another tab's is answered (`other_tab`), or has
+    /// its turn: the notice line under the messages says so.
+    pub fn waiting(&self, other_tab: bool) {
+        chat::notice(
+            &self.ui,
+            if other_tab {
+                "Another tab is answering with this model; this answer starts when it is done."
+            } else {
+                ""
+            },
+        );
+    }
+
     /// Draws again the answers on screen that hold code, once [`set_highlighter`] has
     /// installed the highlighter (a streaming one is patched, as its pieces are).
     pub fn redraw_code(&self) {

@@ -205,14 +205,24 @@ impl WebEngine {
 
     /// Runs `prompt` (whole: earlier turns included) through the conversation layer and
     /// streams the new text to `on_piece(piece, id)` (id None: text held back until the
-    /// end); the callback returning `false` stops generation.
+    /// end); the callback returning `false` stops generation. `wanted()` false before
+    /// the start (a request aborted while it waited its turn in worker.js's queue) ends
+    /// it at once, with no prefill.
     async fn run(
         &mut self,
         prompt: Vec<u32>,
         r: &Request,
         tools: Option<&Tools>,
+        wanted: impl Fn() -> bool,
         mut on_piece: impl FnMut(&str, Option<u32>) -> bool,
     ) -> Result<Answer, JsError> {
+        if !wanted() {
+            return Ok(Answer {
+                prompt_tokens: prompt.len(),
+                finish_reason: "abort",
+                ..Answer::default()
+            });
+        }
         let defaults = SamplerConfig::default();
         let mut sampler = Sampler::new(SamplerConfig {
             temperature: r.temperature.unwrap_or(defaults.temperature),
@@ -381,7 +391,10 @@ impl WebEngine {
                 stream.then(|| to_json(&openai::chat_chunk(&meta, piece, id))),
             )
         };
-        let mut a = self.run(prompt, &r, tools.as_ref(), on_piece).await?;
+        let wanted = || send(&on_chunk, None);
+        let mut a = self
+            .run(prompt, &r, tools.as_ref(), wanted, on_piece)
+            .await?;
         a.dropped_messages = dropped;
         Ok(if stream {
             to_json(&openai::chat_last_chunk(&meta, &a))
@@ -423,7 +436,8 @@ impl WebEngine {
                 stream.then(|| to_json(&openai::text_chunk(&meta, piece, id))),
             )
         };
-        let a = self.run(prompt, &r, None, on_piece).await?;
+        let wanted = || send(&on_chunk, None);
+        let a = self.run(prompt, &r, None, wanted, on_piece).await?;
         Ok(if stream {
             to_json(&openai::text_last_chunk(&meta, &a))
         } else {
