@@ -118,6 +118,36 @@ impl<M: Borrow<CpuModel>> Context for CpuSession<M> {
     }
 }
 
+impl<M: Borrow<CpuModel>> hearth_model::kv_snapshot::KvSnapshot for CpuSession<M> {
+    fn kv_shape(&self) -> (usize, usize) {
+        let c = &self.model().config;
+        (c.n_layer, c.kv_dim())
+    }
+    fn value_bytes(&self) -> usize {
+        4
+    }
+    async fn export_kv(&mut self, from: usize, to: usize) -> hearth_model::Result<Vec<u8>> {
+        use hearth_model::kv_snapshot::{check_export, export_rows};
+        check_export(from, to, self.s.len)?;
+        let kv_dim = self.model().config.kv_dim();
+        Ok(export_rows(&self.s.k, &self.s.v, kv_dim, from, to))
+    }
+    fn import_kv(&mut self, at: usize, bytes: &[u8]) -> hearth_model::Result<usize> {
+        use hearth_model::kv_snapshot::{check_import, import_rows};
+        let n = check_import(
+            bytes.len(),
+            self.position_bytes(),
+            at,
+            self.s.len,
+            self.n_ctx,
+        )?;
+        let kv_dim = self.model().config.kv_dim();
+        import_rows(&mut self.s.k, &mut self.s.v, kv_dim, at, n, bytes);
+        self.s.len = at + n;
+        Ok(n)
+    }
+}
+
 /// What a forward call writes: the cache, the activations, the RoPE tables.
 struct State {
     len: usize,

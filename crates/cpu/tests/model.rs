@@ -217,3 +217,54 @@ fn full_context_and_bad_ids_are_errors() {
     assert!(err.contains("outside the vocabulary"), "{err}");
     assert!(s.forward_last(&[1, 2, 3]).is_ok());
 }
+
+/// A session's KV cache read out as snapshot bytes (hearth_model::kv_snapshot) and written
+/// into a fresh session: the next turn there prefills only its new tokens and answers as
+/// the first session does, going on in place.
+#[test]
+fn a_kv_snapshot_moves_a_conversation_to_a_fresh_session() {
+    use hearth_model::conversation::Conversation;
+    use hearth_model::kv_snapshot::KvSnapshot;
+    use hearth_model::sampler::{Sampler, SamplerConfig};
+    let model = load(&real_model(), 2);
+    let turn = |conv: &mut Conversation, s: &mut CpuSession<&CpuModel>, prompt: &[u32]| {
+        let mut greedy = Sampler::new(SamplerConfig {
+            temperature: 0.0,
+            ..SamplerConfig::default()
+        })
+        .unwrap();
+        let stop = hearth_model::StopRule {
+            max_tokens: 8,
+            eog: vec![],
+            ignore_eos: true,
+        };
+        pollster::block_on(conv.run(
+            s,
+            prompt,
+            &mut greedy,
+            &stop,
+            hearth_model::Guide::default(),
+            |_| Ok(true),
+        ))
+        .unwrap()
+    };
+    // "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n"
+    let france = [
+        1u32, 4093, 198, 1780, 314, 260, 3575, 282, 4649, 47, 2, 198, 1, 520, 9531, 198,
+    ];
+    let mut a = CpuSession::new(&model, 128);
+    let mut conv_a = Conversation::new();
+    let a1 = turn(&mut conv_a, &mut a, &france);
+    let (ids, snap) = pollster::block_on(conv_a.snapshot(&mut a, 0)).unwrap();
+    assert_eq!(snap.len(), ids.len() * a.position_bytes());
+    let mut b = CpuSession::new(&model, 128);
+    let mut conv_b = Conversation::new();
+    conv_b.restore(&mut b, 0, &ids, &snap).unwrap();
+    let mut next = france.to_vec();
+    next.extend(&a1.ids);
+    next.extend([1u32, 4093, 198, 28120, 47, 2, 198, 1, 520, 9531, 198]);
+    let b2 = turn(&mut conv_b, &mut b, &next);
+    let a2 = turn(&mut conv_a, &mut a, &next);
+    assert_eq!(b2.reused_tokens, ids.len(), "only the new tokens ran");
+    assert_eq!(b2.ids, a2.ids);
+}

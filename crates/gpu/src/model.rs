@@ -586,6 +586,57 @@ impl Context for Session<'_> {
     }
 }
 
+/// The KV cache's bytes as they lie in its buffers (f32, or f16 two to a word, low half
+/// first: little-endian f16 values in order), a layer's positions contiguous.
+impl hearth_model::kv_snapshot::KvSnapshot for Session<'_> {
+    fn kv_shape(&self) -> (usize, usize) {
+        let c = &self.model.config;
+        (c.n_layer, c.kv_dim())
+    }
+    fn value_bytes(&self) -> usize {
+        4 / self.kv.per_word()
+    }
+    async fn export_kv(&mut self, from: usize, to: usize) -> hearth_model::Result<Vec<u8>> {
+        hearth_model::kv_snapshot::check_export(from, to, self.len)?;
+        let row = (self.model.config.kv_dim() * self.value_bytes()) as u64;
+        let ranges: Vec<_> = self
+            .k_cache
+            .iter()
+            .zip(&self.v_cache)
+            .flat_map(|(k, v)| [k, v])
+            .map(|t| (&t.buffer, from as u64 * row, (to - from) as u64 * row))
+            .collect();
+        Ok(crate::tensor::read_ranges(&self.model.gpu, &ranges).await?)
+    }
+    fn import_kv(&mut self, at: usize, bytes: &[u8]) -> hearth_model::Result<usize> {
+        use hearth_model::kv_snapshot::check_import;
+        let n = check_import(
+            bytes.len(),
+            hearth_model::kv_snapshot::KvSnapshot::position_bytes(self),
+            at,
+            self.len,
+            self.n_ctx,
+        )?;
+        let row = self.model.config.kv_dim() * self.value_bytes();
+        let span = n * row;
+        let caches = self
+            .k_cache
+            .iter()
+            .zip(&self.v_cache)
+            .flat_map(|(k, v)| [k, v]);
+        for (t, part) in caches.zip(bytes.chunks_exact(span.max(1))) {
+            if span > 0 {
+                self.model
+                    .gpu
+                    .queue
+                    .write_buffer(&t.buffer, (at * row) as u64, part);
+            }
+        }
+        self.len = at + n;
+        Ok(n)
+    }
+}
+
 /// Checks that `n` more positions fit in a session of `n_ctx` holding `len`.
 fn check_room(len: usize, n: usize, n_ctx: usize) -> Result<()> {
     if len + n > n_ctx {

@@ -63,14 +63,31 @@ pub(crate) async fn read_buffer<T: bytemuck::Pod>(
     bytes: usize,
 ) -> Result<Vec<T>> {
     let size = (bytes.max(4) as u64).next_multiple_of(4);
+    let data = read_ranges(gpu, &[(buffer, 0, size)]).await?;
+    Ok(bytemuck::cast_slice::<u8, T>(&data[..bytes]).to_vec())
+}
+
+/// Reads byte ranges `(buffer, offset, size)` (multiples of 4, buffers with COPY_SRC) in
+/// one submission and one map, their bytes one after another.
+pub(crate) async fn read_ranges(
+    gpu: &Gpu,
+    ranges: &[(&wgpu::Buffer, u64, u64)],
+) -> Result<Vec<u8>> {
+    let total: u64 = ranges.iter().map(|r| r.2).sum();
     let staging = gpu.device.create_buffer(&wgpu::BufferDescriptor {
         label: Some("readback"),
-        size,
+        size: total.max(4),
         usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
         mapped_at_creation: false,
     });
     let mut encoder = gpu.device.create_command_encoder(&Default::default());
-    encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
+    let mut at = 0;
+    for &(buffer, offset, size) in ranges {
+        if size > 0 {
+            encoder.copy_buffer_to_buffer(buffer, offset, &staging, at, size);
+        }
+        at += size;
+    }
     gpu.queue.submit([encoder.finish()]);
     let (tx, rx) = futures_channel::oneshot::channel();
     staging.slice(..).map_async(wgpu::MapMode::Read, move |r| {
@@ -94,7 +111,7 @@ pub(crate) async fn read_buffer<T: bytemuck::Pod>(
             .slice(..)
             .get_mapped_range()
             .map_err(|e| GpuError::Readback(e.to_string()))?;
-        bytemuck::cast_slice::<u8, T>(&view[..bytes]).to_vec()
+        view[..total as usize].to_vec()
     };
     staging.unmap();
     gpu.check()?;

@@ -650,11 +650,14 @@ fn smollm2_logprobs_equal_the_references() {
     }
 }
 
-#[test]
-fn a_second_turn_reuses_the_cache() {
+/// A greedy sampler maker and a rule of `n` tokens past end-of-generation.
+fn greedy_for(
+    n: usize,
+) -> (
+    impl Fn() -> hearth_model::sampler::Sampler,
+    hearth_model::StopRule,
+) {
     use hearth_model::sampler::{Sampler, SamplerConfig};
-    let bytes = smollm2();
-    let gpu = gpu_model(gpu_f32(), &bytes);
     let greedy = || {
         Sampler::new(SamplerConfig {
             temperature: 0.0,
@@ -663,10 +666,18 @@ fn a_second_turn_reuses_the_cache() {
         .unwrap()
     };
     let stop = hearth_model::StopRule {
-        max_tokens: 8,
+        max_tokens: n,
         eog: vec![],
         ignore_eos: true,
     };
+    (greedy, stop)
+}
+
+#[test]
+fn a_second_turn_reuses_the_cache() {
+    let bytes = smollm2();
+    let gpu = gpu_model(gpu_f32(), &bytes);
+    let (greedy, stop) = greedy_for(8);
     let turn2 = [1u32, 4093, 198, 28120, 47, 2, 198, 1, 520, 9531, 198];
     // the load compiled the pipelines of prefill, sampling and decode (crate::warm)
     let at_load = gpu.gpu.pipeline_stats().count;
@@ -790,4 +801,68 @@ fn a_full_context_is_an_error() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("outside the vocabulary"), "{err}");
+}
+
+/// A session's KV cache read out as snapshot bytes (hearth_model::kv_snapshot) and written
+/// into a fresh session, with an f32 and an f16 cache: the next turn there prefills only
+/// its new tokens and answers as the first session does, going on in place; the bytes are
+/// the layout's size; bytes that do not fit are refused.
+#[test]
+fn a_kv_snapshot_moves_a_conversation_to_a_fresh_session() {
+    use hearth_model::conversation::Conversation;
+    use hearth_model::kv_snapshot::KvSnapshot;
+    let bytes = smollm2();
+    let (greedy, stop) = greedy_for(8);
+    let turn = |conv: &mut Conversation, s: &mut Session, prompt: &[u32]| {
+        pollster::block_on(conv.run(
+            s,
+            prompt,
+            &mut greedy(),
+            &stop,
+            hearth_model::Guide::default(),
+            |_| Ok(true),
+        ))
+        .unwrap()
+    };
+    for kv in [KvType::F32, KvType::F16] {
+        let mut g = gpu();
+        g.kv_type = kv;
+        let model = gpu_model(g, &bytes);
+        let mut a = Session::new(&model, 128, 64).unwrap();
+        let mut conv_a = Conversation::new();
+        let a1 = turn(&mut conv_a, &mut a, &FRANCE);
+        let (ids, snap) = pollster::block_on(conv_a.snapshot(&mut a, 0)).unwrap();
+        assert_eq!(ids, conv_a.held());
+        let c = &model.config;
+        let value = if kv == KvType::F16 { 2 } else { 4 };
+        assert_eq!(
+            snap.len(),
+            ids.len() * 2 * c.n_layer * c.kv_dim() * value,
+            "{kv:?}"
+        );
+
+        let mut b = Session::new(&model, 128, 64).unwrap();
+        let mut conv_b = Conversation::new();
+        conv_b.restore(&mut b, 0, &ids, &snap).unwrap();
+        let mut next = FRANCE.to_vec();
+        next.extend(&a1.ids);
+        next.extend([1u32, 4093, 198, 28120, 47, 2, 198, 1, 520, 9531, 198]);
+        let b2 = turn(&mut conv_b, &mut b, &next);
+        let a2 = turn(&mut conv_a, &mut a, &next);
+        assert_eq!(
+            b2.reused_tokens,
+            ids.len(),
+            "{kv:?}: only the new tokens ran"
+        );
+        assert_eq!(
+            b2.ids, a2.ids,
+            "{kv:?}: the restored session answers as the first"
+        );
+
+        // a partial position, or more positions than the session takes, are refused
+        let mut c2 = Session::new(&model, 8, 8).unwrap();
+        assert!(c2.import_kv(0, &snap[..snap.len() - 4]).is_err());
+        assert!(c2.import_kv(0, &snap).is_err());
+        assert_eq!(c2.len(), 0);
+    }
 }

@@ -6,6 +6,7 @@
 use std::future::Future;
 
 use crate::chat_template::{ChatTemplate, Message, encode_chat_with, fit_chat};
+use crate::kv_snapshot::KvSnapshot;
 use crate::sampler::Sampler;
 use crate::tokenizer::Tokenizer;
 use crate::tools::Tools;
@@ -48,6 +49,21 @@ impl<'m> RefContext<'m> {
             model,
             cache: model.new_cache(n_ctx),
         }
+    }
+}
+
+impl crate::kv_snapshot::KvSnapshot for RefContext<'_> {
+    fn kv_shape(&self) -> (usize, usize) {
+        (self.model.config.n_layer, self.model.config.kv_dim())
+    }
+    fn value_bytes(&self) -> usize {
+        4
+    }
+    async fn export_kv(&mut self, from: usize, to: usize) -> Result<Vec<u8>> {
+        self.cache.export(self.model.config.kv_dim(), from, to)
+    }
+    fn import_kv(&mut self, at: usize, bytes: &[u8]) -> Result<usize> {
+        self.cache.import(self.model.config.kv_dim(), at, bytes)
     }
 }
 
@@ -158,6 +174,57 @@ impl Conversation {
     /// A conversation over an empty context.
     pub fn new() -> Conversation {
         Conversation::default()
+    }
+
+    /// The ids whose keys and values the context holds.
+    pub fn held(&self) -> &[u32] {
+        &self.cached
+    }
+
+    /// The ids held from position `from` on, with their keys and values as snapshot
+    /// bytes ([`crate::kv_snapshot`]), to keep for a later [`Conversation::restore`].
+    pub async fn snapshot(
+        &self,
+        ctx: &mut impl KvSnapshot,
+        from: usize,
+    ) -> Result<(Vec<u32>, Vec<u8>)> {
+        let to = self.cached.len().min(ctx.len());
+        let bytes = ctx.export_kv(from, to).await?;
+        Ok((self.cached[from..to].to_vec(), bytes))
+    }
+
+    /// Puts back what [`Conversation::snapshot`] gave: `ids` and their keys and values
+    /// at position `at` (at most what the context holds), as if they had been run.
+    pub fn restore(
+        &mut self,
+        ctx: &mut impl KvSnapshot,
+        at: usize,
+        ids: &[u32],
+        bytes: &[u8],
+    ) -> Result<()> {
+        let at = at.min(self.cached.len());
+        if at > ctx.len() {
+            return Err(ModelError::Request(format!(
+                "a KV snapshot at {at} is past the context's {} positions",
+                ctx.len()
+            )));
+        }
+        let n = bytes.len() / ctx.position_bytes().max(1);
+        if n != ids.len() {
+            return Err(ModelError::Request(format!(
+                "a KV snapshot of {n} positions came with {} ids",
+                ids.len()
+            )));
+        }
+        if let Err(e) = ctx.import_kv(at, bytes) {
+            // what the context holds past `at` may be gone
+            ctx.truncate(at);
+            self.cached.truncate(at);
+            return Err(e);
+        }
+        self.cached.truncate(at);
+        self.cached.extend_from_slice(ids);
+        Ok(())
     }
 
     /// Forgets everything (`ctx` too): a new conversation.

@@ -53,6 +53,23 @@ impl KvCache {
             self.len = len;
         }
     }
+
+    /// Positions `[from, to)` as snapshot bytes ([`crate::kv_snapshot`]).
+    pub fn export(&self, kv_dim: usize, from: usize, to: usize) -> Result<Vec<u8>> {
+        crate::kv_snapshot::check_export(from, to, self.len)?;
+        Ok(crate::kv_snapshot::export_rows(
+            &self.k, &self.v, kv_dim, from, to,
+        ))
+    }
+
+    /// Snapshot bytes written at position `at`; returns how many positions they were.
+    pub fn import(&mut self, kv_dim: usize, at: usize, bytes: &[u8]) -> Result<usize> {
+        let position = 2 * self.k.len() * kv_dim * 4;
+        let n = crate::kv_snapshot::check_import(bytes.len(), position, at, self.len, self.n_ctx)?;
+        crate::kv_snapshot::import_rows(&mut self.k, &mut self.v, kv_dim, at, n, bytes);
+        self.len = at + n;
+        Ok(n)
+    }
 }
 
 impl Model {

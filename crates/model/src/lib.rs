@@ -10,6 +10,7 @@ mod error;
 mod forward;
 pub mod gbnf;
 mod generate;
+pub mod kv_snapshot;
 pub mod logprobs;
 pub mod ops;
 pub mod sampler;

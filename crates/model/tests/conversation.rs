@@ -39,23 +39,30 @@ fn fresh(model: &Model, prompt: &[u32], max_tokens: usize) -> Vec<u32> {
     .unwrap()
 }
 
+/// A greedy turn of `n` ids at most in `conv` over `ctx`.
+fn run(
+    conv: &mut Conversation,
+    ctx: &mut RefContext,
+    p: &[u32],
+    n: usize,
+) -> hearth_model::conversation::Answer {
+    pollster::block_on(conv.run(
+        ctx,
+        p,
+        &mut greedy(),
+        &stop(n, vec![]),
+        Guide::default(),
+        |_| Ok(true),
+    ))
+    .unwrap()
+}
+
 #[test]
 fn a_later_turn_reuses_the_context_and_matches_a_fresh_one() {
     let model = Model::load(&fixture("reference/tiny-llama3.gguf")).unwrap();
     let mut ctx = RefContext::new(&model, 64);
     let mut conv = Conversation::new();
     let p1 = [5u32, 17, 250, 3, 99];
-    let run = |conv: &mut Conversation, ctx: &mut RefContext, p: &[u32], n: usize| {
-        pollster::block_on(conv.run(
-            ctx,
-            p,
-            &mut greedy(),
-            &stop(n, vec![]),
-            Guide::default(),
-            |_| Ok(true),
-        ))
-        .unwrap()
-    };
     let a1 = run(&mut conv, &mut ctx, &p1, 6);
     assert_eq!(a1.ids, fresh(&model, &p1, 6));
     assert_eq!((a1.prompt_tokens, a1.reused_tokens), (5, 0));
@@ -171,4 +178,56 @@ fn finish_reasons_and_limits() {
     ));
     assert!(err.unwrap_err().to_string().contains("vocabulary"));
     assert!(ctx.is_empty());
+}
+
+/// A conversation's keys and values kept as snapshot bytes (in two spans) and put back
+/// into a fresh context: the next turn reuses them (prefilling only its new ids) and gives
+/// the ids a fresh context gives; bytes that do not fit are refused and change nothing.
+#[test]
+fn a_restored_snapshot_serves_the_next_turn_as_a_fresh_context_would() {
+    use hearth_model::kv_snapshot::KvSnapshot;
+    let model = Model::load(&fixture("reference/tiny-llama3.gguf")).unwrap();
+    let mut ctx = RefContext::new(&model, 64);
+    let mut conv = Conversation::new();
+    let p1 = [5u32, 17, 250, 3, 99, 12, 8];
+    let a1 = run(&mut conv, &mut ctx, &p1, 6);
+    let held = conv.held().to_vec();
+    assert_eq!(held.len(), p1.len() + a1.ids.len() - 1);
+    let (head_ids, head) = pollster::block_on(conv.snapshot(&mut ctx, 0)).unwrap();
+    assert_eq!(head_ids, held);
+    assert_eq!(head.len(), held.len() * ctx.position_bytes());
+
+    // a fresh context takes it back in two spans, exported apart: positions 0..4, the rest
+    let first = pollster::block_on(ctx.export_kv(0, 4)).unwrap();
+    let (rest_ids, rest) = pollster::block_on(conv.snapshot(&mut ctx, 4)).unwrap();
+    assert_eq!(rest_ids, held[4..]);
+    let mut ctx2 = RefContext::new(&model, 64);
+    let mut conv2 = Conversation::new();
+    conv2.restore(&mut ctx2, 0, &held[..4], &first).unwrap();
+    conv2.restore(&mut ctx2, 4, &rest_ids, &rest).unwrap();
+    assert_eq!((conv2.held(), ctx2.len()), (held.as_slice(), held.len()));
+
+    let p2: Vec<u32> = p1.iter().chain(&a1.ids).chain(&[42, 7]).copied().collect();
+    let a2 = run(&mut conv2, &mut ctx2, &p2, 5);
+    assert_eq!(a2.reused_tokens, held.len(), "only the new ids ran");
+    assert_eq!(a2.ids, fresh(&model, &p2, 5));
+
+    // refused: a partial position, ids that do not match, a span past what is held
+    let mut ctx3 = RefContext::new(&model, 64);
+    let mut conv3 = Conversation::new();
+    assert!(
+        conv3
+            .restore(&mut ctx3, 0, &held, &head[..head.len() - 4])
+            .is_err()
+    );
+    assert!(conv3.restore(&mut ctx3, 0, &held[..3], &head).is_err());
+    assert!(pollster::block_on(conv3.snapshot(&mut ctx3, 1)).is_err());
+    assert_eq!((conv3.held().len(), ctx3.len()), (0, 0));
+    // and a context too small for it
+    let mut small = RefContext::new(&model, 4);
+    assert!(
+        Conversation::new()
+            .restore(&mut small, 0, &held, &head)
+            .is_err()
+    );
 }

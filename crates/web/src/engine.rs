@@ -11,6 +11,7 @@ use hearth_model::StopRule;
 use hearth_model::chat_template::ChatTemplate;
 use hearth_model::constraint::{Format, Grammars};
 use hearth_model::conversation::{Context, Conversation, Finish, chat_prompt};
+use hearth_model::kv_snapshot::KvSnapshot;
 use hearth_model::logprobs::Logprobs;
 use hearth_model::sampler::{Sampler, SamplerConfig};
 use hearth_model::stop::StopText;
@@ -62,6 +63,33 @@ impl Runner {
                 session.forward_last(ids).await.map_err(|e| e.to_string())
             }
             Runner::Cpu(s) => s.forward_last(ids).map_err(|e| e.to_string()),
+        }
+    }
+}
+
+impl KvSnapshot for Runner {
+    fn kv_shape(&self) -> (usize, usize) {
+        match self {
+            Runner::Gpu { session, .. } => session.kv_shape(),
+            Runner::Cpu(s) => s.kv_shape(),
+        }
+    }
+    fn value_bytes(&self) -> usize {
+        match self {
+            Runner::Gpu { session, .. } => session.value_bytes(),
+            Runner::Cpu(s) => s.value_bytes(),
+        }
+    }
+    async fn export_kv(&mut self, from: usize, to: usize) -> hearth_model::Result<Vec<u8>> {
+        match self {
+            Runner::Gpu { session, .. } => session.export_kv(from, to).await,
+            Runner::Cpu(s) => s.export_kv(from, to).await,
+        }
+    }
+    fn import_kv(&mut self, at: usize, bytes: &[u8]) -> hearth_model::Result<usize> {
+        match self {
+            Runner::Gpu { session, .. } => session.import_kv(at, bytes),
+            Runner::Cpu(s) => s.import_kv(at, bytes),
         }
     }
 }
@@ -191,6 +219,27 @@ impl WebEngine {
             url: String::new(),
             answers: 0,
         }
+    }
+
+    /// A chat request's tools (checked against the template's call format before any
+    /// token), its prompt ids and how many messages were dropped for it: a conversation
+    /// longer than the context drops its oldest turns, keeping the system prompt and room
+    /// for the answer.
+    fn chat_prompt(&self, r: &Request) -> Result<(Option<Tools>, Vec<u32>, usize), JsError> {
+        let choice = ToolChoice::from_value(r.tool_choice.as_ref()).map_err(js)?;
+        let parallel = r.parallel_tool_calls.unwrap_or(true);
+        let offered = r.tools.as_deref().unwrap_or(&[]);
+        let tools = Tools::new(offered, &choice, parallel, self.template.source()).map_err(js)?;
+        let (prompt, dropped) = chat_prompt(
+            &self.template,
+            &self.tok,
+            &r.messages,
+            tools.as_ref(),
+            self.session.capacity(),
+            r.max_tokens,
+        )
+        .map_err(js)?;
+        Ok((tools, prompt, dropped))
     }
 
     /// What the objects of the next answer share: `chatcmpl-N` or `cmpl-N`, now, the URL.
@@ -366,23 +415,7 @@ impl WebEngine {
         on_chunk: js_sys::Function,
     ) -> Result<String, JsError> {
         let r = request(&request_json)?;
-        // tools are checked against the template's call format before any token
-        let choice = ToolChoice::from_value(r.tool_choice.as_ref()).map_err(js)?;
-        let parallel = r.parallel_tool_calls.unwrap_or(true);
-        let offered = r.tools.as_deref().unwrap_or(&[]);
-        let tools = Tools::new(offered, &choice, parallel, self.template.source()).map_err(js)?;
-        // a conversation longer than the context drops its oldest turns, keeping the
-        // system prompt and room for the answer
-        let capacity = self.session.capacity();
-        let (prompt, dropped) = chat_prompt(
-            &self.template,
-            &self.tok,
-            &r.messages,
-            tools.as_ref(),
-            capacity,
-            r.max_tokens,
-        )
-        .map_err(js)?;
+        let (tools, prompt, dropped) = self.chat_prompt(&r)?;
         let meta = self.meta("chatcmpl");
         let stream = r.stream == Some(true);
         let on_piece = |piece: &str, id: Option<u32>| {
@@ -518,6 +551,39 @@ impl WebEngine {
             }
             Runner::Cpu(_) => Err(JsError::new("the CPU engine has no GPU device to lose")),
         }
+    }
+
+    /// The ids whose keys and values the context holds (what a snapshot would keep).
+    pub fn held_ids(&self) -> Vec<u32> {
+        self.conv.held().to_vec()
+    }
+
+    /// Bytes of one position of the context's keys and values (hearth_model::kv_snapshot),
+    /// and so what a snapshot of this engine is made of: its backend, its KV type.
+    pub fn kv_position_bytes(&self) -> usize {
+        self.session.position_bytes()
+    }
+
+    /// The keys and values of the held positions `[from, to)` as snapshot bytes.
+    pub async fn export_kv(&mut self, from: usize, to: usize) -> Result<Vec<u8>, JsError> {
+        let to = to.min(self.conv.held().len());
+        self.session.export_kv(from, to).await.map_err(js)
+    }
+
+    /// Puts a snapshot back: `ids` and their keys and values (`bytes`, from
+    /// `export_kv` of an engine of the same model, backend and KV type) at position
+    /// `at`, as if they had been run; a later request that begins with them prefills only
+    /// what follows.
+    pub fn restore_kv(&mut self, at: usize, ids: Vec<u32>, bytes: &[u8]) -> Result<(), JsError> {
+        self.conv
+            .restore(&mut self.session, at, &ids, bytes)
+            .map_err(js)
+    }
+
+    /// The prompt ids of a chat request (what `chat` would run, older turns dropped as it
+    /// would drop them), for finding a snapshot that begins it.
+    pub fn chat_prompt_ids(&self, request_json: String) -> Result<Vec<u32>, JsError> {
+        Ok(self.chat_prompt(&request(&request_json)?)?.1)
     }
 
     /// Forgets the context (a new conversation).
