@@ -111,13 +111,15 @@ class HearthChat extends HTMLElement {
       save_conversation: (json) => store.putConversation(JSON.parse(json)),
       delete_conversation: (id) => store.deleteConversation(id),
       models: async () => {
-        const [models, estimate, catalog, device] = await Promise.all([
+        const [models, estimate, catalog, device, snapshots] = await Promise.all([
           store.listStoredModels(),
           navigator.storage?.estimate?.().catch(() => ({})) ?? {},
           this.#catalog(),
           deviceFacts(),
+          store.snapshotsWhere().catch(() => []),
         ]);
-        return JSON.stringify({ models, usage: estimate.usage ?? null, quota: estimate.quota ?? null, current: this.#modelUrl(), ...catalog, device });
+        const snapshot_bytes = snapshots.reduce((n, s) => n + s.size, 0);
+        return JSON.stringify({ models, usage: estimate.usage ?? null, quota: estimate.quota ?? null, current: this.#modelUrl(), ...catalog, device, snapshot_bytes });
       },
       use_model: (url) => (this.getAttribute("model") === url ? this.#load() : this.setAttribute("model", url)),
       delete_model: async (url) => {
@@ -194,6 +196,11 @@ class HearthChat extends HTMLElement {
           if (p.phase === "download") downloaded = p;
           this.#ui.progress(p.phase, p.loaded, p.total, p.rate);
           this.#emit("progress", p);
+        },
+        // a new Worker took over (the answer under way goes on): the UI says what happened
+        onRestart: (message) => {
+          this.#ui.ready(JSON.stringify({ ...this.#engine.info, url }));
+          this.#ui.restarted(message);
         },
       });
       if (this.#loading !== loading) return engine.unload();

@@ -48,6 +48,14 @@ export interface EngineOptions {
   backend?: "auto" | "gpu" | "cpu";
   /** Where worker.js is, if not next to hearth.js. */
   workerUrl?: string | URL;
+  /** Called when the engine's Worker ended unexpectedly (a crash, the browser killing it)
+   * and a new one took over with the model from IndexedDB; requests under way go on. */
+  onRestart?: (message: string) => void;
+  /** Bytes the conversations' KV snapshots may take in IndexedDB (default 512 MiB; 0
+   * keeps none): after each chat answer the context's keys and values are stored, so that
+   * a later request that begins with the same conversation (after a reload too) prefills
+   * only what is new; the least recently used go first (docs/web.md). */
+  snapshotBudget?: number;
   /** Share the engine with this origin's other instances (tabs, windows, elements) that
    * run the same model with the same backend, KV type and context (default true, where
    * the browser has Web Locks and BroadcastChannel): one of them runs it, the others

@@ -44,6 +44,10 @@ class Channel {
       this.onProgress?.({ phase: msg.phase, loaded: msg.loaded, total: msg.total, rate: msg.rate });
       return;
     }
+    if (msg.type === "restarted") {
+      this.onRestart?.(msg.message);
+      return;
+    }
     const p = this.pending.get(msg.id);
     if (!p) return;
     if (msg.type === "waiting" || msg.type === "started") {
@@ -129,16 +133,16 @@ function tokenStream(make) {
  * worker from them directly: it starts one of its own that imports them (hearth's server
  * allows any origin to read them).
  */
-function startWorker(url) {
+function startWorker(url, name) {
   // (the string form of worker.js's URL, which bundlers leave alone)
   const href = new URL(url ?? import.meta.url.replace(/[^/]*$/, "worker.js"), location.href);
   if (href.origin !== location.origin) {
     const source = `import ${JSON.stringify(href.href)};`;
     const blob = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
-    return new Worker(blob, { type: "module" });
+    return new Worker(blob, { type: "module", name });
   }
-  if (url) return new Worker(href, { type: "module" });
-  return new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+  if (url) return new Worker(href, { type: "module", name });
+  return new Worker(new URL("./worker.js", import.meta.url), { type: "module", name });
 }
 
 /** The name of the Web Lock and BroadcastChannel of the instances that can share an
@@ -163,10 +167,14 @@ export async function createEngine(options) {
     parallel: opts.parallel,
     kv: opts.kv,
     backend: opts.backend,
+    ...(opts.snapshotBudget !== undefined && { snapshotBudget: opts.snapshotBudget }),
   };
-  const own = () => startWorker(opts.workerUrl);
-  const worker = opts.share && tabs.available() ? tabs.join(shareName(model, loadOptions), own) : own();
+  const own = (name) => startWorker(opts.workerUrl, name);
+  // (not shared: a lock of its own, for the same watch over its Worker)
+  const name = opts.share ? shareName(model, loadOptions) : `hearth-engine ${crypto.randomUUID()}`;
+  const worker = tabs.available() ? tabs.join(name, own) : own();
   const channel = new Channel(worker, opts.onProgress);
+  channel.onRestart = opts.onRestart;
   const loading = channel.call({ type: "load", url: model, options: loadOptions }).promise;
   // aborting the load stops the worker: what it stored stays, and a later load resumes
   const stop = () => {

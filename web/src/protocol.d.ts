@@ -108,7 +108,17 @@ export type Prompt = string | Array<number>;
 /**
  * Tokens of the prompt and the answer.
  */
-export type Usage = { prompt_tokens: number, completion_tokens: number, total_tokens: number, };
+export type Usage = { prompt_tokens: number, completion_tokens: number, total_tokens: number, 
+/**
+ * Of the prompt's tokens, those the context already held (an earlier turn's, or a
+ * restored snapshot's): OpenAI's name.
+ */
+prompt_tokens_details: PromptTokensDetails, };
+
+/**
+ * [`Usage::prompt_tokens_details`].
+ */
+export type PromptTokensDetails = { cached_tokens: number, };
 
 /**
  * A chat answer, whole.
@@ -211,7 +221,12 @@ kv: "auto" | "f32" | "f16",
 /**
  * Which engine runs the model.
  */
-backend: "auto" | "gpu" | "cpu", };
+backend: "auto" | "gpu" | "cpu", 
+/**
+ * Bytes the conversations' KV snapshots may take in IndexedDB (snapshots.js; 0:
+ * none kept; absent: its default).
+ */
+snapshotBudget?: number, };
 
 /**
  * A load's progress.
@@ -295,7 +310,7 @@ export type ToWorker = { "type": "load", id: number, url: string, options: LoadO
 /**
  * A message from the Worker.
  */
-export type FromWorker = { "type": "progress" } & Progress | { "type": "chunk", id: number, json: string, } | { "type": "answer", id: number, json: string, } | { "type": "waiting", id: number, other_tab: boolean, } | { "type": "started", id: number, } | { "type": "result", id: number, value: unknown, } | { "type": "error", id: number, message: string, name?: string, };
+export type FromWorker = { "type": "progress" } & Progress | { "type": "chunk", id: number, json: string, } | { "type": "answer", id: number, json: string, } | { "type": "waiting", id: number, other_tab: boolean, } | { "type": "started", id: number, } | { "type": "alive" } | { "type": "restarted", message: string, } | { "type": "result", id: number, value: unknown, } | { "type": "error", id: number, message: string, name?: string, };
 
 /**
  * A message on the shared channel.

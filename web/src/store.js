@@ -5,11 +5,15 @@
 //   chunks:  { bytes: ArrayBuffer } keyed by [url, index].
 //   conversations: { id, title, model, messages: [{role, content}], settings: {system,
 //              temperature, …}, createdAt, updatedAt } keyed by id (the chat app's).
+//   snapshots: { id, engine, model, from, to, hash, ids: [id], sum, size, usedAt } keyed
+//              by id: a span of a context's KV cache (snapshots.js); indexes `start`
+//              ([engine, from]) and `model`.
+//   snapshotBytes: { bytes: ArrayBuffer } keyed by the snapshot's id.
 // A chunk counts only once its bytes and its SHA-256 are written in one transaction, so
 // an interrupted download never leaves a chunk that looks finished but is not.
 
 const DB_NAME = "hearth";
-const STORES = ["models", "chunks", "conversations"];
+const STORES = ["models", "chunks", "conversations", "snapshots", "snapshotBytes"];
 
 let dbPromise = null;
 
@@ -23,8 +27,21 @@ function open(version) {
       if (!db.objectStoreNames.contains("conversations")) {
         db.createObjectStore("conversations", { keyPath: "id" });
       }
+      if (!db.objectStoreNames.contains("snapshots")) {
+        const snapshots = db.createObjectStore("snapshots", { keyPath: "id" });
+        snapshots.createIndex("start", ["engine", "from"]);
+        snapshots.createIndex("model", "model");
+      }
+      if (!db.objectStoreNames.contains("snapshotBytes")) db.createObjectStore("snapshotBytes");
     };
-    req.onsuccess = () => resolve(req.result);
+    req.onsuccess = () => {
+      // a newer build in another tab upgrades the database: let it, and open again later
+      req.result.onversionchange = () => {
+        req.result.close();
+        dbPromise = null;
+      };
+      resolve(req.result);
+    };
     req.onerror = () => reject(req.error);
     req.onblocked = () => reject(new Error("the hearth database is held open in an older version by another tab"));
   });
@@ -220,7 +237,61 @@ export async function listStoredModels() {
   return listed(await listModels());
 }
 
-/** Deletes a stored model: every part of a split GGUF. */
+/** Deletes a stored model: every part of a split GGUF, and its KV snapshots. */
 export async function deleteStoredModel(url) {
   for (const u of partUrls(url)) await deleteModel(u);
+  const ids = (await snapshotsWhere("model", url)).map((m) => m.id);
+  await deleteSnapshots(ids);
+}
+
+/** Writes a KV snapshot span: its record and its bytes, in one transaction. */
+export async function putSnapshot(meta, bytes) {
+  const db = await openDb();
+  const tx = db.transaction(["snapshots", "snapshotBytes"], "readwrite");
+  tx.objectStore("snapshots").put(meta);
+  tx.objectStore("snapshotBytes").put({ bytes }, meta.id);
+  await done(tx);
+}
+
+/** The record of snapshot `id`, or undefined. */
+export async function getSnapshot(id) {
+  const db = await openDb();
+  return request(db.transaction("snapshots").objectStore("snapshots").get(id));
+}
+
+/** The bytes of snapshot `id` (an ArrayBuffer), or undefined. */
+export async function getSnapshotBytes(id) {
+  const db = await openDb();
+  const row = await request(db.transaction("snapshotBytes").objectStore("snapshotBytes").get(id));
+  return row ? row.bytes : undefined;
+}
+
+/** The snapshot records of index `index` ("start": [engine, from]; "model": url) at `key`,
+ * or every record without an index. */
+export async function snapshotsWhere(index, key) {
+  const db = await openDb();
+  const all = db.transaction("snapshots").objectStore("snapshots");
+  return request(index ? all.index(index).getAll(key) : all.getAll());
+}
+
+/** Marks snapshot `id` used now (the store forgets the least recently used first). */
+export async function touchSnapshot(id) {
+  const db = await openDb();
+  const tx = db.transaction("snapshots", "readwrite");
+  const store = tx.objectStore("snapshots");
+  const meta = await request(store.get(id));
+  if (meta) store.put({ ...meta, usedAt: Date.now() });
+  await done(tx);
+}
+
+/** Deletes snapshots by id. */
+export async function deleteSnapshots(ids) {
+  if (!ids.length) return;
+  const db = await openDb();
+  const tx = db.transaction(["snapshots", "snapshotBytes"], "readwrite");
+  for (const id of ids) {
+    tx.objectStore("snapshots").delete(id);
+    tx.objectStore("snapshotBytes").delete(id);
+  }
+  await done(tx);
 }

@@ -7,7 +7,9 @@
 // instance waiting for the lock takes over: it starts a Worker, which loads the model from
 // IndexedDB, and every instance sends its unanswered requests again; a stream goes on
 // where it was: the pieces already delivered come again (the same request and seed give
-// the same tokens), are checked against what was delivered and left out.
+// the same tokens), are checked against what was delivered and left out. A Worker that
+// ends unexpectedly (it holds a Web Lock of its name while it lives) is replaced the same
+// way, and the page is told (`restarted`).
 //
 // To hearth.js this is a Worker: `join` returns a port with postMessage, onmessage,
 // onerror and terminate, which speaks ToWorker and FromWorker.
@@ -24,11 +26,11 @@ const FINAL = new Set(["answer", "result", "error"]);
 const piece = (json) => JSON.stringify(JSON.parse(json).choices);
 
 /**
- * Joins the instances sharing `name`; `start()` starts a Worker of this instance's, for
- * when it owns the engine.
+ * Joins the instances sharing `name`; `start(workerName)` starts a Worker of this
+ * instance's (named so), for when it owns the engine.
  */
 export function join(name, start) {
-  const me = crypto.randomUUID();
+  let me = crypto.randomUUID();
   const channel = new BroadcastChannel(name);
   const leaving = new AbortController();
   let owner = null; // the ready owner's id (`me` once this instance has loaded the engine)
@@ -36,6 +38,8 @@ export function join(name, start) {
   let owning = false; // this instance holds the lock
   let worker = null; // this instance's Worker, while it owns
   let release = null; // lets the lock go
+  let died = null; // says this instance's Worker ended without being told to
+  let restarting = false; // a new Worker replaces one that ended
   let loadMsg = null; // the load message hearth.js sent (url, options)
   let load = null; // the same until it is answered
   let loadAsked;
@@ -155,7 +159,12 @@ export function join(name, start) {
   }
 
   /** Owner: a message from this instance's Worker. */
-  function fromWorker(msg) {
+  function fromWorker(msg, workerName) {
+    if (msg.type === "alive") {
+      // the Worker holds a lock of its name while it lives: granted to us, it has ended
+      navigator.locks.request(`hearth-worker ${workerName}`, { signal: leaving.signal }, () => died?.()).catch(() => {});
+      return;
+    }
     if (msg.type === "progress") {
       toPage(msg);
       const { type: _, ...progress } = msg;
@@ -173,37 +182,59 @@ export function join(name, start) {
     else broadcast({ type: "reply", to: call.from, reply: { ...msg, id: call.id } });
   }
 
-  /** This instance holds the lock: it starts a Worker and loads the model (from
-   * IndexedDB when stored). Resolves when it lets the engine go. */
+  /** This instance holds the lock: it runs the engine until it lets it go. A Worker that
+   * ends without being told to (a crash, the browser killing it) is replaced: a new one
+   * loads the model from IndexedDB, and the requests under way are sent again. */
   async function own() {
     await asked;
-    if (leaving.signal.aborted) return;
     owning = true;
-    worker = start();
-    worker.onmessage = (e) => fromWorker(e.data);
+    while (!leaving.signal.aborted && (await runEngine()) === "died") {
+      restarting = true;
+      // a new identity: the other instances then send their requests again too
+      me = crypto.randomUUID();
+      owner = null;
+      calls.clear();
+      localOf.clear();
+    }
+    owning = false;
+  }
+
+  /** Starts a Worker and loads the model (from IndexedDB when stored); resolves to how
+   * it ended: "left", "died" or "failed" (the load). */
+  async function runEngine() {
+    if (leaving.signal.aborted) return "left";
+    const workerName = crypto.randomUUID();
+    worker = start(workerName);
+    worker.onmessage = (e) => fromWorker(e.data, workerName);
     worker.onerror = (e) => port.onerror?.(e);
+    const ended = new Promise((r) => {
+      release = () => r("left");
+      died = () => r("died");
+    });
     const id = nextLocal++;
     calls.set(id, { from: null, id });
     const loaded = new Promise((r) => (onLoaded = r));
     worker.postMessage({ ...loadMsg, id });
-    const result = await loaded;
-    // left while loading (a paused download): the lock goes to the next in line
-    if (leaving.signal.aborted) return;
+    const result = await Promise.race([loaded, ended.then((how) => ({ type: how }))]);
+    if (result.type === "left" || result.type === "died") return result.type;
     if (result.type === "error") {
       broadcast({ type: "failed", from: me, message: result.message, name: result.name });
       failAll(result.message, result.name);
       worker.terminate();
       worker = null;
-      owning = false;
-      return;
+      return "failed";
     }
     owner = me;
     ownerInfo = result.value;
     broadcast({ type: "ready", from: me, info: ownerInfo });
+    if (restarting) {
+      restarting = false;
+      toPage({ type: "restarted", message: "The engine's Worker stopped unexpectedly; a new one loaded the model from this browser's storage." });
+    }
     answerLoad();
     // what was asked of the owner before, again
     resendAll();
-    await new Promise((r) => (release = r));
+    return ended;
   }
 
   channel.onmessage = (e) => {
@@ -237,7 +268,6 @@ export function join(name, start) {
 
   function leave() {
     leaving.abort();
-    onLoaded?.({ type: "error", message: "left" });
     worker?.terminate();
     worker = null;
     release?.();

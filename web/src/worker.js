@@ -40,10 +40,16 @@ import * as threadedBuild from "./pkg-threads/hearth_web.js";
 import { adapterFacts } from "./adapter.js";
 import * as download from "./download.js";
 import * as store from "./store.js";
+import * as snapshots from "./snapshots.js";
 
 let engine = null;
 let engineUrl = null;
 let engineOptions = null;
+/** What a KV snapshot of this engine fits (snapshots.js): the model's file, the backend,
+ * the KV type, the bytes per position. */
+let snapshotTag = null;
+/** What the last snapshot save left (its tail). */
+let lastSnapshot = null;
 /** A reload after a lost device, while it runs. */
 let reloading = null;
 const aborted = new Set();
@@ -51,6 +57,15 @@ let wasmReady = null;
 
 function post(msg) {
   self.postMessage(msg);
+}
+
+// while this Worker lives it holds a Web Lock of its name, and says so: the page then
+// waits for the lock, which it gets when this Worker ends, by a crash or a kill too
+if (self.name && self.navigator?.locks) {
+  navigator.locks.request(`hearth-worker ${self.name}`, () => {
+    post({ type: "alive" });
+    return new Promise(() => {});
+  });
 }
 
 function progress(phase, loaded, total, started) {
@@ -183,6 +198,10 @@ async function load(url, options) {
     engine.set_url(url);
     engineUrl = url;
     engineOptions = options;
+    const running = JSON.parse(engine.info());
+    const files = parts.map((p) => `${p.record.size}/${p.record.etag || ""}`).join(",");
+    snapshotTag = JSON.stringify([url, files, running.backend, running.kv_cache, engine.kv_position_bytes()]);
+    lastSnapshot = null;
     // wasm memory only grows: its size now is the load's peak
     const wasm = await wasmReady;
     const ms = (a, b) => Math.round(b - a);
@@ -218,6 +237,11 @@ function recover() {
   reloading.catch(() => {});
 }
 
+/** Bytes the KV snapshots may take (createEngine's snapshotBudget). */
+function snapshotBudget() {
+  return engineOptions?.snapshotBudget ?? snapshots.BUDGET;
+}
+
 /** Runs a chat or completion; its chunks are posted as they come. Resolves to the JSON
  * text of the answer (or of a stream's last chunk). */
 async function run(kind, id, request) {
@@ -230,6 +254,10 @@ async function run(kind, id, request) {
   };
   try {
     const json = JSON.stringify(request);
+    if (kind === "chat" && snapshotBudget() > 0) {
+      // a saved conversation's keys and values, when stored: only the new turn prefills
+      await snapshots.restore(engine, snapshotTag, json).catch((e) => console.warn(`hearth: no KV snapshot restored: ${e.message}`));
+    }
     return kind === "chat" ? await engine.chat(json, onChunk) : await engine.complete(json, onChunk);
   } catch (e) {
     if (/device was lost/.test(String(e?.message))) {
@@ -304,6 +332,12 @@ async function handle(msg) {
       case "chat":
       case "complete":
         post({ type: "answer", id: msg.id, json: await run(msg.type, msg.id, msg.request) });
+        // the context's new positions kept, before the next request uses the engine
+        if (msg.type === "chat" && engine && snapshotBudget() > 0) {
+          lastSnapshot = await snapshots
+            .save(engine, snapshotTag, engineUrl, snapshotBudget(), lastSnapshot)
+            .catch((e) => (console.warn(`hearth: no KV snapshot saved: ${e.message}`), lastSnapshot));
+        }
         break;
       case "logits":
         if (!engine) throw new Error("no model is loaded");

@@ -48,6 +48,7 @@ mod tests {
         s += &decl::<Stops>(&cfg);
         s += &decl::<Prompt>(&cfg);
         s += &decl::<Usage>(&cfg);
+        s += &decl::<PromptTokensDetails>(&cfg);
         s += &decl::<ChatCompletion>(&cfg);
         s += &decl::<ChatChoice>(&cfg);
         s += &decl::<AssistantMessage>(&cfg);

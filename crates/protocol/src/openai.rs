@@ -17,6 +17,8 @@ pub struct Answer {
     pub text: String,
     pub token_ids: Vec<u32>,
     pub prompt_tokens: usize,
+    /// Of those, the ones the context already held.
+    pub cached_tokens: usize,
     pub completion_tokens: usize,
     /// See [`FINISH_REASONS`].
     pub finish_reason: &'static str,
@@ -47,6 +49,16 @@ pub struct Usage {
     pub prompt_tokens: usize,
     pub completion_tokens: usize,
     pub total_tokens: usize,
+    /// Of the prompt's tokens, those the context already held (an earlier turn's, or a
+    /// restored snapshot's): OpenAI's name.
+    pub prompt_tokens_details: PromptTokensDetails,
+}
+
+/// [`Usage::prompt_tokens_details`].
+#[derive(Clone, Debug, Serialize, PartialEq)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct PromptTokensDetails {
+    pub cached_tokens: usize,
 }
 
 /// A chat answer, whole.
@@ -181,6 +193,9 @@ fn usage(a: &Answer) -> Usage {
         prompt_tokens: a.prompt_tokens,
         completion_tokens: a.completion_tokens,
         total_tokens: a.prompt_tokens + a.completion_tokens,
+        prompt_tokens_details: PromptTokensDetails {
+            cached_tokens: a.cached_tokens,
+        },
     }
 }
 
@@ -338,6 +353,7 @@ mod tests {
             text: "Paris.".into(),
             token_ids: vec![5, 6],
             prompt_tokens: 10,
+            cached_tokens: 4,
             completion_tokens: 2,
             finish_reason: "stop",
             ..Answer::default()
@@ -350,7 +366,8 @@ mod tests {
                 "model": "http://127.0.0.1/m.gguf",
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": "Paris."},
                     "finish_reason": "stop", "token_ids": [5, 6], "logprobs": null}],
-                "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12},
+                "usage": {"prompt_tokens": 10, "completion_tokens": 2, "total_tokens": 12,
+                    "prompt_tokens_details": {"cached_tokens": 4}},
                 "dropped_messages": 0,
             })
         );

@@ -25,6 +25,11 @@ pub struct LoadOptions {
     /// Which engine runs the model.
     #[cfg_attr(test, ts(type = "\"auto\" | \"gpu\" | \"cpu\""))]
     pub backend: String,
+    /// Bytes the conversations' KV snapshots may take in IndexedDB (snapshots.js; 0:
+    /// none kept; absent: its default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(test, ts(optional))]
+    pub snapshot_budget: Option<u64>,
 }
 
 /// A message to the Worker. Each has an `id`; its answer carries the same one. The
@@ -93,6 +98,12 @@ pub enum FromWorker {
     Waiting { id: u32, other_tab: bool },
     /// Request `id` has its turn (after `waiting`).
     Started { id: u32 },
+    /// The Worker holds the Web Lock `hearth-worker <its name>` while it lives (sent
+    /// once, at its start): whoever waits for that lock learns of its end.
+    Alive,
+    /// Not from the Worker but from tabs.js's port to it: the Worker ended unexpectedly
+    /// and a new one took over with the model from IndexedDB.
+    Restarted { message: String },
     /// The result of any other request.
     Result {
         id: u32,

@@ -283,6 +283,12 @@ impl ChatUi {
         );
     }
 
+    /// The engine's Worker ended unexpectedly and a new one took over: the notice line
+    /// says so (`message`, from the host).
+    pub fn restarted(&self, message: &str) {
+        chat::notice(&self.ui, message);
+    }
+
     /// Draws again the answers on screen that hold code, once [`set_highlighter`] has
     /// installed the highlighter (a streaming one is patched, as its pieces are).
     pub fn redraw_code(&self) {

@@ -37,6 +37,9 @@ struct Report {
     /// What the host knows of this device.
     #[serde(default)]
     device: catalog::Device,
+    /// Bytes of the conversations' KV snapshots (snapshots.js), part of `usage`.
+    #[serde(default)]
+    snapshot_bytes: f64,
 }
 
 #[derive(Deserialize)]
@@ -114,7 +117,7 @@ pub fn refresh(ui: &Rc<Ui>) {
 
 fn draw(ui: &Ui, r: &Report) -> Result<(), JsValue> {
     let v = &ui.view;
-    let storage = match (r.usage, r.quota) {
+    let mut storage = match (r.usage, r.quota) {
         (Some(used), Some(quota)) if quota > 0.0 => format!(
             "This site stores {} of the {} the browser allows it ({} free).",
             megabytes(used),
@@ -123,6 +126,12 @@ fn draw(ui: &Ui, r: &Report) -> Result<(), JsValue> {
         ),
         _ => "The browser does not say how much it can store.".into(),
     };
+    if r.snapshot_bytes > 0.0 {
+        storage.push_str(&format!(
+            " Of it, {} keeps conversations ready to resume (their KV caches; the least recently used go first).",
+            megabytes(r.snapshot_bytes)
+        ));
+    }
     v.storage.set_text_content(Some(&storage));
     let list = &v.model_list;
     list.set_text_content(None);

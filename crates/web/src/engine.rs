@@ -370,6 +370,7 @@ impl WebEngine {
             text,
             tool_calls,
             prompt_tokens: done.prompt_tokens,
+            cached_tokens: done.reused_tokens,
             completion_tokens: done.ids.len(),
             token_ids: done.ids,
             finish_reason,
