@@ -205,7 +205,8 @@ impl ChatUi {
         let info: Value = serde_json::from_str(info).unwrap_or(Value::Null);
         let name = info["name"]
             .as_str()
-            .filter(|n| !n.trim().is_empty())
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
             .unwrap_or("the model");
         {
             let mut s = self.ui.state.borrow_mut();

@@ -46,8 +46,17 @@ pub fn safe_href(url: &str) -> Option<String> {
         "mailto" => true,
         _ => false,
     };
-    // no control characters or whitespace that a browser would strip to form another URL
-    (ok && !url.chars().any(|c| c.is_control() || c.is_whitespace())).then(|| url.to_string())
+    // no control characters or whitespace that a browser would strip to form another URL,
+    // nor the invisible ones that make a URL read as another (bidi controls, zero widths)
+    (ok && !url
+        .chars()
+        .any(|c| c.is_control() || c.is_whitespace() || invisible(c)))
+    .then(|| url.to_string())
+}
+
+/// Bidi controls and zero-width characters: they change how a text reads, not what it says.
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{061C}' | '\u{FEFF}')
 }
 
 /// Renders `text` as a list of block nodes.
@@ -313,6 +322,9 @@ mod tests {
             "[x](//evil.example/x)",
             "[x](/relative)",
             "[x](https:evil)",
+            "[x](https://good.example/\u{202E}lmth.exe)",
+            "[x](https://goo\u{200B}gle.com)",
+            "[x](https://a.example/\u{2066}b)",
         ] {
             let out = render(bad);
             let mut t = Vec::new();
