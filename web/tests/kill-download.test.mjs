@@ -39,7 +39,7 @@ function random(seed) {
 function proxy(upstream) {
   const sockets = new Set();
   const live = new Set(); // upstream responses in flight
-  const p = { log: [], passed: 0, stopAt: Infinity, held: false, down: false, reached: null };
+  const p = { log: [], passed: 0, stopAt: Infinity, held: false, down: false };
   let wake = () => {};
   const server = http.createServer((req, res) => {
     if (p.down) return req.socket.destroy();
@@ -167,7 +167,7 @@ test(`a download killed at ${KILLS} random points resumes each time: no finished
   const url = await px.listen();
   let context;
   let page;
-  const counts = { connection: 0, server: 0, tab: 0, reloads: 0, again: 0 };
+  const counts = { connection: 0, server: 0, tab: 0, reloads: 0 };
   const again = [];
   // finished chunks at the start of each stretch between kills; any request for one of
   // them in that stretch is a chunk fetched again
