@@ -1397,12 +1397,12 @@ fn tensor_data_lookups() {
 // ---------------------------------------------------------------------------------------
 // Fuzz seeds
 
-/// The seed corpus of the `gguf_read` fuzz target (fuzz/seeds/) is what this test makes: a
+/// The seed corpus of the `gguf_read` fuzz target (fuzz/seeds/gguf_read/) is what this test makes: a
 /// few small files made by the writer, each parsed back. The committed seeds must be
 /// current; `HEARTH_BLESS=1 cargo test -p hearth-gguf --test container fuzz_seeds` rewrites them.
 #[test]
 fn fuzz_seeds_are_current() {
-    let dir = repo_root().join("fuzz/seeds");
+    let dir = repo_root().join("fuzz/seeds/gguf_read");
     let bless = std::env::var_os("HEARTH_BLESS").is_some();
     let write = |name: &str, file: &[u8]| {
         Gguf::read(file).unwrap();

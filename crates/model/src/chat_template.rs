@@ -19,9 +19,22 @@
 //! `~`/`|string` print none and booleans the minijinja way (`none`, `true`), and the time of
 //! `strftime_now` is UTC natively (the browser's local time in wasm).
 //!
+//! Templates are untrusted code (they come with the GGUF file), so a render is bounded
+//! ([`ChatTemplate::render_with`] checks all of these, each failing with
+//! [`ModelError::TemplateLimit`]): at most [`MAX_STEPS`] steps (minijinja's fuel, about
+//! one per instruction; loops that do not end in time), an output of at most
+//! [`MAX_OUTPUT`] bytes plus [`OUTPUT_PER_INPUT`] times the bytes of the messages and
+//! extra variables, calls nested at most [`MAX_DEPTH`] deep (recursive macros,
+//! recursive loops), and the values it makes (strings doubled in a loop, lists grown
+//! without end) charged to a memory budget of [`MAX_MEMORY`] bytes plus a share per byte
+//! of input (`chat_template/budget.rs` rewrites the template to charge them).
+//! minijinja bounds the rest itself: `range()` has at most 100,000 items, a repeated
+//! string (`'x' * n`) at most 100 MB, expressions nest at most 150 deep when parsed.
+//!
 //! The rendered prompt may already start with the BOS token text (Llama 2/3 templates print
 //! `bos_token`): tokenize it with special tokens parsed and without adding a second BOS.
 
+mod budget;
 mod python;
 mod strftime;
 
@@ -46,6 +59,26 @@ pub const CHATML: &str = "{% for message in messages %}{{'<|im_start|>' + messag
 /// `<start_of_turn>user` / `model` … `<end_of_turn>`, a system message folded into the
 /// first user turn).
 pub const GEMMA: &str = include_str!("chat_template/gemma.jinja");
+
+/// The most steps one render may take (minijinja's fuel: about one per instruction). The
+/// chat templates of published models take a few hundred per message.
+pub const MAX_STEPS: u64 = 1_000_000;
+/// More steps allowed per message of the conversation.
+pub const STEPS_PER_MESSAGE: u64 = 10_000;
+/// The most bytes a rendered prompt may have, beyond [`OUTPUT_PER_INPUT`] times its input.
+pub const MAX_OUTPUT: usize = 1 << 20;
+/// Output bytes allowed per byte of input (messages and extra variables as JSON).
+pub const OUTPUT_PER_INPUT: usize = 8;
+/// The bytes the values a render makes may take (strings, lists, maps; see
+/// `chat_template/budget.rs`), beyond [`MEMORY_PER_INPUT`] per byte of input and two
+/// more per byte of input and message (a template that builds its prompt in a variable
+/// message by message makes every prefix).
+pub const MAX_MEMORY: u64 = 64 << 20;
+/// Memory allowed per byte of input (messages and extra variables as JSON).
+pub const MEMORY_PER_INPUT: u64 = 64;
+/// How deep macro calls, recursive loops and the blocks in them may nest: minijinja's
+/// recursion limit, kept at its default (each macro call takes several levels).
+pub const MAX_DEPTH: usize = 500;
 
 /// The name errors refer to the template by.
 const NAME: &str = "chat_template";
@@ -139,7 +172,7 @@ impl ChatTemplate {
     /// Parses a Jinja chat template; a syntax error is reported with its line.
     pub fn new(source: &str) -> Result<ChatTemplate> {
         let mut env = environment();
-        env.add_template_owned(NAME, without_generation_tags(source))
+        env.add_template_owned(NAME, budget::charged(&without_generation_tags(source)))
             .map_err(|e| ModelError::Template(format!("cannot parse: {}", describe(&e))))?;
         Ok(ChatTemplate {
             env,
@@ -152,7 +185,7 @@ impl ChatTemplate {
     pub fn chatml() -> ChatTemplate {
         let mut env = environment();
         // CHATML is a constant the tests parse; failing here would be a bug in this file.
-        let parsed = env.add_template_owned(NAME, CHATML);
+        let parsed = env.add_template_owned(NAME, budget::charged(CHATML));
         debug_assert!(parsed.is_ok(), "CHATML must parse");
         ChatTemplate {
             env,
@@ -231,11 +264,33 @@ impl ChatTemplate {
         for (k, v) in extra {
             ctx.insert(k.clone(), Value::from_serialize(v));
         }
-        let template = self
-            .env
+        let input: usize = view
+            .iter()
+            .chain(extra.values())
+            .map(|v| v.to_string().len())
+            .sum();
+        let max_output = MAX_OUTPUT.saturating_add(input.saturating_mul(OUTPUT_PER_INPUT));
+        let steps =
+            MAX_STEPS.saturating_add(STEPS_PER_MESSAGE.saturating_mul(messages.len() as u64));
+        // the step budget is the environment's; a clone per render is cheap (shared templates)
+        let mut env = self.env.clone();
+        env.set_fuel(Some(steps));
+        let template = env
             .get_template(NAME)
             .map_err(|e| ModelError::Template(describe(&e)))?;
-        template.render(&ctx).map_err(render_error)
+        let mut out = Bounded {
+            buf: Vec::new(),
+            max: max_output,
+            over: false,
+        };
+        let memory = MAX_MEMORY.saturating_add(
+            (input as u64).saturating_mul(MEMORY_PER_INPUT + 2 * messages.len() as u64),
+        );
+        match budget::with_budget(memory, || template.render_captured_to(&ctx, &mut out)) {
+            Ok(_) => String::from_utf8(out.buf)
+                .map_err(|_| ModelError::Template("rendered invalid UTF-8".into())),
+            Err(e) => Err(render_error(e, steps, max_output, memory, out.over)),
+        }
     }
 }
 
@@ -245,8 +300,10 @@ fn environment() -> Environment<'static> {
     env.set_trim_blocks(true);
     env.set_lstrip_blocks(true);
     env.set_keep_trailing_newline(false);
-    env.set_unknown_method_callback(minijinja_contrib::pycompat::unknown_method_callback);
+    env.set_recursion_limit(MAX_DEPTH);
     env.set_formatter(python::formatter);
+    // Python's methods (pycompat), the charging function, the checked filters
+    budget::install(&mut env);
     env.add_filter("tojson", python::tojson);
     env.add_function("raise_exception", raise_exception);
     env.add_function("strftime_now", strftime::strftime_now);
@@ -261,15 +318,61 @@ fn raise_exception(message: Value) -> std::result::Result<Value, Error> {
     Err(Error::new(ErrorKind::InvalidOperation, message.clone()).with_source(Raised(message)))
 }
 
-fn render_error(e: Error) -> ModelError {
+/// The output of a render, refused past `max` bytes (`over` then set).
+struct Bounded {
+    buf: Vec<u8>,
+    max: usize,
+    over: bool,
+}
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len().saturating_add(data.len()) > self.max {
+            self.over = true;
+            return Err(std::io::Error::other("the output is too long"));
+        }
+        self.buf.extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The error of a failed render: the message a template raised, a limit it hit (`over`:
+/// the output was too long), or minijinja's error.
+fn render_error(e: Error, steps: u64, max_output: usize, memory: u64, over: bool) -> ModelError {
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
     while let Some(err) = source {
+        if err.downcast_ref::<budget::OverBudget>().is_some() {
+            return ModelError::TemplateLimit(format!(
+                "the template's values went over {memory} bytes ({}){}",
+                e.detail()
+                    .unwrap_or("a string or list built without bound?"),
+                e.line().map(|l| format!(" (line {l})")).unwrap_or_default()
+            ));
+        }
         if let Some(Raised(message)) = err.downcast_ref::<Raised>() {
             return ModelError::Template(format!("{message} (raised by the template)"));
         }
         source = err.source();
     }
-    ModelError::Template(format!("cannot render: {}", describe(&e)))
+    match e.kind() {
+        _ if over => {
+            ModelError::TemplateLimit(format!("the rendered prompt is over {max_output} bytes"))
+        }
+        ErrorKind::OutOfFuel => ModelError::TemplateLimit(format!(
+            "the template ran out of its {steps} steps (a loop too long?)"
+        )),
+        ErrorKind::InvalidOperation if e.detail() == Some("recursion limit exceeded") => {
+            ModelError::TemplateLimit(format!(
+                "calls nested over {MAX_DEPTH} deep (a recursive macro or loop?){}",
+                e.line().map(|l| format!(" (line {l})")).unwrap_or_default()
+            ))
+        }
+        _ => ModelError::Template(format!("cannot render: {}", describe(&e))),
+    }
 }
 
 /// "what went wrong (line N)".
@@ -294,7 +397,8 @@ fn without_generation_tags(source: &str) -> String {
     while let Some(start) = rest.find("{%") {
         out.push_str(&rest[..start]);
         let tag = &rest[start..];
-        let Some(end) = tag.find("%}") else {
+        // the closing `%}` after the opening `{%` (in `{%}` they share the `%`)
+        let Some(end) = tag[2..].find("%}").map(|e| e + 2) else {
             out.push_str(tag);
             return out;
         };
@@ -453,5 +557,148 @@ mod tests {
         assert_eq!(roles(2), (2, 5));
         let err = fit_chat(&chat, 1, encode).unwrap_err().to_string();
         assert!(err.contains("room for 1"), "{err}");
+    }
+
+    /// Renders a hostile `source` and expects a [`ModelError::TemplateLimit`] containing
+    /// `what`, within a few seconds (a debug build).
+    fn hits_limit(source: &str, what: &str) {
+        let start = std::time::Instant::now();
+        let t = ChatTemplate::new(source).unwrap();
+        let err = t.render(&[Message::user("x")], true, "", "").unwrap_err();
+        let took = start.elapsed();
+        match &err {
+            ModelError::TemplateLimit(msg) => assert!(msg.contains(what), "{source}: {msg}"),
+            other => panic!("{source}: not a limit error: {other}"),
+        }
+        assert!(took.as_secs() < 10, "{source}: took {took:?}");
+    }
+
+    /// Found by the `chat_template` fuzz target: `{%}` (the opening's `%` read as the
+    /// closing's) made the generation-tag rewrite slice backwards and panic.
+    #[test]
+    fn a_tag_opening_and_closing_in_one_percent_is_an_error_not_a_panic() {
+        for source in [
+            "{%}",
+            "{%}% endif %}",
+            "a{%}b%}",
+            "{%-}",
+            "{% generation %}x{%}",
+        ] {
+            assert!(ChatTemplate::new(source).is_err(), "{source:?}");
+        }
+        // the rewrite itself leaves such text alone
+        assert_eq!(without_generation_tags("{%}% x %}"), "{%}% x %}");
+    }
+
+    #[test]
+    fn endless_loops_run_out_of_steps() {
+        hits_limit(
+            "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+            "steps",
+        );
+        hits_limit(
+            "{% for a in range(1000) %}{% for b in range(1000) %}{% for c in range(1000) %}{{ '' }}{% endfor %}{% endfor %}{% endfor %}",
+            "steps",
+        );
+        // minijinja's own bound: range() over 100,000 items is an error
+        let t = ChatTemplate::new("{% for i in range(10**9) %}{% endfor %}").unwrap();
+        let err = t.render(&[Message::user("x")], true, "", "").unwrap_err();
+        assert!(err.to_string().contains("range"), "{err}");
+    }
+
+    #[test]
+    fn huge_outputs_are_cut_off() {
+        hits_limit("{{ 'x' * 10**8 }}", "bytes");
+        hits_limit(
+            "{% for i in range(100000) %}{{ 'abcdefgh' * 1000 }}{% endfor %}",
+            "bytes",
+        );
+        hits_limit(
+            "{% for i in range(100000) %}{{ ['a', 'b'] | join('y' * 10000) }}{% endfor %}",
+            "bytes",
+        );
+        // a long conversation's prompt is allowed, however long
+        let long = "z".repeat(4 * MAX_OUTPUT);
+        let t = ChatTemplate::chatml();
+        let out = t.render(&[Message::user(&long)], true, "", "").unwrap();
+        assert!(out.len() > 4 * MAX_OUTPUT);
+    }
+
+    /// Values a template builds without printing them are charged to the memory budget:
+    /// each of these would take gigabytes or more (2^95 bytes for the first).
+    #[test]
+    fn values_built_without_bound_hit_the_memory_budget() {
+        for source in [
+            "{% set ns = namespace(s='ab') %}{% for i in range(95) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s | length }}",
+            "{% set ns = namespace(s='ab') %}{% for i in range(95) %}{% set ns.s = ns.s + ns.s %}{% endfor %}",
+            "{% set ns = namespace(l=[1]) %}{% for i in range(95) %}{% set ns.l = ns.l + ns.l %}{% endfor %}",
+            "{% macro f(s, n) %}{% if n %}{{ f(s ~ s, n - 1) }}{% endif %}{% endmacro %}{{ f('ab', 40) | length }}",
+            "{% macro f(n) %}{% if n %}{% set r = f(n - 1) %}{{ r }}{{ r }}{% else %}ab{% endif %}{% endmacro %}{% set x = f(40) %}",
+            "{% macro f(n) %}{% if n %}{% set r = f(n - 1) %}{{ r[0:] }}{{ r[1:] }}{% else %}ab{% endif %}{% endmacro %}{% set x = f(40) %}",
+            "{% macro f(n) %}{% if n %}{% set r %}{{ f(n - 1) }}{{ f(n - 1) }}{% endset %}{{ r }}{% endif %}x{% endmacro %}{% set x = f(40) %}",
+            "{% for m in ['ab'] recursive %}{% if loop.depth < 40 %}{% set r = loop([m ~ m]) %}{% endif %}{% endfor %}",
+            "{% set s = 'x' * 10**7 %}{% set l = [s] * 1000 %}{% set t = l | join('') %}",
+            "{% set s = 'x' * 10**7 %}{% set t = s | replace('x', s) %}",
+            "{% set s = 'x' * 10**7 %}{% set t = s.replace('x', s[:100]) %}",
+            "{% set s = 'x' * 10**7 %}{% set t = s.join([s, s, s, s, s, s, s, s]) %}",
+            "{% set t = ('a\\nb' * 10**6) | indent(1000) %}",
+            "{% set l = [1] * 10**15 %}{{ l | list | length }}",
+            "{% set t = '%999999999s' | format('x') %}",
+            "{% set t = '{:>999999999}'.format('x') %}",
+        ] {
+            let start = std::time::Instant::now();
+            let t = ChatTemplate::new(source).unwrap();
+            let Err(err) = t.render(&[Message::user("x")], true, "", "") else {
+                panic!("{source}: rendered");
+            };
+            match &err {
+                // the memory budget, or for the exponentially many calls the steps
+                ModelError::TemplateLimit(msg) => assert!(
+                    ["bytes", "million", "steps"]
+                        .iter()
+                        .any(|w| msg.contains(w)),
+                    "{source}: {msg}"
+                ),
+                other => panic!("{source}: not a limit error: {other}"),
+            }
+            assert!(
+                start.elapsed().as_secs() < 20,
+                "{source}: {:?}",
+                start.elapsed()
+            );
+        }
+        // what a published template does with long conversations stays well inside it
+        let t = ChatTemplate::new(
+            "{% set ns = namespace(p='') %}{% for m in messages %}{% set ns.p = ns.p ~ m.role ~ ': ' ~ m.content ~ '\n' %}{% endfor %}{{ ns.p }}",
+        )
+        .unwrap();
+        let chat: Vec<Message> = (0..400)
+            .map(|i| Message::user("word ".repeat(i % 50 + 100)))
+            .collect();
+        let out = t.render(&chat, true, "", "").unwrap();
+        assert!(out.len() > 200_000, "{}", out.len());
+    }
+
+    #[test]
+    fn deep_recursion_is_refused() {
+        hits_limit(
+            "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}",
+            "nested",
+        );
+        hits_limit(
+            "{% macro f() %}{{ f() }}{{ f() }}{% endmacro %}{{ f() }}",
+            "nested",
+        );
+        hits_limit(
+            "{% for m in [[[]]] recursive %}{{ loop([m]) }}{% endfor %}",
+            "nested",
+        );
+        // nesting that a published template might use still works
+        let t = ChatTemplate::new(
+            "{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{% endif %}{{ n }}{% endmacro %}{{ f(50) }}",
+        )
+        .unwrap();
+        let r = t.render(&[Message::user("x")], true, "", "");
+        assert!(r.is_ok(), "{r:?}");
     }
 }

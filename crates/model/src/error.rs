@@ -20,6 +20,10 @@ pub enum ModelError {
     /// The chat template could not be parsed or rendered.
     #[error("chat template: {0}")]
     Template(String),
+    /// A chat template went over a limit of its render (steps, output size, nesting; see
+    /// `chat_template`): a hostile or broken template, refused instead of hanging.
+    #[error("chat template over its limits: {0}")]
+    TemplateLimit(String),
     /// A backend (the CPU or GPU engine) failed to run the model.
     #[error("{0}")]
     Backend(String),
