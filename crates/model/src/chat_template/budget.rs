@@ -50,22 +50,16 @@ pub fn with_budget<T>(bytes: u64, f: impl FnOnce() -> T) -> T {
     f()
 }
 
+/// The error of a render whose budget is spent.
+fn over_budget() -> Error {
+    Error::new(ErrorKind::InvalidOperation, OverBudget.to_string()).with_source(OverBudget)
+}
+
 /// Charges `bytes`, or fails when the budget is spent.
 fn spend(bytes: u64) -> Result<(), Error> {
-    LEFT.with(|l| match l.get() {
-        None => Ok(()),
-        Some(left) if bytes <= left => {
-            l.set(Some(left - bytes));
-            Ok(())
-        }
-        Some(_) => {
-            l.set(Some(0));
-            Err(
-                Error::new(ErrorKind::InvalidOperation, OverBudget.to_string())
-                    .with_source(OverBudget),
-            )
-        }
-    })
+    fits(bytes)?;
+    LEFT.with(|l| l.set(l.get().map(|left| left - bytes)));
+    Ok(())
 }
 
 /// The bytes a value is charged: a string's bytes, 16 a sequence item or map entry (what
@@ -92,10 +86,7 @@ fn fits(bytes: u64) -> Result<(), Error> {
     LEFT.with(|l| match l.get() {
         Some(left) if bytes > left => {
             l.set(Some(0));
-            Err(
-                Error::new(ErrorKind::InvalidOperation, OverBudget.to_string())
-                    .with_source(OverBudget),
-            )
+            Err(over_budget())
         }
         _ => Ok(()),
     })
